@@ -1,0 +1,130 @@
+"""Command line: every option of the Open Model Zoo demo's usage, same names, meanings and
+defaults, plus this pipeline's own options (grouped after them)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from .config import MODES, InferenceConfig, PipelineConfig
+from .errors import EXIT_USAGE, PipelineError, UsageError
+from .families import FAMILIES
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # same as argparse, but never a traceback
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m pipeline", add_help=False,
+                     description="Real-time multi-person 2D pose estimation on OpenVINO, one process per stage.")
+    args = parser.add_argument_group("Options")
+    args.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="Show this help message and exit.")
+    args.add_argument("-i", "--input", required=True,
+                      help="Required. An input to process. The input must be a single image, a folder of images, "
+                           "video file or camera id.")
+    args.add_argument("--loop", "-loop", action="store_true", help="Optional. Enable reading the input in a loop.")
+    args.add_argument("-o", "--output", help="Optional. Name of output to save: a video file (.mp4, .avi, …), an "
+                                             "image file for an image input, or a folder.")
+    args.add_argument("-m", "--model", help="Required (optional for -at movenet, which fetches its model). Path to an "
+                                            ".xml file with a trained model, or a .tflite/.onnx file.")
+    args.add_argument("-at", "--architecture_type", required=True, choices=FAMILIES,
+                      help="Required. Type of the network: 'ae' for Associative Embedding, 'higherhrnet', "
+                           "'openpose' for OpenPose, or 'movenet' for MoveNet MultiPose.")
+    args.add_argument("--tsize", type=int, default=None,
+                      help="Optional. Target input size. By default it is determined from the input shape of the "
+                           "IR. For OpenPose-like nets the image is resized to this height; for Associative "
+                           "Embedding-like nets this is the length of the short image side; for MoveNet the long "
+                           "side (default: the frame's own long side).")
+    args.add_argument("-t", "--prob_threshold", type=float, default=0.1,
+                      help="Optional. Probability threshold for poses filtering.")
+    args.add_argument("-r", "--raw_output_message", action="store_true",
+                      help="Optional. Output inference results raw values showing.")
+    args.add_argument("-d", "--device", default="CPU",
+                      help="Optional. Specify the target device to infer on; CPU, GPU, … Default value is CPU.")
+    args.add_argument("-nireq", "--num_infer_requests", type=int, default=None,
+                      help="Optional. Number of infer requests (default: OpenVINO's optimal number).")
+    args.add_argument("-nstreams", "--num_streams", default="",
+                      help="Optional. Number of streams to use for inference on the CPU or/and GPU in throughput "
+                           "mode (for HETERO and MULTI device cases use format "
+                           "<device1>:<nstreams1>,<device2>:<nstreams2> or just <nstreams>).")
+    args.add_argument("-nthreads", "--num_threads", type=int, default=None,
+                      help="Optional. Number of threads to use for inference on CPU (including HETERO cases).")
+    args.add_argument("-no_show", "--no_show", action="store_true", help="Optional. Don't show output.")
+    args.add_argument("-u", "--utilization_monitors", default="",
+                      help="Optional. List of monitors to show initially.")
+
+    extra = parser.add_argument_group("Pipeline options")
+    extra.add_argument("--mode", choices=MODES, default="user",
+                       help="Starting mode: 'user' (User specified, max throughput) or 'latency' (Min latency). "
+                            "Tab in the window or `python -m pipeline.ctl ADDRESS toggle` switches.")
+    extra.add_argument("--decode-workers", type=int, default=0,
+                       help="Decode worker processes (default: one per core beyond the first, at least 1).")
+    extra.add_argument("--ring-slots", type=int, default=0,
+                       help="Frames in flight at most, i.e. slots of each shared-memory ring (default: derived).")
+    extra.add_argument("--poses-out", metavar="FILE",
+                       help="Write every frame's poses as JSON lines: {\"frame\": k, \"poses\": [{\"keypoints\": "
+                            "[[x, y, score], …], \"score\": s}, …]} in frame pixels, COCO-17 order.")
+    extra.add_argument("--control", metavar="ADDRESS",
+                       help="ZeroMQ address of the control socket (default: ipc:// in a private run directory).")
+    extra.add_argument("--max-frames", type=int, default=0, help="Stop after this many frames (default: no limit).")
+    return parser
+
+
+def _positive(value: int | None, option: str) -> int:
+    if value is None:
+        return 0
+    if value < 1:
+        raise UsageError(f"{option} must be a positive number (got {value})")
+    return value
+
+
+def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
+    ns = build_parser().parse_args(argv)
+    model = ns.model
+    if not model:
+        if ns.architecture_type != "movenet":
+            raise UsageError(f"-m is required for -at {ns.architecture_type}")
+        from .modelfetch import default_movenet
+        model = default_movenet()
+    else:
+        from .modelfetch import resolve_model_file
+        model = resolve_model_file(model)
+    if ns.tsize is not None and ns.tsize < 1:
+        raise UsageError(f"--tsize must be a positive number (got {ns.tsize})")
+    inference = InferenceConfig(
+        model=model, architecture=ns.architecture_type, device=ns.device,
+        nireq=_positive(ns.num_infer_requests, "-nireq"), nstreams=ns.num_streams,
+        nthreads=_positive(ns.num_threads, "-nthreads"), tsize=ns.tsize or 0)
+    show = not ns.no_show
+    if show and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        print("warning: no display found; running as with -no_show", file=sys.stderr)
+        show = False
+    if ns.decode_workers < 0:
+        raise UsageError("--decode-workers must be positive")
+    return PipelineConfig(
+        input=ns.input, inference=inference, loop=ns.loop, output=ns.output, prob_threshold=ns.prob_threshold,
+        raw_output=ns.raw_output_message, show=show, utilization_monitors=ns.utilization_monitors, mode=ns.mode,
+        decode_workers=ns.decode_workers, ring_slots=ns.ring_slots, poses_out=ns.poses_out, control=ns.control,
+        max_frames=ns.max_frames)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = config_from_args(argv)
+        from .controller import run
+        return run(config)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The run's configuration: one frozen tree, built once from ``config/defaults.toml`` and the
+command line, validated with one-line errors, and handed to every process explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import UsageError
+from .families import FAMILIES, ModelPlan
+from .ring import RingSpec
+from .transport import Endpoints
+
+MODES = ("user", "latency")
+MODE_TITLES = {"user": "User specified", "latency": "Min latency"}
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    model: str
+    architecture: str
+    device: str = "CPU"
+    nireq: int = 0  # 0 = OpenVINO's optimal number of requests
+    nstreams: str = ""  # "" = OpenVINO's throughput-hint choice
+    nthreads: int = 0  # 0 = OpenVINO's choice
+    tsize: int = 0  # 0 = family/model default
+
+    def __post_init__(self) -> None:
+        if self.architecture not in FAMILIES:
+            raise UsageError(f"-at must be one of {', '.join(FAMILIES)}, not {self.architecture!r}")
+        if not 0 <= self.nireq <= 64:
+            raise UsageError(f"-nireq must be between 1 and 64 (got {self.nireq})")
+        if not 0 <= self.nthreads <= 1024:
+            raise UsageError(f"-nthreads must be between 1 and 1024 (got {self.nthreads})")
+        if self.tsize < 0:
+            raise UsageError(f"--tsize must be positive (got {self.tsize})")
+        if self.nstreams:
+            _parse_nstreams(self.nstreams)
+        if not self.device or any(c.isspace() for c in self.device):
+            raise UsageError(f"-d: bad device name {self.device!r}")
+
+
+def _parse_nstreams(value: str) -> dict[str, int]:
+    """``N`` or ``DEV:N,DEV:N`` → {device or "": N}."""
+    out: dict[str, int] = {}
+    for item in value.split(","):
+        dev, _, num = item.rpartition(":")
+        try:
+            n = int(num)
+        except ValueError:
+            raise UsageError(f"-nstreams: {item!r} is not a number of streams") from None
+        if not 1 <= n <= 64:
+            raise UsageError(f"-nstreams must be between 1 and 64 (got {n})")
+        out[dev] = n
+    return out
+
+
+def nstreams_for(value: str, device: str) -> int:
+    """The number of streams ``-nstreams`` asks for on ``device`` (0 = not set)."""
+    if not value:
+        return 0
+    parsed = _parse_nstreams(value)
+    return parsed.get(device, parsed.get("", 0))
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    input: str
+    inference: InferenceConfig
+    loop: bool = False
+    output: str | None = None
+    prob_threshold: float = 0.1
+    raw_output: bool = False
+    show: bool = True
+    utilization_monitors: str = ""
+    mode: str = "user"
+    decode_workers: int = 0  # 0 = derived from the core count
+    ring_slots: int = 0  # 0 = derived
+    poses_out: str | None = None
+    control: str | None = None
+    telemetry_period: float = 1.0
+    reopen_backoff: tuple[float, float] = (0.5, 8.0)
+    max_frames: int = 0  # stop after this many frames (0 = no limit)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.prob_threshold <= 1.0:
+            raise UsageError(f"-t must be between 0 and 1 (got {self.prob_threshold})")
+        if self.mode not in MODES:
+            raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")
+        if not 0 <= self.decode_workers <= 64:
+            raise UsageError(f"--decode-workers must be between 1 and 64 (got {self.decode_workers})")
+        if self.ring_slots and not 2 <= self.ring_slots <= 256:
+            raise UsageError(f"--ring-slots must be between 2 and 256 (got {self.ring_slots})")
+        if self.max_frames < 0:
+            raise UsageError(f"--max-frames must be positive (got {self.max_frames})")
+
+    def workers(self) -> int:
+        if self.decode_workers:
+            return self.decode_workers
+        return max(1, (os.cpu_count() or 2) - 1)
+
+    def slots(self) -> int:
+        if self.ring_slots:
+            return self.ring_slots
+        nireq = self.inference.nireq or 4
+        return max(8, nireq + self.workers() + 4)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the launcher learnt about the input before starting the stages."""
+
+    kind: str  # "image", "folder", "video", "camera"
+    frame_h: int  # the first frame's size (network input size is chosen from it)
+    frame_w: int
+    max_frame_bytes: int  # the largest frame's size, for the frame ring's slots
+    fps: float  # the source's own rate (0 if unknown)
+    frames: int  # frames in one pass (0 if unknown or live)
+    files: tuple[str, ...] = ()  # image files, in order, for image/folder inputs
+    skipped: tuple[str, ...] = ()  # folder entries that are not readable images
+
+    @property
+    def live(self) -> bool:
+        return self.kind == "camera"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a stage process needs, passed to it as its only argument."""
+
+    config: PipelineConfig
+    source: SourceInfo
+    model: ModelPlan
+    endpoints: Endpoints
+    frames_ring: RingSpec
+    tensors_ring: RingSpec
+    maps_ring: RingSpec
+    workers: int
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,341 @@
+"""The controller: plans the run, owns every shared resource, starts and supervises the stages.
+
+It is the process ``python -m pipeline`` runs. It probes the input and the model (so bad input
+fails before any process starts), creates the shared-memory rings and the private runtime
+directory, binds the events, control and ``ctl`` sockets, and spawns the stages. Then it watches:
+
+* stage messages (ready, warnings, errors, figures, the sink's end of stream);
+* ``ctl`` requests (``pipeline.ctl`` and the window's Tab key): mode toggle, status, stop;
+* the child processes: a decode worker that dies is restarted and its frames decoded again;
+  any other stage that dies stops the run with a one-line error.
+
+Ctrl-C or SIGTERM first drains (capture stops, frames in flight finish), then cancels. On every
+exit path the controller stops and reaps every child, unlinks every segment and removes the
+runtime directory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from . import transport
+from .config import MODE_TITLES, MODES, PipelineConfig, RunPlan
+from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, StageFailure
+from .families import plan_model
+from .messages import (ControlReply, ControlRequest, EndOfStream, Log, Message, SetMode, StageError,
+                       StageReady, StageStats, Start, Stop, WorkerLost)
+from .ring import SlotRing, packed_bytes
+from .sources import probe
+
+STAGES = {  # label -> (module, class)
+    "sink": ("stages.sink", "Sink"),
+    "decode": ("stages.decode.worker", "DecodeWorker"),
+    "infer": ("stages.infer", "Infer"),
+    "preprocess": ("stages.preprocess", "Preprocess"),
+    "capture": ("stages.capture", "Capture"),
+}
+DRAIN_TIMEOUT_S = 1.5
+JOIN_TIMEOUT_S = 2.0
+MAX_WORKER_RESTARTS = 20
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Child:
+    label: str
+    kind: str
+    process: Any
+    instance: int = 0
+    generation: int = 0
+    ready: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        return f"decode{self.instance}.{self.generation}" if self.kind == "decode" else self.kind
+
+
+class Controller:
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.mode = config.mode
+        self.children: dict[str, Child] = {}
+        self.rings: list[SlotRing] = []
+        self.runtime: transport.RuntimeDir | None = None
+        self.ctx: zmq.Context | None = None
+        self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
+        self.figures: dict[str, dict[str, Any]] = {}
+        self.finished: EndOfStream | None = None
+        self.interrupts = 0
+        self.stop_requested = False  # a stop asked for through ctl or the window: exit 0
+        self.stopping = False
+        self.restarts = 0
+        self.all_ready = False
+        self.plan: RunPlan | None = None
+        self.started_ns = time.monotonic_ns()
+
+    # -- set-up ------------------------------------------------------------------------------
+    def prepare(self) -> RunPlan:
+        cfg = self.config
+        source = probe(cfg.input)
+        for name in source.skipped:
+            log(f"warning: skipping {name}: not a readable image")
+        model = plan_model(cfg.inference.model, cfg.inference.architecture, (source.frame_h, source.frame_w),
+                           cfg.inference.tsize)
+        if cfg.output:
+            from stages.writers import output_kind
+            output_kind(cfg.output, source)
+        if cfg.poses_out:
+            _check_writable(cfg.poses_out, "--poses-out")
+        self.runtime = transport.RuntimeDir()
+        endpoints = transport.Endpoints.in_directory(self.runtime.path, cfg.control)
+        slots = cfg.slots()
+        shapes = [shape for _, shape in model.outputs]
+        frames = SlotRing.create("frames", slots, source.max_frame_bytes)
+        self.rings.append(frames)
+        tensors = SlotRing.create("tensors", slots, model.net_h * model.net_w * 3)
+        self.rings.append(tensors)
+        maps = SlotRing.create("maps", slots, packed_bytes(shapes))
+        self.rings.append(maps)
+        return RunPlan(config=cfg, source=source, model=model, endpoints=endpoints, frames_ring=frames.spec,
+                       tensors_ring=tensors.spec, maps_ring=maps.spec, workers=cfg.workers())
+
+    def spawn(self, kind: str, instance: int = 0, generation: int = 0) -> Child:
+        assert self.plan is not None
+        child = Child(label="", kind=kind, process=None, instance=instance, generation=generation)
+        child.label = child.identity if kind == "decode" else kind
+        module, cls = STAGES[kind]
+        proc = mp.get_context("spawn").Process(target=_stage_entry, name=f"posepipe-{child.label}",
+                                               args=(module, cls, self.plan, instance, child.identity))
+        proc.start()
+        child.process = proc
+        self.children[child.label] = child
+        return child
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run the pipeline to its end; return the exit code."""
+        old_int = signal.signal(signal.SIGINT, self._on_signal)
+        old_term = signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            self.plan = self.prepare()
+            self.ctx = transport.new_context()
+            ep = self.plan.endpoints
+            self.events = transport.socket(self.ctx, zmq.PULL, ep.events, bind=True)
+            self.control = transport.socket(self.ctx, zmq.PUB, ep.control, bind=True)
+            self.ctl = transport.socket(self.ctx, zmq.REP, ep.ctl, bind=True)
+            log(f"control: {ep.ctl}  (python -m pipeline.ctl {ep.ctl} toggle|status|stop)")
+            for kind in ("sink", "infer", "preprocess", "capture"):
+                self.spawn(kind)
+            for i in range(self.plan.workers):
+                self.spawn("decode", i)
+            self.supervise()
+        except PipelineError as exc:
+            self.fail("pipeline", str(exc), exc.exit_code)
+        finally:
+            self.shutdown()
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+        return self.report()
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.interrupts += 1
+
+    def fail(self, stage: str, message: str, code: int = EXIT_FAILURE) -> None:
+        if self.error is None:
+            self.error = (stage, message, code or EXIT_FAILURE)
+
+    def broadcast(self, msg: Message) -> None:
+        transport.send(self.control, msg)
+
+    def supervise(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.events, zmq.POLLIN)
+        poller.register(self.ctl, zmq.POLLIN)
+        drain_deadline = 0.0
+        last_beat = 0.0
+        while True:
+            ready = dict(poller.poll(100))
+            if self.events in ready:
+                for msg in transport.drain(self.events):
+                    self.on_event(msg)
+            if self.ctl in ready:
+                self.on_ctl()
+            self.watch_children()
+            now = time.monotonic()
+            if self.error is not None or self.finished is not None:
+                return
+            if self.interrupts and not drain_deadline:
+                log("stopping: finishing the frames in flight (Ctrl-C again to stop at once)")
+                drain_deadline = now + DRAIN_TIMEOUT_S
+            if drain_deadline and (self.interrupts > 1 or now > drain_deadline):
+                return
+            if not self.all_ready and all(c.ready for c in self.children.values()):
+                self.all_ready = True
+                last_beat = 0.0
+            if drain_deadline or now - last_beat > 0.5:
+                # repeated, so that a stage that subscribed late still hears it
+                self.broadcast(SetMode(self.mode))
+                if self.all_ready:
+                    self.broadcast(Start())
+                if drain_deadline:
+                    self.broadcast(Stop(drain=True, reason="interrupted"))
+                last_beat = now
+
+    def on_event(self, msg: Message) -> None:
+        if isinstance(msg, StageReady):
+            child = self.children.get(msg.stage)
+            if child is not None:
+                child.ready = True
+                child.info = msg.info
+            if msg.stage == "infer":
+                info = msg.info
+                log(f"model: {self.plan.model.family} {os.path.basename(self.plan.model.path)}, input "
+                    f"{info.get('net_input')}, device {info.get('device')}, precision {info.get('precision')}, "
+                    f"{info.get('requests')} requests, {info.get('streams')} streams, mode {MODE_TITLES[self.mode]}")
+        elif isinstance(msg, StageError):
+            self.fail(msg.stage, msg.message, msg.exit_code)
+        elif isinstance(msg, Log):
+            log(f"{msg.level}: {msg.stage}: {msg.message}")
+        elif isinstance(msg, StageStats):
+            self.figures[msg.stage] = msg.figures
+        elif isinstance(msg, EndOfStream):
+            self.finished = msg
+        elif isinstance(msg, ControlRequest):
+            self.apply(msg)
+
+    def apply(self, req: ControlRequest) -> ControlReply:
+        if req.command == "toggle":
+            self.set_mode("latency" if self.mode == "user" else "user")
+        elif req.command == "mode":
+            if req.arg not in MODES:
+                return ControlReply(False, self.state(), f"unknown mode {req.arg!r}; choose {', '.join(MODES)}")
+            self.set_mode(req.arg)
+        elif req.command == "stop":
+            self.interrupts = max(self.interrupts, 1)
+            self.stop_requested = True
+        elif req.command != "status":
+            return ControlReply(False, self.state(), f"unknown command {req.command!r}")
+        return ControlReply(True, self.state())
+
+    def set_mode(self, mode: str) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            log(f"mode: {MODE_TITLES[mode]}")
+        self.broadcast(SetMode(mode))
+
+    def state(self) -> dict[str, Any]:
+        sink = self.figures.get("sink", {})
+        return {"mode": self.mode, "frames": sink.get("frames", 0), "fps": sink.get("fps", 0.0),
+                "latency_ms": sink.get("latency_ms", 0.0),
+                "stages": {label: c.process.pid for label, c in self.children.items()}}
+
+    def on_ctl(self) -> None:
+        try:
+            msg = transport.recv(self.ctl, zmq.NOBLOCK)
+        except zmq.Again:
+            return
+        except ValueError as exc:
+            transport.send(self.ctl, ControlReply(False, {}, f"bad request: {exc}"))
+            return
+        reply = self.apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request")
+        transport.send(self.ctl, reply)
+
+    def watch_children(self) -> None:
+        for label, child in list(self.children.items()):
+            code = child.process.exitcode
+            if code is None:
+                continue
+            # a stage that reported an error has already failed the run
+            for msg in transport.drain(self.events):
+                self.on_event(msg)
+            if self.error is not None or self.finished is not None:
+                return
+            how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+            if child.kind == "decode" and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
+                self.restarts += 1
+                del self.children[label]
+                log(f"warning: decode worker {label} {how}; restarting it")
+                self.broadcast(WorkerLost(child.identity))
+                self.spawn("decode", child.instance, child.generation + 1)
+                continue
+            self.fail(label, f"stage {label} died unexpectedly ({how})")
+            return
+
+    # -- ending ------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        self.stopping = True
+        try:
+            if self.ctx is not None and self.children:
+                deadline = time.monotonic() + JOIN_TIMEOUT_S
+                while time.monotonic() < deadline and any(c.process.is_alive() for c in self.children.values()):
+                    self.broadcast(Stop(drain=False, reason="shutdown"))
+                    for msg in transport.drain(self.events):
+                        self.on_event(msg)
+                    time.sleep(0.05)
+                for msg in transport.drain(self.events):
+                    self.on_event(msg)
+            for child in self.children.values():
+                if child.process.is_alive():
+                    child.process.terminate()
+            for child in self.children.values():
+                child.process.join(1.0)
+                if child.process.is_alive():
+                    child.process.kill()
+                    child.process.join(1.0)
+        finally:
+            if self.ctx is not None:
+                self.ctx.destroy(linger=0)
+            for ring in self.rings:
+                ring.close()
+                ring.unlink()
+            if self.runtime is not None:
+                self.runtime.close()
+
+    def report(self) -> int:
+        sink = self.figures.get("sink", {})
+        if sink.get("frames"):
+            print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
+            print(f"FPS: {sink['fps']:.1f}", flush=True)
+            print(f"Latency: {sink['latency_ms']:.1f} ms (p50 {sink.get('latency_p50_ms', 0):.1f}, "
+                  f"p95 {sink.get('latency_p95_ms', 0):.1f})", flush=True)
+        if self.error is not None:
+            stage, message, code = self.error
+            log(f"error: {message}" if stage == "pipeline" else f"error: {stage}: {message}")
+            return code
+        if self.finished is not None and self.finished.error:
+            log(f"error: {self.finished.error}")
+            return EXIT_FAILURE
+        if self.interrupts and not self.stop_requested:
+            return 130
+        return EXIT_OK
+
+
+def _check_writable(path: str, option: str) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK) or os.path.isdir(path):
+        from .errors import UsageError
+        raise UsageError(f"{option} {path}: cannot write there")
+
+
+def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str) -> None:
+    from stages.base import stage_main
+    stage_main(module, cls, plan, instance, identity)
+
+
+def run(config: PipelineConfig) -> int:
+    return Controller(config).run()
+
+
+__all__ = ["Controller", "run", "StageFailure"]

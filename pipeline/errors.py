@@ -1,0 +1,31 @@
+"""Exceptions that reach the user as one line, with the exit code they deserve."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class PipelineError(Exception):
+    """An error the user can act on; printed as a single line, never as a traceback."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(PipelineError):
+    """Bad command line: exit code 2, as argparse uses."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputError(PipelineError):
+    """The input cannot be opened or is not of a readable kind."""
+
+
+class ModelError(PipelineError):
+    """The model file is missing, unreadable, or does not fit the chosen architecture."""
+
+
+class StageFailure(PipelineError):
+    """A pipeline process reported an error or died."""

@@ -1,0 +1,192 @@
+"""Model families: which outputs a family needs, and the network input size for a frame.
+
+The presets (``config/presets/<family>.toml``) hold each family's numbers; this module reads a
+model once (in the launcher, before any stage starts) to check it fits the family, to choose the
+network input size for the input's frames, and to learn the output shapes that size gives.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import config
+
+from .errors import ModelError, UsageError
+
+FAMILIES = ("openpose", "ae", "higherhrnet", "movenet")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    keypoints: int
+    stride: int  # input sides are multiples of this
+    output_stride: int  # input side / output map side (0 = not a map)
+    tsize: int
+    tsize_min: int
+    tsize_max: int
+    input_layout: str
+    input_type: str
+    input_colour: str
+    outputs: tuple[str, ...]
+    preset: dict[str, Any]
+
+    @classmethod
+    def get(cls, name: str) -> "Family":
+        if name not in FAMILIES:
+            raise UsageError(f"unknown architecture type {name!r}; choose one of: {', '.join(FAMILIES)}")
+        p = config.load_preset(name)
+        return cls(
+            name=name,
+            keypoints=int(p["keypoints"]),
+            stride=int(p["stride"]),
+            output_stride=int(p.get("output_stride", p["stride"] if name == "openpose" else 0)),
+            tsize=int(p["tsize"]),
+            tsize_min=int(p["tsize_min"]),
+            tsize_max=int(p["tsize_max"]),
+            input_layout=str(p["input_layout"]),
+            input_type=str(p["input_type"]),
+            input_colour=str(p["input_colour"]),
+            outputs=tuple(p["outputs"]),
+            preset=p,
+        )
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """A model as this run will use it: the input name and size, and each output's name and shape
+    in the order the family's decoder takes them."""
+
+    path: str
+    family: str
+    input_name: str
+    net_h: int
+    net_w: int
+    outputs: tuple[tuple[str, tuple[int, ...]], ...]
+    model_input_hw: tuple[int, int]  # the size the model file itself declares (-1 if dynamic)
+
+    @property
+    def output_bytes(self) -> int:
+        return sum(4 * math.prod(shape) for _, shape in self.outputs)
+
+
+def _round_up(n: float, to: int) -> int:
+    return max(to, int(math.ceil(n / to)) * to)
+
+
+def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
+                   model_hw: tuple[int, int]) -> tuple[int, int]:
+    """Network input (height, width) for frames of ``frame_hw``.
+
+    * openpose: height = ``tsize`` (or the model's), width follows the frame's aspect ratio,
+      rounded up to the stride;
+    * ae / higherhrnet: the short side = ``tsize`` (or the model's short side), the long side
+      follows the aspect ratio; both padded to the stride;
+    * movenet: the long side = ``tsize`` (or the frame's own long side, within the preset's
+      bounds), the short side follows; both padded to the stride.
+    """
+    fh, fw = frame_hw
+    if fh <= 0 or fw <= 0:
+        raise ValueError(f"bad frame size {fw}x{fh}")
+    s = family.stride
+    if family.name == "openpose":
+        h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else 256), s)
+        return h, _round_up(fw * h / fh, s)
+    if family.name in ("ae", "higherhrnet"):
+        short = tsize or (min(model_hw) if min(model_hw) > 0 else 512)
+        scale = short / min(fh, fw)
+        return _round_up(fh * scale, s), _round_up(fw * scale, s)
+    long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
+    scale = long_side / max(fh, fw)
+    return _round_up(fh * scale, s), _round_up(fw * scale, s)
+
+
+def _names(port: Any) -> set[str]:
+    try:
+        return set(port.get_names())
+    except RuntimeError:
+        return set()
+
+
+def _match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
+    """The model's output ports in the family decoder's order, or None if they don't fit."""
+    shapes = [port.get_partial_shape() for port in ports]
+    if family.name == "movenet":
+        if len(ports) == 1 and shapes[0].rank.get_length() == 3 and shapes[0][2].get_length() == 56:
+            return ports
+        return None
+    by_name = {}
+    for port in ports:
+        for name in _names(port):
+            by_name[name] = port
+    if all(n in by_name for n in family.outputs):
+        return [by_name[n] for n in family.outputs]
+    if family.name == "openpose" and len(ports) == 2:
+        channels = [sh[1].get_length() if sh[1].is_static else -1 for sh in shapes]
+        if sorted(channels) == [19, 38]:
+            return sorted(ports, key=lambda p: -p.get_partial_shape()[1].get_length())
+    return None
+
+
+def describe_outputs(ports: list[Any]) -> str:
+    return ", ".join(f"{sorted(_names(p))[0] if _names(p) else '?'}{p.get_partial_shape()}" for p in ports)
+
+
+def read_model(core: Any, path: str) -> Any:
+    """Read a model file with a one-line error for every way it can be unreadable."""
+    if not os.path.exists(path):
+        raise ModelError(f"model file not found: {path}")
+    if os.path.isdir(path):
+        raise ModelError(f"model path is a folder, not a model file: {path}")
+    if path.endswith(".xml"):
+        weights = path[:-4] + ".bin"
+        if not os.path.exists(weights):
+            raise ModelError(f"weights file not found next to the model: {weights}")
+    try:
+        return core.read_model(path)
+    except Exception as exc:  # openvino raises RuntimeError with a multi-line text
+        first = str(exc).strip().splitlines()
+        detail = next((ln for ln in reversed(first) if ln.strip()), "unreadable")
+        raise ModelError(f"cannot read model {path}: {detail.strip()[:200]}") from None
+
+
+def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0) -> ModelPlan:
+    """Read ``path``, check that it fits the family, choose the input size for ``frame_hw``,
+    reshape, and return the resulting plan. Raises :class:`ModelError` with one line."""
+    import openvino as ov
+
+    family = Family.get(family_name)
+    if tsize and not family.tsize_min <= tsize <= family.tsize_max:
+        raise UsageError(f"--tsize {tsize} out of range for {family_name}: "
+                         f"{family.tsize_min}..{family.tsize_max}")
+    core = ov.Core()
+    model = read_model(core, path)
+    if len(model.inputs) != 1:
+        raise ModelError(f"{path}: expected one input, found {len(model.inputs)}")
+    ports = _match_outputs(family, list(model.outputs))
+    if ports is None:
+        expected = "one output of shape [1,6,56]" if family_name == "movenet" else ", ".join(family.outputs)
+        raise ModelError(f"model outputs do not fit -at {family_name}: found {describe_outputs(list(model.outputs))}; "
+                         f"expected {expected}")
+    port = model.inputs[0]
+    shape = port.get_partial_shape()
+    if shape.rank.get_length() != 4:
+        raise ModelError(f"{path}: expected a 4-D image input, found {shape}")
+    hw_axes = (1, 2) if family.input_layout == "NHWC" else (2, 3)
+    model_hw = tuple(shape[a].get_length() if shape[a].is_static else -1 for a in hw_axes)
+    net_h, net_w = net_input_size(family, frame_hw, tsize, model_hw)  # type: ignore[arg-type]
+    new_shape = [1, net_h, net_w, 3] if family.input_layout == "NHWC" else [1, 3, net_h, net_w]
+    try:
+        model.reshape({port: ov.PartialShape(new_shape)})
+    except Exception as exc:
+        raise ModelError(f"{path} cannot be reshaped to {new_shape}: {str(exc).strip().splitlines()[-1][:160]}") from None
+    out_names = []
+    for p in ports:
+        names = sorted(_names(p))
+        name = next((n for n in family.outputs if n in names), names[0] if names else p.get_any_name())
+        out_names.append((name, tuple(int(d) for d in p.get_shape())))
+    return ModelPlan(path=path, family=family_name, input_name=port.get_any_name(), net_h=net_h, net_w=net_w,
+                     outputs=tuple(out_names), model_input_hw=model_hw)  # type: ignore[arg-type]

@@ -1,0 +1,336 @@
+"""Every message that crosses a ZeroMQ socket, with its wire format.
+
+A message is a frozen dataclass. On the wire it is a multipart ZeroMQ message:
+
+* part 0: ``b"PP" + version + tag`` (4 bytes) naming the type;
+* part 1: a small JSON object with the scalar fields;
+* parts 2…: the raw bytes of the array fields, in the order of ``ARRAYS``; their dtype is fixed
+  per field and their shape travels in the JSON header.
+
+Nothing is pickled, and pixels never travel here: frames stay in the shared-memory rings and a
+message only names the slot (see :mod:`pipeline.ring`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, ClassVar
+
+import numpy as np
+
+WIRE_VERSION = 1
+_MAGIC = b"PP"
+
+
+class Stamp(IntEnum):
+    """Indices into a frame's ``stamps`` array: ``time.monotonic_ns()`` at each stage boundary."""
+
+    READ = 0  # capture started reading the frame
+    CAPTURED = 1  # frame is in the ring, message sent
+    PRE_IN = 2
+    PRE_OUT = 3
+    INFER_IN = 4  # inference stage received the tensor
+    INFER_START = 5  # request started
+    INFER_DONE = 6  # request completed, outputs in the ring
+    DECODE_IN = 7  # dispatched to / received by a decode worker
+    DECODE_OUT = 8
+    SINK_IN = 9
+    SINK_OUT = 10  # shown and/or written
+
+
+NUM_STAMPS = len(Stamp)
+
+
+def new_stamps() -> np.ndarray:
+    return np.zeros(NUM_STAMPS, dtype=np.int64)
+
+
+class Message:
+    """Base of every message type; subclasses are frozen dataclasses registered by ``TAG``."""
+
+    TAG: ClassVar[int]
+    ARRAYS: ClassVar[dict[str, np.dtype]] = {}
+
+    def encode(self) -> list[bytes]:
+        return encode(self)
+
+
+_REGISTRY: dict[int, type[Message]] = {}
+
+
+def _register(cls: type[Message]) -> type[Message]:
+    if cls.TAG in _REGISTRY:
+        raise RuntimeError(f"message tag {cls.TAG} used twice")
+    _REGISTRY[cls.TAG] = cls
+    return cls
+
+
+@_register
+@dataclass(frozen=True)
+class Frame(Message):
+    """A frame in flight: capture → preprocess → inference → decode worker.
+
+    ``slot`` indexes every ring (frames, tensors, maps); ``seq`` counts admitted frames of the
+    run from 0 and fixes the output order. ``index`` is the frame's own number in its source.
+    ``scale``/``pad_x``/``pad_y`` map frame pixels to network-input pixels:
+    ``net = frame * scale + pad``.
+    """
+
+    TAG: ClassVar[int] = 1
+    ARRAYS: ClassVar[dict[str, np.dtype]] = {"stamps": np.dtype(np.int64)}
+
+    seq: int
+    slot: int
+    height: int
+    width: int
+    source: int = 0
+    index: int = 0
+    name: str = ""
+    scale: float = 1.0
+    pad_x: float = 0.0
+    pad_y: float = 0.0
+    stamps: np.ndarray = field(default_factory=new_stamps, compare=False)
+
+    def stamped(self, which: Stamp, t_ns: int) -> "Frame":
+        """Record a timestamp in place and return self (stamps are the one mutable part)."""
+        self.stamps[which] = t_ns
+        return self
+
+
+@_register
+@dataclass(frozen=True)
+class Poses(Message):
+    """Decoded people of one frame, in source-frame pixels and COCO-17 order.
+
+    ``keypoints`` is float32 ``(n, 17, 3)`` (x, y, score; score 0 = missing) and ``scores``
+    float32 ``(n,)``.
+    """
+
+    TAG: ClassVar[int] = 2
+    ARRAYS: ClassVar[dict[str, np.dtype]] = {
+        "keypoints": np.dtype(np.float32),
+        "scores": np.dtype(np.float32),
+    }
+
+    frame: Frame
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        kp, sc = self.keypoints, self.scores
+        if kp.ndim != 3 or kp.shape[2] != 3:
+            raise ValueError(f"keypoints must be (n, k, 3), got {kp.shape}")
+        if sc.shape != (kp.shape[0],):
+            raise ValueError(f"scores must be ({kp.shape[0]},), got {sc.shape}")
+
+    @property
+    def count(self) -> int:
+        return int(self.scores.shape[0])
+
+
+@_register
+@dataclass(frozen=True)
+class EndOfStream(Message):
+    """The source is exhausted (or was stopped): ``count`` frames were admitted in all."""
+
+    TAG: ClassVar[int] = 3
+    count: int
+    source: int = 0
+    error: str = ""  # non-empty when the input broke before its end
+
+
+@_register
+@dataclass(frozen=True)
+class Finished(Message):
+    """Sink → capture: every frame with ``seq < upto`` is shown/written; its slots are free."""
+
+    TAG: ClassVar[int] = 4
+    upto: int
+
+
+@_register
+@dataclass(frozen=True)
+class WorkerReady(Message):
+    """Decode worker → dispatcher: ready for work; ``done`` is the seq just finished or -1."""
+
+    TAG: ClassVar[int] = 5
+    done: int = -1
+
+
+@_register
+@dataclass(frozen=True)
+class SetMode(Message):
+    """Controller → stages: switch to ``mode`` ("user" or "latency")."""
+
+    TAG: ClassVar[int] = 6
+    mode: str
+
+
+@_register
+@dataclass(frozen=True)
+class Stop(Message):
+    """Controller → stages. ``drain``: capture stops reading and the frames in flight finish;
+    otherwise every stage stops at once (finalising its outputs)."""
+
+    TAG: ClassVar[int] = 7
+    drain: bool = False
+    reason: str = ""
+
+
+@_register
+@dataclass(frozen=True)
+class WorkerLost(Message):
+    """Controller → dispatcher: the decode worker ``identity`` died; decode its frames again."""
+
+    TAG: ClassVar[int] = 8
+    identity: str
+
+
+@_register
+@dataclass(frozen=True)
+class StageReady(Message):
+    """Stage → controller: opened and running. ``info`` carries facts worth reporting."""
+
+    TAG: ClassVar[int] = 9
+    stage: str
+    pid: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@_register
+@dataclass(frozen=True)
+class StageError(Message):
+    """Stage → controller: a one-line error; the stage exits non-zero after sending it."""
+
+    TAG: ClassVar[int] = 10
+    stage: str
+    message: str
+    exit_code: int = 1
+
+
+@_register
+@dataclass(frozen=True)
+class StageStats(Message):
+    """Stage → controller: figures of the last period (and ``final`` ones at exit)."""
+
+    TAG: ClassVar[int] = 11
+    stage: str
+    figures: dict[str, Any]
+    final: bool = False
+
+
+@_register
+@dataclass(frozen=True)
+class ControlRequest(Message):
+    """Window or ``pipeline.ctl`` → controller: ``toggle``, ``mode`` (with ``arg``), ``status``, ``stop``."""
+
+    TAG: ClassVar[int] = 12
+    command: str
+    arg: str = ""
+
+
+@_register
+@dataclass(frozen=True)
+class ControlReply(Message):
+    """Controller → ``pipeline.ctl``: the outcome of a request and the current state."""
+
+    TAG: ClassVar[int] = 13
+    ok: bool
+    state: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@_register
+@dataclass(frozen=True)
+class Log(Message):
+    """Stage → controller: a warning worth showing the user (a skipped file, a dropped camera)."""
+
+    TAG: ClassVar[int] = 14
+    stage: str
+    message: str
+    level: str = "warning"
+
+
+@_register
+@dataclass(frozen=True)
+class Start(Message):
+    """Controller → stages: every stage is up; capture may begin reading."""
+
+    TAG: ClassVar[int] = 15
+
+
+# --------------------------------------------------------------------------------------------
+# wire format
+
+
+def _flatten(msg: Message, arrays: list[np.ndarray]) -> dict[str, Any]:
+    """Scalar fields as a JSON-able dict; array fields (nested messages too) appended depth-first."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(msg):  # type: ignore[arg-type]
+        value = getattr(msg, f.name)
+        if f.name in msg.ARRAYS:
+            arr = np.ascontiguousarray(value, dtype=msg.ARRAYS[f.name])
+            arrays.append(arr)
+            out[f.name] = list(arr.shape)
+        elif isinstance(value, Message):
+            out[f.name] = _flatten(value, arrays)
+        else:
+            out[f.name] = value
+    return out
+
+
+def _unflatten(cls: type[Message], header: dict[str, Any], arrays: list[Any]) -> Message:
+    kwargs: dict[str, Any] = {}
+    hints = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for name, value in header.items():
+        if name not in hints:
+            raise WireError(f"{cls.__name__} has no field {name!r}")
+        if name in cls.ARRAYS:
+            raw = arrays.pop(0)
+            kwargs[name] = np.frombuffer(raw, dtype=cls.ARRAYS[name]).reshape(value).copy()
+        elif isinstance(value, dict) and name in _NESTED.get(cls, {}):
+            kwargs[name] = _unflatten(_NESTED[cls][name], value, arrays)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+class WireError(ValueError):
+    """The bytes are not a message of this version."""
+
+
+# Fields that hold another message, by owner type.
+_NESTED: dict[type[Message], dict[str, type[Message]]] = {Poses: {"frame": Frame}}
+
+
+def encode(msg: Message) -> list[Any]:
+    """Encode ``msg`` as the parts of one multipart ZeroMQ message (arrays are not copied)."""
+    arrays: list[np.ndarray] = []
+    header = _flatten(msg, arrays)
+    head = _MAGIC + bytes((WIRE_VERSION, msg.TAG))
+    return [head, json.dumps(header, separators=(",", ":")).encode(), *(a.data for a in arrays)]
+
+
+def decode(parts: list[Any]) -> Message:
+    """Decode the parts of one multipart ZeroMQ message (bytes, memoryviews or ``zmq.Frame``)."""
+    raw = [p.buffer if hasattr(p, "buffer") else p for p in parts]
+    if len(raw) < 2:
+        raise WireError("message has fewer than 2 parts")
+    head = bytes(raw[0])
+    if len(head) != 4 or head[:2] != _MAGIC:
+        raise WireError("not a pipeline message")
+    if head[2] != WIRE_VERSION:
+        raise WireError(f"wire version {head[2]}, expected {WIRE_VERSION}")
+    cls = _REGISTRY.get(head[3])
+    if cls is None:
+        raise WireError(f"unknown message tag {head[3]}")
+    try:
+        header = json.loads(bytes(raw[1]))
+        return _unflatten(cls, header, list(raw[2:]))
+    except (ValueError, TypeError, IndexError) as exc:
+        if isinstance(exc, WireError):
+            raise
+        raise WireError(f"malformed {cls.__name__}: {exc}") from exc

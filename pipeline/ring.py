@@ -1,0 +1,200 @@
+"""A ring of fixed-size slots in one named shared-memory segment.
+
+The launcher creates every ring (:meth:`SlotRing.create`) and is the only process that unlinks
+it; stages attach by name (:meth:`SlotRing.attach`) and only close. Frames never cross a socket:
+a message names the slot and the frame's sequence number.
+
+Which slot a frame uses is ``seq % slots``, and the capture stage admits a new frame only while
+fewer than ``slots`` frames are in flight (see :mod:`stages.capture`), so a writer never
+overwrites a slot that a reader still needs. Each slot's header records the sequence number last
+committed to it, so that a reader can still detect a stale or overwritten slot
+(:class:`SlotOverwritten`) instead of reading wrong pixels.
+
+Layout: ``slots`` int64 sequence numbers (a 64-byte aligned header), then the slots, each
+``slot_bytes`` long rounded up to 64 bytes.
+"""
+
+from __future__ import annotations
+
+import gc
+import secrets
+from dataclasses import dataclass
+from multiprocessing import shared_memory
+
+import numpy as np
+
+_ALIGN = 64
+NAME_PREFIX = "posepipe"
+
+
+def _round_up(n: int, to: int = _ALIGN) -> int:
+    return (n + to - 1) // to * to
+
+
+def packed_bytes(shapes: list[tuple[int, ...]], itemsize: int = 4) -> int:
+    """Bytes a slot needs to hold arrays of ``shapes`` packed by :meth:`SlotRing.views`."""
+    return sum(_round_up(int(np.prod(s)) * itemsize) for s in shapes)
+
+
+class SlotOverwritten(RuntimeError):
+    """The slot no longer holds the frame the message names."""
+
+
+@dataclass(frozen=True)
+class RingSpec:
+    """What a process needs to attach to a ring: picklable, no handles."""
+
+    name: str
+    slots: int
+    slot_bytes: int
+
+    @property
+    def stride(self) -> int:
+        return _round_up(self.slot_bytes)
+
+    @property
+    def header_bytes(self) -> int:
+        return _round_up(8 * self.slots)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.header_bytes + self.stride * self.slots
+
+
+def unique_name(role: str) -> str:
+    """A segment name unique to this run: ``posepipe-<role>-<random>``."""
+    return f"{NAME_PREFIX}-{role}-{secrets.token_hex(6)}"
+
+
+class SlotRing:
+    """One shared-memory segment holding ``slots`` slots of ``slot_bytes`` bytes each.
+
+    The ring owns every numpy view it hands out; :meth:`close` drops them before closing the
+    mapping, so callers must not keep views past ``close``.
+    """
+
+    def __init__(self, spec: RingSpec, shm: shared_memory.SharedMemory, owner: bool) -> None:
+        self.spec = spec
+        self._shm: shared_memory.SharedMemory | None = shm
+        self._owner = owner
+        self._bytes: np.ndarray | None = np.frombuffer(shm.buf, dtype=np.uint8, count=spec.total_bytes)
+        self._seqs: np.ndarray | None = self._bytes[: 8 * spec.slots].view(np.int64)
+
+    # -- life cycle -----------------------------------------------------------------------
+    @classmethod
+    def create(cls, role: str, slots: int, slot_bytes: int) -> "SlotRing":
+        if slots < 1 or slot_bytes < 1:
+            raise ValueError(f"a ring needs at least one slot of one byte (got {slots} x {slot_bytes})")
+        spec = RingSpec(unique_name(role), slots, slot_bytes)
+        shm = shared_memory.SharedMemory(name=spec.name, create=True, size=spec.total_bytes)
+        ring = cls(spec, shm, owner=True)
+        assert ring._seqs is not None
+        ring._seqs[:] = -1
+        return ring
+
+    @classmethod
+    def attach(cls, spec: RingSpec) -> "SlotRing":
+        return cls(spec, shared_memory.SharedMemory(name=spec.name, create=False), owner=False)
+
+    def close(self) -> None:
+        """Drop the views and unmap. Safe to call twice."""
+        if self._shm is None:
+            return
+        self._seqs = None
+        self._bytes = None
+        shm, self._shm = self._shm, None
+        try:
+            shm.close()
+        except BufferError:
+            gc.collect()  # a caller's view outlived its use; collect it and retry once
+            try:
+                shm.close()
+            except BufferError:
+                pass  # the mapping goes with the process; unlink still frees the memory
+
+    def unlink(self) -> None:
+        """Remove the segment's name (owner only). Safe to call twice."""
+        if not self._owner:
+            raise RuntimeError("only the process that created a ring unlinks it")
+        try:
+            shared_memory.SharedMemory(name=self.spec.name, create=False).unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> "SlotRing":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+        if self._owner:
+            self.unlink()
+
+    # -- access ---------------------------------------------------------------------------
+    @property
+    def slots(self) -> int:
+        return self.spec.slots
+
+    def slot_of(self, seq: int) -> int:
+        return seq % self.spec.slots
+
+    def _raw(self, slot: int) -> np.ndarray:
+        if self._bytes is None:
+            raise RuntimeError("ring is closed")
+        if not 0 <= slot < self.spec.slots:
+            raise IndexError(f"slot {slot} out of range 0..{self.spec.slots - 1}")
+        start = self.spec.header_bytes + slot * self.spec.stride
+        return self._bytes[start : start + self.spec.slot_bytes]
+
+    def view(self, slot: int, shape: tuple[int, ...], dtype: np.dtype | type = np.uint8) -> np.ndarray:
+        """A writable array of ``shape``/``dtype`` over the start of ``slot`` (no copy)."""
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        if nbytes > self.spec.slot_bytes:
+            raise ValueError(f"{shape} {dtype} needs {nbytes} bytes; slots hold {self.spec.slot_bytes}")
+        return self._raw(slot)[:nbytes].view(dtype).reshape(shape)
+
+    def views(self, slot: int, shapes: list[tuple[int, ...]], dtype: np.dtype | type = np.float32) -> list[np.ndarray]:
+        """Several arrays packed one after another (64-byte aligned) in ``slot``; see
+        :func:`packed_bytes` for the room they need."""
+        dtype = np.dtype(dtype)
+        raw = self._raw(slot)
+        out, offset = [], 0
+        for shape in shapes:
+            nbytes = int(np.prod(shape)) * dtype.itemsize
+            if offset + nbytes > raw.shape[0]:
+                raise ValueError(f"{shapes} do not fit in slots of {self.spec.slot_bytes} bytes")
+            out.append(raw[offset : offset + nbytes].view(dtype).reshape(shape))
+            offset += _round_up(nbytes)
+        return out
+
+    def commit(self, seq: int) -> int:
+        """Mark the slot of ``seq`` as holding frame ``seq``; returns the slot."""
+        if self._seqs is None:
+            raise RuntimeError("ring is closed")
+        slot = self.slot_of(seq)
+        self._seqs[slot] = seq
+        return slot
+
+    def committed(self, slot: int) -> int:
+        """The sequence number last committed to ``slot`` (-1 if none)."""
+        if self._seqs is None:
+            raise RuntimeError("ring is closed")
+        return int(self._seqs[slot])
+
+    def read(self, seq: int, shape: tuple[int, ...], dtype: np.dtype | type = np.uint8) -> np.ndarray:
+        """The view of frame ``seq``; raises :class:`SlotOverwritten` if the slot moved on."""
+        slot = self.slot_of(seq)
+        found = self.committed(slot)
+        if found != seq:
+            raise SlotOverwritten(f"slot {slot} holds frame {found}, not {seq}")
+        return self.view(slot, shape, dtype)
+
+
+def pipeline_segments() -> list[str]:
+    """Names of this product's segments currently in /dev/shm (for tests and leak checks)."""
+    import os
+
+    try:
+        return sorted(n for n in os.listdir("/dev/shm") if n.startswith(NAME_PREFIX))
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,329 @@
+"""Inputs: a single image, a folder of images, a video file, or a camera id.
+
+:func:`probe` looks at the input once, in the launcher, and says what it is, how large its frames
+are and (for folders) which files are images; :func:`open_reader` then gives the capture stage a
+reader that yields frames. Errors are :class:`InputError` with one line: "wrong kind of input" and
+"input is broken" are told apart.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .config import SourceInfo  # noqa: E402
+from .errors import InputError  # noqa: E402
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2")
+
+
+def is_camera_id(text: str) -> bool:
+    return text.isdigit()
+
+
+# ---------------------------------------------------------------------------------------------
+# image sizes without decoding
+
+
+def _png_size(head: bytes) -> tuple[int, int] | None:
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", head[16:24])
+        return h, w
+    return None
+
+
+def _jpeg_size(path: str) -> tuple[int, int] | None:
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            return None
+        while True:
+            marker = f.read(2)
+            if len(marker) < 2 or marker[0] != 0xFF:
+                return None
+            code = marker[1]
+            if code in (0xD8, 0x01) or 0xD0 <= code <= 0xD7:
+                continue
+            length_raw = f.read(2)
+            if len(length_raw) < 2:
+                return None
+            length = struct.unpack(">H", length_raw)[0]
+            if code in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                data = f.read(5)
+                if len(data) < 5:
+                    return None
+                h, w = struct.unpack(">HH", data[1:5])
+                return h, w
+            f.seek(length - 2, os.SEEK_CUR)
+
+
+def image_size(path: str) -> tuple[int, int] | None:
+    """(height, width) of an image file, read from its header where possible; None if the file
+    is not a readable image."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+        size = _png_size(head) or (_jpeg_size(path) if head[:2] == b"\xff\xd8" else None)
+        if size and size[0] > 0 and size[1] > 0:
+            return size
+        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        return None if img is None else (img.shape[0], img.shape[1])
+    except (OSError, struct.error, cv2.error):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# probing
+
+
+def _open_capture(target: str | int) -> cv2.VideoCapture:
+    return cv2.VideoCapture(target)
+
+
+def probe(text: str) -> SourceInfo:
+    """Say what ``text`` names and how large its frames are, or raise :class:`InputError`."""
+    if is_camera_id(text):
+        cap = _open_capture(int(text))
+        try:
+            if not cap.isOpened():
+                raise InputError(f"cannot open camera {text}: no such camera or it is busy")
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                raise InputError(f"camera {text} opened but delivered no frame")
+            fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        finally:
+            cap.release()
+        h, w = frame.shape[:2]
+        return SourceInfo("camera", h, w, _frame_bytes(h, w), fps, 0)
+    if not os.path.exists(text):
+        raise InputError(f"input not found: {text}")
+    if os.path.isdir(text):
+        return _probe_folder(text)
+    if text.lower().endswith(IMAGE_EXTENSIONS):
+        size = image_size(text)
+        if size is None:
+            raise InputError(f"cannot read image {text}: not an image or the file is damaged")
+        return SourceInfo("image", size[0], size[1], _frame_bytes(*size), 0.0, 1, files=(text,))
+    return _probe_video(text)
+
+
+def _frame_bytes(h: int, w: int) -> int:
+    return h * w * 3
+
+
+def _probe_folder(folder: str) -> SourceInfo:
+    names = sorted(os.listdir(folder))
+    files: list[str] = []
+    skipped: list[str] = []
+    sizes: list[tuple[int, int]] = []
+    for name in names:
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path) or name.startswith("."):
+            continue
+        size = image_size(path) if name.lower().endswith(IMAGE_EXTENSIONS) else None
+        if size is None:
+            skipped.append(name)
+            continue
+        files.append(path)
+        sizes.append(size)
+    if not files:
+        what = f" ({len(skipped)} other files)" if skipped else ""
+        raise InputError(f"no images in folder {folder}{what}")
+    h, w = sizes[0]
+    biggest = max(_frame_bytes(*s) for s in sizes)
+    return SourceInfo("folder", h, w, biggest, 0.0, len(files), files=tuple(files), skipped=tuple(skipped))
+
+
+def _probe_video(path: str) -> SourceInfo:
+    cap = _open_capture(path)
+    try:
+        if not cap.isOpened():
+            raise InputError(f"cannot open {path}: not an image, a video or a camera id OpenCV can read")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise InputError(f"cannot read any frame from {path}: the video is empty or damaged")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+    h, w = frame.shape[:2]
+    return SourceInfo("video", h, w, _frame_bytes(h, w), fps if 0 < fps < 1000 else 0.0, max(count, 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# readers
+
+
+@dataclass
+class Captured:
+    frame: np.ndarray  # BGR uint8 (h, w, 3), owned by the reader until the next read
+    index: int  # the frame's number in its source (counting across loops)
+    name: str  # file name for image inputs, "" otherwise
+    t_read_ns: int  # when reading this frame started (live: when it was grabbed)
+
+
+class Reader:
+    """Yields frames; :meth:`read` returns None at the end of the input."""
+
+    live = False
+    error: str = ""  # set when the input broke before its end
+    warnings: list[str]
+
+    def read(self) -> Captured | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _to_bgr(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img
+
+
+class ImageReader(Reader):
+    def __init__(self, files: tuple[str, ...], loop: bool) -> None:
+        self.files, self.loop = files, loop
+        self.warnings = []
+        self._next = 0
+        self._cache: np.ndarray | None = None  # a single image looped is decoded once
+
+    def read(self) -> Captured | None:
+        while True:
+            if self._next >= len(self.files):
+                if not self.loop:
+                    return None
+                self._next = 0
+            i = self._next
+            self._next += 1
+            t = time.monotonic_ns()
+            path = self.files[i % len(self.files)]
+            if len(self.files) == 1 and self._cache is not None:
+                img = self._cache
+            else:
+                img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is None:
+                self.warnings.append(f"skipped {path}: cannot be decoded")
+                if len(self.warnings) > len(self.files):
+                    return None  # every file is broken: do not spin on --loop
+                continue
+            if len(self.files) == 1:
+                self._cache = img
+            return Captured(_to_bgr(img), i, os.path.basename(path), t)
+
+
+class VideoReader(Reader):
+    def __init__(self, path: str, loop: bool, expected_frames: int = 0) -> None:
+        self.path, self.loop, self.expected = path, loop, expected_frames
+        self.warnings = []
+        self._cap = _open_capture(path)
+        if not self._cap.isOpened():
+            raise InputError(f"cannot open {path}")
+        self._count = 0
+        self._in_pass = 0
+
+    def read(self) -> Captured | None:
+        while True:
+            t = time.monotonic_ns()
+            ok, frame = self._cap.read()
+            if ok and frame is not None:
+                self._count += 1
+                self._in_pass += 1
+                return Captured(_to_bgr(frame), self._count - 1, "", t)
+            if self.expected and self._in_pass < self.expected * 0.95 - 1 and not self.error:
+                self.error = (f"{self.path}: video ended after {self._in_pass} of {self.expected} frames "
+                              "(truncated or damaged)")
+            if not self.loop or self._in_pass == 0:
+                return None
+            self._cap.release()
+            self._cap = _open_capture(self.path)
+            self._in_pass = 0
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class CameraReader(Reader):
+    """A live camera, grabbed on a thread so that the newest frame is always at hand.
+
+    Frames the pipeline had no room for are dropped (counted in ``dropped``); a camera that stops
+    delivering is reopened with exponential back-off.
+    """
+
+    live = True
+
+    def __init__(self, camera: int, backoff: tuple[float, float] = (0.5, 8.0), stall_s: float = 2.0) -> None:
+        self.camera, self.backoff, self.stall_s = camera, backoff, stall_s
+        self.warnings = []
+        self.dropped = 0
+        self.reopens = 0
+        self._lock = threading.Condition()
+        self._latest: Captured | None = None
+        self._count = 0
+        self._stop = threading.Event()
+        self._cap = _open_capture(camera)
+        if not self._cap.isOpened():
+            raise InputError(f"cannot open camera {camera}")
+        self._thread = threading.Thread(target=self._grab, name="camera", daemon=True)
+        self._thread.start()
+
+    def _grab(self) -> None:
+        delay = self.backoff[0]
+        while not self._stop.is_set():
+            t = time.monotonic_ns()
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                self._cap.release()
+                with self._lock:
+                    self.warnings.append(f"camera {self.camera} stopped delivering; reopening in {delay:.1f}s")
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, self.backoff[1])
+                self._cap = _open_capture(self.camera)
+                self.reopens += 1
+                continue
+            delay = self.backoff[0]
+            with self._lock:
+                if self._latest is not None:
+                    self.dropped += 1
+                self._latest = Captured(_to_bgr(frame), self._count, "", t)
+                self._count += 1
+                self._lock.notify_all()
+
+    def read(self, timeout: float = 0.5) -> Captured | None:  # type: ignore[override]
+        """The newest frame not yet read; waits up to ``timeout`` and returns None if none came
+        (the caller loops: a live source has no end)."""
+        with self._lock:
+            if self._latest is None:
+                self._lock.wait(timeout)
+            got, self._latest = self._latest, None
+            return got
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self._cap.release()
+
+
+def open_reader(text: str, info: SourceInfo, loop: bool, backoff: tuple[float, float] = (0.5, 8.0)) -> Reader:
+    if info.kind == "camera":
+        return CameraReader(int(text), backoff)
+    if info.kind in ("image", "folder"):
+        return ImageReader(info.files, loop)
+    return VideoReader(text, loop, info.frames)
+
+
+def iterate(reader: Reader) -> Iterator[Captured]:
+    """Every frame of a file reader (for tests and tools)."""
+    while (got := reader.read()) is not None:
+        yield got

@@ -1,0 +1,114 @@
+"""ZeroMQ wiring: the run's endpoints and small helpers that send and receive messages.
+
+Every process creates its own context after it starts (never inherited), with ``linger = 0``, and
+closes it on every exit path. Long-lived sides bind; workers connect. Endpoints default to
+``ipc://`` sockets in a private runtime directory (mode 0700) made for the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Iterator
+
+import zmq
+
+from . import messages
+from .messages import Message
+
+# Socket names and who binds them.
+#   frames   capture PUSH -> preprocess PULL (bind)
+#   tensors  preprocess PUSH -> infer PULL (bind)
+#   work     infer ROUTER (bind) <-> decode DEALER
+#   poses    decode PUSH / infer PUSH (EndOfStream) -> sink PULL (bind)
+#   credits  sink PUSH -> capture PULL (bind)
+#   control  controller PUB (bind) -> every stage SUB
+#   events   every stage PUSH -> controller PULL (bind)
+#   ctl      controller REP (bind) <- pipeline.ctl / the window's Tab key (REQ)
+SOCKET_NAMES = ("frames", "tensors", "work", "poses", "credits", "control", "events", "ctl")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    frames: str
+    tensors: str
+    work: str
+    poses: str
+    credits: str
+    control: str
+    events: str
+    ctl: str
+
+    @classmethod
+    def in_directory(cls, directory: str, ctl: str | None = None) -> "Endpoints":
+        names = {n: f"ipc://{os.path.join(directory, n)}" for n in SOCKET_NAMES}
+        if ctl:
+            names["ctl"] = ctl
+        return cls(**names)
+
+
+class RuntimeDir:
+    """A private (0700) directory holding the run's ipc sockets; removed on close."""
+
+    def __init__(self) -> None:
+        base = os.environ.get("XDG_RUNTIME_DIR")
+        if not base or not os.access(base, os.W_OK):
+            base = None
+        self.path = tempfile.mkdtemp(prefix="posepipe-", dir=base)
+        os.chmod(self.path, 0o700)
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def new_context() -> zmq.Context:
+    ctx = zmq.Context()
+    ctx.linger = 0
+    return ctx
+
+
+def socket(ctx: zmq.Context, kind: int, address: str, *, bind: bool, hwm: int = 0,
+           identity: bytes | None = None, subscribe: bool = True) -> zmq.Socket:
+    """A socket bound or connected to ``address``. ``hwm`` 0 means unlimited (flow control is
+    done by credits, never by silently dropping messages)."""
+    sock = ctx.socket(kind)
+    sock.linger = 0
+    sock.sndhwm = hwm
+    sock.rcvhwm = hwm
+    if identity is not None:
+        sock.identity = identity
+    if kind == zmq.SUB and subscribe:
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
+    if bind:
+        sock.bind(address)
+    else:
+        sock.connect(address)
+    return sock
+
+
+def send(sock: zmq.Socket, msg: Message, *, prefix: list[bytes] | None = None, flags: int = 0) -> None:
+    parts = messages.encode(msg)
+    if prefix:
+        parts = [*prefix, *parts]
+    sock.send_multipart(parts, flags=flags, copy=len(parts) < 3)
+
+
+def recv(sock: zmq.Socket, flags: int = 0) -> Message:
+    return messages.decode(sock.recv_multipart(flags=flags))
+
+
+def recv_routed(sock: zmq.Socket, flags: int = 0) -> tuple[bytes, Message]:
+    """Receive on a ROUTER: the peer identity and the message."""
+    parts = sock.recv_multipart(flags=flags)
+    return parts[0], messages.decode(parts[1:])
+
+
+def drain(sock: zmq.Socket) -> Iterator[Message]:
+    """Every message already waiting on ``sock``, without blocking."""
+    while True:
+        try:
+            yield recv(sock, zmq.NOBLOCK)
+        except zmq.Again:
+            return

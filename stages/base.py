@@ -1,0 +1,205 @@
+"""The stage life cycle shared by every pipeline process.
+
+A stage subclasses :class:`Stage` and implements ``open`` (acquire everything), ``run`` (the loop)
+and ``close`` (release everything). :func:`stage_main` is the process entry point: it creates the
+process's own ZeroMQ context, the events socket (to the controller) and the control socket (from
+it), runs the life cycle, and guarantees that ``close`` runs if and only if ``open`` succeeded, on
+every exit path. An error becomes one :class:`StageError` message and a non-zero exit.
+
+Stages exit when the controller says :class:`Stop` (or on SIGTERM), never on their own: a stage
+that has sent its last message keeps its sockets open until then, so nothing queued is lost.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any, ClassVar
+
+import zmq
+
+from pipeline import transport
+from pipeline.config import RunPlan
+from pipeline.errors import PipelineError
+from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
+
+
+class StopRequested(Exception):
+    """Raised inside a stage when it must stop now (SIGTERM or a cancelling Stop)."""
+
+
+class Stage:
+    """Base class of a pipeline process. Subclasses set ``name`` and implement the life cycle."""
+
+    name: ClassVar[str] = "stage"
+
+    def __init__(self, plan: RunPlan, instance: int = 0, identity: str = "") -> None:
+        self.plan = plan
+        self.config = plan.config
+        self.instance = instance
+        self.identity = identity or f"{self.name}{instance}"
+        self.mode = plan.config.mode
+        self.ctx: zmq.Context | None = None
+        self.events: zmq.Socket | None = None
+        self.control: zmq.Socket | None = None
+        self.draining = False  # a draining Stop arrived (only capture acts on it)
+        self.started = False  # the controller said Start: every stage is up
+        self._last_stats = time.monotonic()
+        self.busy_ns = 0
+        self.items = 0
+
+    # -- life cycle, implemented by subclasses ----------------------------------------------
+    def open(self) -> dict[str, Any]:
+        """Acquire rings, sockets, files; return facts for the controller's log."""
+        return {}
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what ``open`` acquired; runs only if ``open`` succeeded."""
+
+    # -- helpers for subclasses -------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return self.identity if self.name == "decode" else self.name
+
+    def socket(self, kind: int, address: str, *, bind: bool, identity: bytes | None = None) -> zmq.Socket:
+        assert self.ctx is not None
+        return transport.socket(self.ctx, kind, address, bind=bind, identity=identity)
+
+    def emit(self, msg: Message) -> None:
+        assert self.events is not None
+        transport.send(self.events, msg)
+
+    def warn(self, text: str) -> None:
+        self.emit(Log(self.label, text))
+
+    def on_mode(self, mode: str) -> None:
+        """Called when the run's mode changes."""
+        self.mode = mode
+
+    def handle_control(self) -> None:
+        """Apply every waiting control message; raises :class:`StopRequested` on a cancelling Stop."""
+        assert self.control is not None
+        for msg in transport.drain(self.control):
+            if isinstance(msg, Stop):
+                if not msg.drain:
+                    raise StopRequested(msg.reason)
+                self.draining = True
+            elif isinstance(msg, Start):
+                self.started = True
+            elif isinstance(msg, SetMode):
+                if msg.mode != self.mode:
+                    self.on_mode(msg.mode)
+            else:
+                self.on_message(msg)
+
+    def on_message(self, msg: Message) -> None:
+        """Other control messages (for example ``WorkerLost``); ignored by default."""
+
+    def poll(self, sockets: list[Any], timeout_ms: int) -> set[Any]:
+        """Wait for any of ``sockets`` (zmq sockets or file descriptors) or a control message;
+        handles control messages and returns the ready inputs."""
+        assert self.control is not None
+        poller = zmq.Poller()
+        poller.register(self.control, zmq.POLLIN)
+        for s in sockets:
+            poller.register(s, zmq.POLLIN)
+        ready = dict(poller.poll(timeout_ms))
+        if self.control in ready:
+            self.handle_control()
+        self.maybe_report()
+        return {s for s in sockets if s in ready}
+
+    def figures(self) -> dict[str, Any]:
+        """This stage's figures for the last telemetry period (extended by subclasses)."""
+        return {"items": self.items, "busy_ms": self.busy_ns / 1e6}
+
+    def maybe_report(self, force: bool = False, final: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_stats >= self.config.telemetry_period:
+            self.emit(StageStats(self.label, self.figures(), final=final))
+            self._last_stats = now
+            self.busy_ns = 0
+            self.items = 0
+
+    def wait_for_stop(self) -> None:
+        """Keep the sockets open until the controller says Stop."""
+        while True:
+            self.poll([], 200)
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if isinstance(exc, PipelineError):
+        return first
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _final_report(stage: Stage) -> None:
+    try:
+        stage.maybe_report(force=True, final=True)
+    except Exception:  # noqa: BLE001 - figures are best effort on the way out
+        pass
+
+
+def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, identity: str = "") -> None:
+    """Process entry point: run one stage's life cycle and exit with its status."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, _raise_stop)
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    code = 0
+    ctx = transport.new_context()
+    stage: Stage | None = None
+    opened = False
+    try:
+        cls = getattr(importlib.import_module(module), cls_name)
+        stage = cls(plan, instance, identity)
+        stage.ctx = ctx
+        stage.events = transport.socket(ctx, zmq.PUSH, plan.endpoints.events, bind=False)
+        stage.control = transport.socket(ctx, zmq.SUB, plan.endpoints.control, bind=False)
+        info = stage.open()
+        opened = True
+        stage.emit(StageReady(stage.label, os.getpid(), info))
+        stage.run()
+    except StopRequested:
+        if stage is not None and opened:
+            _final_report(stage)
+        pass
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes one line and an exit code
+        code = exc.exit_code if isinstance(exc, PipelineError) else 1
+        if isinstance(exc, KeyboardInterrupt):
+            code = 0
+        elif stage is not None and stage.events is not None:
+            if os.environ.get("POSEPIPE_DEBUG"):
+                traceback.print_exc()
+            try:
+                transport.send(stage.events, StageError(stage.label, one_line(exc), code))
+            except zmq.ZMQError:
+                pass
+        else:
+            print(f"error: {cls_name}: {one_line(exc)}", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish closing even if told again
+        if opened and stage is not None:
+            try:
+                stage.close()
+            except Exception as exc:  # noqa: BLE001
+                code = code or 1
+                if stage.events is not None:
+                    try:
+                        transport.send(stage.events, StageError(stage.label, f"while closing: {one_line(exc)}"))
+                    except zmq.ZMQError:
+                        pass
+        ctx.destroy(linger=500)  # let the last events reach the controller
+    sys.exit(code)

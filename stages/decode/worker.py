@@ -1,0 +1,67 @@
+"""Decode worker: turns one frame's output maps into people, in frame pixels.
+
+Workers ask the inference stage for work (DEALER → ROUTER), so frames go to whichever worker is
+free and a dead worker's frames can be handed out again. Results go to the sink, which restores
+the input order. Run as many workers as there are spare cores (``--decode-workers``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import zmq
+
+from pipeline import transport
+from pipeline.messages import Frame, Poses, Stamp, WorkerReady
+from pipeline.ring import SlotRing
+
+from ..base import Stage
+from .registry import make_decoder, to_frame
+
+
+class DecodeWorker(Stage):
+    name = "decode"
+
+    def open(self) -> dict[str, Any]:
+        plan = self.plan
+        self.maps = SlotRing.attach(plan.maps_ring)
+        self.shapes = [shape for _, shape in plan.model.outputs]
+        self.decoder, warmup = make_decoder(plan.model)
+        t0 = time.monotonic()
+        warmup()
+        self.work = self.socket(zmq.DEALER, plan.endpoints.work, bind=False, identity=self.identity.encode())
+        self.out = self.socket(zmq.PUSH, plan.endpoints.poses, bind=False)
+        return {"warmup_s": round(time.monotonic() - t0, 3)}
+
+    def run(self) -> None:
+        transport.send(self.work, WorkerReady(-1))
+        while True:
+            if not self.poll([self.work], 200):
+                continue
+            for msg in transport.drain(self.work):
+                if isinstance(msg, Frame):
+                    transport.send(self.out, self.process(msg))
+                    transport.send(self.work, WorkerReady(msg.seq))
+
+    def process(self, frame: Frame) -> Poses:
+        t0 = time.monotonic_ns()
+        if self.maps.committed(frame.slot) != frame.seq:
+            raise RuntimeError(f"map slot {frame.slot} does not hold frame {frame.seq}")
+        maps = self.maps.views(frame.slot, self.shapes)
+        keypoints, scores = self.decoder(maps)
+        del maps
+        keypoints = np.ascontiguousarray(keypoints, dtype=np.float32)
+        scores = np.ascontiguousarray(scores, dtype=np.float32)
+        keep = scores >= self.config.prob_threshold
+        keypoints, scores = keypoints[keep], scores[keep]
+        to_frame(keypoints, frame.scale, frame.pad_x, frame.pad_y, frame.width, frame.height)
+        t1 = time.monotonic_ns()
+        frame.stamps[Stamp.DECODE_OUT] = t1
+        self.items += 1
+        self.busy_ns += t1 - t0
+        return Poses(frame=frame, keypoints=keypoints, scores=scores)
+
+    def close(self) -> None:
+        self.maps.close()

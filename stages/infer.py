@@ -1,0 +1,300 @@
+"""Inference: OpenVINO asynchronous requests over the tensor ring, and dispatch to decode workers.
+
+* The model is reshaped to the run's input size and given a PrePostProcessor that takes the
+  tensor ring's uint8 BGR NHWC pixels, so conversion runs inside OpenVINO.
+* Each ring slot has its own input and output ``ov.Tensor`` over shared memory: a request reads
+  the tensor ring and writes the map ring directly, with no copy.
+* Two compiled models, one per mode: "user" (throughput hint, or ``-nstreams/-nthreads``, with
+  ``-nireq`` requests or OpenVINO's optimal number) and "latency" (latency hint, one request).
+  The second one compiles on a background thread after the stage is up.
+* Completion callbacks run on OpenVINO's threads; they only queue the request and wake the main
+  loop through a pipe, because ZeroMQ sockets belong to one thread.
+* Decode workers connect with DEALER sockets and ask for work (``WorkerReady``); this stage knows
+  which frames each worker holds, so a worker that dies has its frames decoded again by others.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import zmq
+
+from pipeline import transport
+from pipeline.config import nstreams_for
+from pipeline.errors import ModelError
+from pipeline.families import Family, read_model
+from pipeline.messages import EndOfStream, Frame, Stamp, WorkerLost, WorkerReady
+from pipeline.ring import SlotRing
+
+from .base import Stage
+
+
+def build_model(core: Any, plan: Any) -> Any:
+    """Read, reshape and wrap the model with the preprocessing the tensor ring needs."""
+    import openvino as ov
+    from openvino.preprocess import ColorFormat, PrePostProcessor
+
+    family = Family.get(plan.family)
+    model = read_model(core, plan.path)
+    port = model.inputs[0]
+    shape = [1, plan.net_h, plan.net_w, 3] if family.input_layout == "NHWC" else [1, 3, plan.net_h, plan.net_w]
+    model.reshape({port: ov.PartialShape(shape)})
+    ppp = PrePostProcessor(model)
+    inp = ppp.input()
+    inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(ColorFormat.BGR)
+    inp.model().set_layout(ov.Layout(family.input_layout))
+    if family.input_colour == "RGB":
+        inp.preprocess().convert_color(ColorFormat.RGB)
+    if port.get_element_type() != ov.Type.u8:
+        inp.preprocess().convert_element_type(port.get_element_type())
+    return ppp.build()
+
+
+def compile_config(mode: str, cfg: Any) -> dict[str, str]:
+    """OpenVINO properties for a mode."""
+    if mode == "latency":
+        return {"PERFORMANCE_HINT": "LATENCY"}
+    props = {"PERFORMANCE_HINT": "THROUGHPUT"}
+    streams = nstreams_for(cfg.nstreams, cfg.device)
+    if streams:
+        props["NUM_STREAMS"] = str(streams)
+    if cfg.nthreads:
+        props["INFERENCE_NUM_THREADS"] = str(cfg.nthreads)
+    return props
+
+
+def _prop(compiled: Any, name: str) -> str:
+    try:
+        return str(compiled.get_property(name))
+    except Exception:  # noqa: BLE001 - not every device reports every property
+        return "?"
+
+
+def precision_name(raw: str) -> str:
+    """``<Type: 'bfloat16'>`` → ``bf16``."""
+    text = raw.split("'")[1] if "'" in raw else raw
+    return {"bfloat16": "bf16", "float32": "f32", "float16": "f16", "f32": "f32", "bf16": "bf16",
+            "f16": "f16"}.get(text, text)
+
+
+@dataclass
+class Engine:
+    """One compiled model and its requests."""
+
+    mode: str
+    compiled: Any
+    requests: list[Any]
+    free: collections.deque[int] = field(default_factory=collections.deque)
+    seq_of: dict[int, int] = field(default_factory=dict)  # request index -> frame seq
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Infer(Stage):
+    name = "infer"
+
+    def open(self) -> dict[str, Any]:
+        import openvino as ov
+
+        plan = self.plan
+        cfg = self.config.inference
+        self.core = ov.Core()
+        device_root = cfg.device.split(":")[0].split(".")[0]
+        available = self.core.available_devices
+        if device_root not in ("AUTO", "MULTI", "HETERO", "BATCH") and not any(
+                d == cfg.device or d.split(".")[0] == device_root for d in available):
+            raise ModelError(f"device {cfg.device!r} is not available here (available: {', '.join(available)})")
+        self.model = build_model(self.core, plan.model)
+        self.tensors = SlotRing.attach(plan.tensors_ring)
+        self.maps = SlotRing.attach(plan.maps_ring)
+        shapes = [shape for _, shape in plan.model.outputs]
+        slots = self.tensors.slots
+        self.in_tensors = [ov.Tensor(self.tensors.view(s, (1, plan.model.net_h, plan.model.net_w, 3)), shared_memory=True)
+                           for s in range(slots)]
+        self.out_tensors = [[ov.Tensor(v, shared_memory=True) for v in self.maps.views(s, shapes)] for s in range(slots)]
+        self.engines: dict[str, Engine] = {}
+        self.engines[self.mode] = self._compile(self.mode)
+        other = "latency" if self.mode == "user" else "user"
+        self._pending_engine: queue.SimpleQueue[Engine | BaseException] = queue.SimpleQueue()
+        self._compiler = threading.Thread(target=self._compile_later, args=(other,), daemon=True)
+        self._compiler.start()
+
+        self.done: queue.SimpleQueue[tuple[str, int, int]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+
+        self.inp = self.socket(zmq.PULL, plan.endpoints.tensors, bind=True)
+        self.work = self.socket(zmq.ROUTER, plan.endpoints.work, bind=True)
+        self.work.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.sink = self.socket(zmq.PUSH, plan.endpoints.poses, bind=False)
+
+        self.waiting: collections.deque[Frame] = collections.deque()  # tensors to infer
+        self.running: dict[int, tuple[str, int, Frame]] = {}  # seq -> (mode, request, frame)
+        self.decodable: collections.deque[Frame] = collections.deque()  # maps ready to decode
+        self.idle: collections.deque[bytes] = collections.deque()  # workers asking for work
+        self.assigned: dict[bytes, dict[int, Frame]] = collections.defaultdict(dict)
+        self.infer_ns = 0
+        return dict(self.engines[self.mode].info)
+
+    # -- compilation ------------------------------------------------------------------------
+    def _compile(self, mode: str) -> Engine:
+        cfg = self.config.inference
+        try:
+            compiled = self.core.compile_model(self.model, cfg.device, compile_config(mode, cfg))
+        except Exception as exc:  # noqa: BLE001 - OpenVINO errors are multi-line RuntimeErrors
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            raise ModelError(f"cannot compile the model for {cfg.device}: {lines[-1][:200] if lines else exc}") from None
+        if mode == "latency":
+            nreq = 1
+        else:
+            nreq = cfg.nireq or max(1, int(_prop(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        requests = [compiled.create_infer_request() for _ in range(nreq)]
+        engine = Engine(mode, compiled, requests, collections.deque(range(nreq)))
+        for i, req in enumerate(requests):
+            req.set_callback(self._on_done, (mode, i))
+        engine.info = {
+            "mode": mode, "device": cfg.device, "requests": nreq,
+            "streams": _prop(compiled, "NUM_STREAMS"), "threads": _prop(compiled, "INFERENCE_NUM_THREADS"),
+            "precision": precision_name(_prop(compiled, "INFERENCE_PRECISION_HINT")),
+            "net_input": f"{self.plan.model.net_w}x{self.plan.model.net_h}",
+        }
+        return engine
+
+    def _compile_later(self, mode: str) -> None:
+        try:
+            self._pending_engine.put(self._compile(mode))
+        except BaseException as exc:  # noqa: BLE001 - reported from the main thread
+            self._pending_engine.put(exc)
+
+    def _adopt_engines(self) -> None:
+        while not self._pending_engine.empty():
+            got = self._pending_engine.get()
+            if isinstance(got, BaseException):
+                self.warn(f"{got}; staying in {self.mode} mode")
+            else:
+                self.engines[got.mode] = got
+
+    # -- callbacks (OpenVINO threads) --------------------------------------------------------
+    def _on_done(self, *args: Any) -> None:
+        mode, index = args[-1]
+        self.done.put((mode, index, self.engines[mode].seq_of.get(index, -1)))
+        os.write(self._wake_w, b"\0")
+
+    # -- main loop ---------------------------------------------------------------------------
+    def engine(self) -> Engine:
+        return self.engines.get(self.mode) or next(iter(self.engines.values()))
+
+    def run(self) -> None:
+        while True:
+            ready = self.poll([self.inp, self.work, self._wake_r], 200)
+            self._adopt_engines()
+            if self._wake_r in ready:
+                self._collect()
+            if self.inp in ready:
+                for msg in transport.drain(self.inp):
+                    if isinstance(msg, Frame):
+                        msg.stamps[Stamp.INFER_IN] = time.monotonic_ns()
+                        self.waiting.append(msg)
+                    elif isinstance(msg, EndOfStream):
+                        transport.send(self.sink, msg)
+            if self.work in ready:
+                self._worker_messages()
+            self._start()
+            self._dispatch()
+
+    def _start(self) -> None:
+        engine = self.engine()
+        while self.waiting and engine.free:
+            frame = self.waiting.popleft()
+            index = engine.free.popleft()
+            req = engine.requests[index]
+            req.set_input_tensor(self.in_tensors[frame.slot])
+            for i, t in enumerate(self.out_tensors[frame.slot]):
+                req.set_output_tensor(i, t)
+            engine.seq_of[index] = frame.seq
+            frame.stamps[Stamp.INFER_START] = time.monotonic_ns()
+            self.running[frame.seq] = (engine.mode, index, frame)
+            req.start_async()
+
+    def _collect(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        while not self.done.empty():
+            mode, index, seq = self.done.get()
+            engine = self.engines[mode]
+            req = engine.requests[index]
+            req.wait()  # re-raises an inference failure here, on the main thread
+            engine.free.append(index)
+            _, _, frame = self.running.pop(seq)
+            now = time.monotonic_ns()
+            frame.stamps[Stamp.INFER_DONE] = now
+            self.maps.commit(frame.seq)
+            self.infer_ns += now - frame.stamps[Stamp.INFER_START]
+            self.busy_ns += now - frame.stamps[Stamp.INFER_START]
+            self.items += 1
+            self.decodable.append(frame)
+
+    def _worker_messages(self) -> None:
+        while True:
+            try:
+                identity, msg = transport.recv_routed(self.work, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if isinstance(msg, WorkerReady):
+                if msg.done >= 0:
+                    self.assigned[identity].pop(msg.done, None)
+                self.idle.append(identity)
+
+    def _dispatch(self) -> None:
+        while self.decodable and self.idle:
+            identity = self.idle.popleft()
+            frame = self.decodable[0]
+            frame.stamps[Stamp.DECODE_IN] = time.monotonic_ns()
+            try:
+                transport.send(self.work, frame, prefix=[identity])
+            except zmq.ZMQError:  # the worker is gone (ROUTER_MANDATORY): try another
+                self.assigned.pop(identity, None)
+                continue
+            self.decodable.popleft()
+            self.assigned[identity][frame.seq] = frame
+
+    def on_message(self, msg: Any) -> None:
+        if isinstance(msg, WorkerLost):
+            identity = msg.identity.encode()
+            lost = self.assigned.pop(identity, {})
+            self.idle = collections.deque(i for i in self.idle if i != identity)
+            for seq in sorted(lost, reverse=True):
+                self.decodable.appendleft(lost[seq])
+
+    def figures(self) -> dict[str, Any]:
+        figs = super().figures()
+        figs.update(in_flight=len(self.running), waiting=len(self.waiting), decodable=len(self.decodable),
+                    idle_workers=len(self.idle), engine=self.engine().mode)
+        return figs
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            for req in engine.requests:
+                try:
+                    req.wait()
+                except Exception:  # noqa: BLE001 - closing anyway
+                    pass
+        self.engines.clear()
+        self._compiler.join(timeout=10)
+        while not self._pending_engine.empty():
+            self._pending_engine.get()
+        self.in_tensors.clear()
+        self.out_tensors.clear()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self.tensors.close()
+        self.maps.close()

@@ -1,0 +1,218 @@
+"""Sink: restores input order, draws the skeletons, shows and/or writes each frame, returns credit.
+
+Poses arrive from the decode workers in any order; the sink keeps them until the next frame in
+sequence is there. For each frame in order it draws on the frame in the frame ring (in place),
+shows it (OpenCV window; **Tab** toggles the mode, **Esc**/**q** stops), writes it (``-o``),
+records its poses (``-r``, ``--poses-out``), and tells capture the slot is free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+import cv2
+import numpy as np
+import zmq
+
+from pipeline import transport
+from pipeline.config import MODE_TITLES
+from pipeline.messages import ControlRequest, EndOfStream, Finished, Poses, Stamp
+from pipeline.ring import SlotRing
+from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
+
+from .base import Stage
+from .writers import OutputWriter, open_output
+
+WINDOW = "Human Pose Estimation"
+KEY_TAB, KEY_ESC = 9, 27
+
+
+def draw_poses(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.0) -> None:
+    """Draw every person's skeleton on ``image`` in place (keypoints in image pixels)."""
+    thickness = max(1, round(min(image.shape[:2]) / 240))
+    for person in keypoints:
+        visible = person[:, 2] > threshold
+        for (a, b), colour in zip(COCO17_EDGES, EDGE_COLOURS):
+            if visible[a] and visible[b]:
+                cv2.line(image, (int(person[a, 0]), int(person[a, 1])), (int(person[b, 0]), int(person[b, 1])),
+                         colour, thickness + 1, cv2.LINE_AA)
+        for x, y, _ in person[visible]:
+            cv2.circle(image, (int(x), int(y)), thickness + 2, (0, 0, 255), -1, cv2.LINE_AA)
+
+
+def put_text(image: np.ndarray, text: str, row: int) -> None:
+    org = (10, 24 + 22 * row)
+    cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def pose_record(frame_no: int, poses: Poses) -> dict[str, Any]:
+    """One ``--poses-out`` line: keypoints in frame pixels, COCO-17 order, score 0 = missing."""
+    people = []
+    for kp, score in zip(poses.keypoints, poses.scores):
+        people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(s), 4)] for x, y, s in kp],
+                       "score": round(float(score), 4)})
+    record: dict[str, Any] = {"frame": frame_no, "poses": people}
+    if poses.frame.name:
+        record["image"] = poses.frame.name
+    return record
+
+
+class LatencyWindow:
+    """FPS and latency over the last ``span`` frames (for the overlay)."""
+
+    def __init__(self, span: int = 30) -> None:
+        self.times: list[int] = []
+        self.latencies: list[int] = []
+        self.span = span
+
+    def add(self, t_out: int, latency: int) -> None:
+        self.times.append(t_out)
+        self.latencies.append(latency)
+        if len(self.times) > self.span:
+            del self.times[0], self.latencies[0]
+
+    def fps(self) -> float:
+        if len(self.times) < 2:
+            return 0.0
+        return (len(self.times) - 1) * 1e9 / max(1, self.times[-1] - self.times[0])
+
+    def latency_ms(self) -> float:
+        return float(np.mean(self.latencies)) / 1e6 if self.latencies else 0.0
+
+
+class Sink(Stage):
+    name = "sink"
+
+    def open(self) -> dict[str, Any]:
+        plan = self.plan
+        self.frames = SlotRing.attach(plan.frames_ring)
+        self.inp = self.socket(zmq.PULL, plan.endpoints.poses, bind=True)
+        self.credits = self.socket(zmq.PUSH, plan.endpoints.credits, bind=False)
+        self.writer: OutputWriter | None = open_output(self.config.output, plan.source) if self.config.output else None
+        self.poses_file: TextIO | None = open(self.config.poses_out, "w") if self.config.poses_out else None
+        self.show = self.config.show
+        self.pending: dict[int, Poses] = {}
+        self.next_seq = 0
+        self.eos: EndOfStream | None = None
+        self.window_open = False
+        self.recent = LatencyWindow()
+        self.first_read_ns = 0
+        self.last_out_ns = 0
+        self.latency_sum_ns = 0
+        self.latencies: list[float] = []
+        self.people = 0
+        return {"output": self.config.output or "", "show": self.show}
+
+    def run(self) -> None:
+        while True:
+            if self.poll([self.inp], 5 if self.window_open else 200):
+                for msg in transport.drain(self.inp):
+                    if isinstance(msg, Poses):
+                        if msg.frame.seq >= self.next_seq:
+                            self.pending[msg.frame.seq] = msg
+                    elif isinstance(msg, EndOfStream):
+                        self.eos = msg
+            released = self.next_seq
+            while self.next_seq in self.pending:
+                self.render(self.pending.pop(self.next_seq))
+                self.next_seq += 1
+            if self.next_seq != released:
+                transport.send(self.credits, Finished(self.next_seq))
+            if self.window_open:
+                self.handle_key(cv2.waitKey(1))
+            if self.eos is not None and self.next_seq >= self.eos.count:
+                self.finish()
+                self.wait_for_stop()
+
+    def render(self, poses: Poses) -> None:
+        frame = poses.frame
+        t_in = time.monotonic_ns()
+        frame.stamps[Stamp.SINK_IN] = t_in
+        image = self.frames.read(frame.seq, (frame.height, frame.width, 3))
+        draw_poses(image, poses.keypoints)
+        if self.show:
+            self.display(image)
+        if self.writer is not None:
+            self.writer.write(image, frame.name)
+        del image
+        if self.config.raw_output:
+            self.print_raw(poses)
+        if self.poses_file is not None:
+            self.poses_file.write(json.dumps(pose_record(frame.seq, poses), separators=(",", ":")) + "\n")
+        t_out = time.monotonic_ns()
+        frame.stamps[Stamp.SINK_OUT] = t_out
+        latency = t_out - int(frame.stamps[Stamp.READ])
+        if not self.first_read_ns:
+            self.first_read_ns = int(frame.stamps[Stamp.READ])
+        self.last_out_ns = t_out
+        self.latency_sum_ns += latency
+        self.latencies.append(latency / 1e6)
+        self.recent.add(t_out, latency)
+        self.people += poses.count
+        self.items += 1
+        self.busy_ns += t_out - t_in
+
+    def display(self, image: np.ndarray) -> None:
+        put_text(image, f"FPS: {self.recent.fps():.1f}  Latency: {self.recent.latency_ms():.1f} ms", 0)
+        put_text(image, f"Mode: {MODE_TITLES[self.mode]} (Tab to switch)", 1)
+        try:
+            cv2.imshow(WINDOW, image)
+            self.window_open = True
+        except cv2.error as exc:
+            self.show = False
+            self.warn(f"cannot open a window ({str(exc).strip().splitlines()[-1][:80]}); going on without one")
+
+    def handle_key(self, key: int) -> None:
+        key &= 0xFF
+        if key == KEY_TAB:
+            self.emit(ControlRequest("toggle"))
+        elif key in (KEY_ESC, ord("q"), ord("Q")):
+            self.emit(ControlRequest("stop"))
+
+    def print_raw(self, poses: Poses) -> None:
+        out = sys.stdout
+        out.write(f"frame {poses.frame.seq}: {poses.count} people\n")
+        for i, (kp, score) in enumerate(zip(poses.keypoints, poses.scores)):
+            points = " ".join(f"({x:.1f},{y:.1f},{s:.2f})" for x, y, s in kp)
+            out.write(f"  person {i} score {score:.3f}: {points}\n")
+        out.flush()
+
+    def summary(self) -> dict[str, Any]:
+        n = self.next_seq
+        wall = (self.last_out_ns - self.first_read_ns) / 1e9 if n else 0.0
+        lat = np.asarray(self.latencies) if self.latencies else np.zeros(1)
+        return {"frames": n, "fps": n / wall if wall > 0 else 0.0, "latency_ms": self.latency_sum_ns / max(1, n) / 1e6,
+                "latency_p50_ms": float(np.percentile(lat, 50)), "latency_p95_ms": float(np.percentile(lat, 95)),
+                "people": self.people, "wall_s": wall}
+
+    def finish(self) -> None:
+        """Every frame is out: finalise the files and tell the controller."""
+        self.finalise()
+        assert self.eos is not None
+        self.emit(EndOfStream(count=self.next_seq, error=self.eos.error))
+        self.maybe_report(force=True)
+
+    def figures(self) -> dict[str, Any]:
+        figs = super().figures()
+        figs.update(self.summary())
+        figs["pending"] = len(self.pending)
+        return figs
+
+    def finalise(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.poses_file is not None:
+            self.poses_file.close()
+            self.poses_file = None
+
+    def close(self) -> None:
+        self.finalise()
+        if self.window_open:
+            cv2.destroyAllWindows()
+        self.frames.close()

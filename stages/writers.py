@@ -1,0 +1,89 @@
+"""``-o`` outputs: an annotated video, or annotated images for image and folder inputs.
+
+* ``-o out.mp4`` / ``.avi`` / ``.mkv`` / ``.mov`` / ``.m4v``: a video at the source's rate;
+* ``-o out.jpg`` (or another image extension) with a single image input: that image;
+* ``-o DIR`` (no extension) with image or folder inputs: one image per input file, same names;
+  with a video or camera input: one numbered JPEG per frame.
+"""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from pipeline.config import SourceInfo
+from pipeline.errors import UsageError
+from pipeline.sources import IMAGE_EXTENSIONS
+
+VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
+
+
+def output_kind(path: str, source: SourceInfo) -> str:
+    """"video", "image" or "folder"; raises :class:`UsageError` for a path that cannot work."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in VIDEO_CODECS:
+        kind = "video"
+    elif ext in IMAGE_EXTENSIONS:
+        if source.kind != "image":
+            raise UsageError(f"-o {path}: an image file holds one frame; give a video file or a folder")
+        kind = "image"
+    elif ext == "":
+        kind = "folder"
+    else:
+        raise UsageError(f"-o {path}: unknown extension {ext!r} (video: {', '.join(VIDEO_CODECS)}; "
+                         "image: .jpg, .png, …; or a folder)")
+    parent = os.path.dirname(os.path.abspath(path)) if kind != "folder" else os.path.abspath(path)
+    probe = parent
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe) or not os.access(probe, os.W_OK):
+        raise UsageError(f"-o {path}: cannot write there ({probe} is not a writable folder)")
+    return kind
+
+
+class OutputWriter:
+    def __init__(self, path: str, kind: str, fps: float) -> None:
+        self.path, self.kind, self.fps = path, kind, fps
+        self._video: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+        self.count = 0
+        if kind == "folder":
+            os.makedirs(path, exist_ok=True)
+
+    def write(self, image: np.ndarray, name: str = "") -> None:
+        if self.kind == "video":
+            self._write_video(image)
+        elif self.kind == "image":
+            self._imwrite(self.path, image)
+        else:
+            base = name or f"frame_{self.count:06d}.jpg"
+            self._imwrite(os.path.join(self.path, base), image)
+        self.count += 1
+
+    def _imwrite(self, path: str, image: np.ndarray) -> None:
+        if not cv2.imwrite(path, image):
+            raise OSError(f"cannot write {path}")
+
+    def _write_video(self, image: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        if self._video is None:
+            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[os.path.splitext(self.path)[1].lower()])
+            self._video = cv2.VideoWriter(self.path, fourcc, self.fps, (w, h))
+            if not self._video.isOpened():
+                raise OSError(f"cannot open video writer for {self.path}")
+            self._size = (w, h)
+        if (w, h) != self._size:
+            image = cv2.resize(image, self._size)
+        self._video.write(image)
+
+    def close(self) -> None:
+        if self._video is not None:
+            self._video.release()
+            self._video = None
+
+
+def open_output(path: str, source: SourceInfo) -> OutputWriter:
+    fps = source.fps if source.fps > 0 else (1.0 if source.kind in ("image", "folder") else 25.0)
+    return OutputWriter(path, output_kind(path, source), fps)
