@@ -77,6 +77,7 @@ class SlotRing:
         self.spec = spec
         self._shm: shared_memory.SharedMemory | None = shm
         self._owner = owner
+        self._handle = shm  # kept after close: unlink needs only the name
         self._bytes: np.ndarray | None = np.frombuffer(shm.buf, dtype=np.uint8, count=spec.total_bytes)
         self._seqs: np.ndarray | None = self._bytes[: 8 * spec.slots].view(np.int64)
 
@@ -117,7 +118,7 @@ class SlotRing:
         if not self._owner:
             raise RuntimeError("only the process that created a ring unlinks it")
         try:
-            shared_memory.SharedMemory(name=self.spec.name, create=False).unlink()
+            self._handle.unlink()
         except FileNotFoundError:
             pass
 

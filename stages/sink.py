@@ -32,16 +32,22 @@ KEY_TAB, KEY_ESC = 9, 27
 
 
 def draw_poses(image: np.ndarray, keypoints: np.ndarray, threshold: float = 0.0) -> None:
-    """Draw every person's skeleton on ``image`` in place (keypoints in image pixels)."""
-    thickness = max(1, round(min(image.shape[:2]) / 240))
+    """Draw every person's skeleton on ``image`` in place (keypoints in image pixels); line width
+    and joint size follow the person's size, so small people stay readable."""
     for person in keypoints:
         visible = person[:, 2] > threshold
+        if not visible.any():
+            continue
+        pts = person[visible, :2]
+        extent = float(max(np.ptp(pts[:, 0]), np.ptp(pts[:, 1]))) if len(pts) > 1 else 0.0
+        width = int(np.clip(extent / 60, 1, 4))
+        radius = int(np.clip(extent / 45, 1, 5))
         for (a, b), colour in zip(COCO17_EDGES, EDGE_COLOURS):
             if visible[a] and visible[b]:
                 cv2.line(image, (int(person[a, 0]), int(person[a, 1])), (int(person[b, 0]), int(person[b, 1])),
-                         colour, thickness + 1, cv2.LINE_AA)
-        for x, y, _ in person[visible]:
-            cv2.circle(image, (int(x), int(y)), thickness + 2, (0, 0, 255), -1, cv2.LINE_AA)
+                         colour, width, cv2.LINE_AA)
+        for x, y in pts:
+            cv2.circle(image, (int(x), int(y)), radius, (0, 0, 255), -1, cv2.LINE_AA)
 
 
 def put_text(image: np.ndarray, text: str, row: int) -> None:

@@ -633,22 +633,50 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 @nb.njit(cache=True)
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
-                 min_separation: float) -> int:
+                 min_separation: float, reach: float) -> int:
     """Fill the joints the grouping left empty from the heatmaps and tags.
 
     For person ``p`` and a missing joint ``j``, the candidate is the cell of ``heat[j]`` (K, H, W)
-    with the highest value among cells whose tag ``tags[j]`` (K, H, W) is within
-    ``fill_tag_threshold`` of the person's tag ``pose_tag[p]``, and whose value is at least
-    ``fill_threshold``. It is rejected when it lies closer than ``min_separation`` cells to joint
-    ``j`` of any other person, so no person takes another's joint. Accepted fills are refined to
-    sub-cell precision and written into ``kpts`` (>= n, K, 3), in map cells.
+    with the highest value among the cells
 
-    People are filled in index order; returns the number of joints filled.
+    * whose tag ``tags[j]`` (K, H, W) is within ``fill_tag_threshold`` of the person's tag
+      ``pose_tag[p]``,
+    * whose value is at least ``fill_threshold``,
+    * that lie in the square of half-side ``reach * max(extent, min_separation)`` around the
+      person's centre (mean of its joints; ``extent`` = distance of its farthest joint from it).
+
+    It is rejected when it lies closer than ``min_separation`` cells to joint ``j`` of any other
+    person, so no person takes another's joint. Accepted fills are refined to sub-cell precision
+    and written into ``kpts`` (>= n, K, 3), in map cells.
+
+    People are filled in index order, each person's window being set before its fills; returns
+    the number of joints filled.
     """
     n_types, h, w = heat.shape
     filled = 0
     for p in range(n):
         pt = pose_tag[p]
+        cx = 0.0
+        cy = 0.0
+        cnt = 0
+        for j in range(n_types):
+            if kpts[p, j, 2] > 0.0:
+                cx += kpts[p, j, 0]
+                cy += kpts[p, j, 1]
+                cnt += 1
+        if cnt == 0:
+            continue
+        cx /= cnt
+        cy /= cnt
+        extent = 0.0
+        for j in range(n_types):
+            if kpts[p, j, 2] > 0.0:
+                extent = max(extent, np.sqrt((kpts[p, j, 0] - cx) ** 2 + (kpts[p, j, 1] - cy) ** 2))
+        half = reach * max(extent, min_separation)
+        x0 = max(int(np.ceil(cx - half)), 0)
+        x1 = min(int(np.floor(cx + half)), w - 1)
+        y0 = max(int(np.ceil(cy - half)), 0)
+        y1 = min(int(np.floor(cy + half)), h - 1)
         for j in range(n_types):
             if kpts[p, j, 2] > 0.0:
                 continue
@@ -657,8 +685,8 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
             by = -1
             hm = heat[j]
             tg = tags[j]
-            for y in range(h):
-                for x in range(w):
+            for y in range(y0, y1 + 1):
+                for x in range(x0, x1 + 1):
                     v = hm[y, x]
                     if not (v >= fill_threshold and v > best):
                         continue

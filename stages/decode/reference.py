@@ -356,14 +356,24 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
-                 min_separation: float) -> int:
+                 min_separation: float, reach: float) -> int:
     """See :func:`stages.decode.kernels.fill_missing`."""
     _, h, w = heat.shape
+    yy, xx = np.mgrid[0:h, 0:w]
     filled = 0
     for p in range(n):
-        for j in np.nonzero(~(kpts[p, :, 2] > 0.0))[0]:
+        have = kpts[p, :, 2] > 0.0
+        if not have.any():
+            continue
+        centre = kpts[p, have, :2].sum(axis=0) / np.count_nonzero(have)
+        extent = float(np.max(np.hypot(*(kpts[p, have, :2] - centre).T)))
+        half = reach * max(extent, min_separation)
+        inside = ((xx >= np.ceil(centre[0] - half)) & (xx <= np.floor(centre[0] + half))
+                  & (yy >= np.ceil(centre[1] - half)) & (yy <= np.floor(centre[1] + half)))
+        for j in np.nonzero(~have)[0]:
             hm = heat[j].astype(np.float64)
             ok = (hm >= fill_threshold) & (np.abs(tags[j] - pose_tag[p]) <= fill_tag_threshold)
+            ok &= inside
             if not ok.any():
                 continue
             flat = int(np.argmax(np.where(ok, hm, -np.inf)))

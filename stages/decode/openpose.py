@@ -1,0 +1,152 @@
+"""Decoder for OpenPose-style models: Open Model Zoo human-pose-estimation-0001.
+
+The network outputs part affinity fields ``pafs`` (38, H, W) (19 limbs x (x, y)) and heatmaps
+(19, H, W) (18 OpenPose keypoints, neck included, plus background) at 1/8 of the input size.
+
+Algorithm
+---------
+1. Peaks: 3x3 non-maximum suppression on each of the 18 keypoint heatmaps, value > ``threshold``,
+   at most ``max_peaks`` per type, refined to sub-cell precision by a parabola through the log of
+   the peak and its two neighbours on each axis.
+2. Limbs: for each of the 19 limbs, every pair of candidate peaks is scored by sampling the limb's
+   PAF along the segment between them (mean dot product with the segment direction, at least 80 %
+   of the samples aligned). Limbs shorter than ``short_len`` cells (small people: both ends in the
+   same or a neighbouring cell, down to zero length) have no usable direction and score by the PAF
+   magnitude at their midpoint instead, so small people still hold together.
+3. Assembly: pairs are chosen greedily one-to-one per limb and merged into people, limb by limb
+   from the neck outwards, as OpenPose does. People with fewer than ``min_parts`` keypoints are
+   dropped.
+
+Output
+------
+``(keypoints (n, 17, 3) float32, scores (n,) float32)``, COCO-17 order (neck dropped), best
+first. Coordinates are network-input pixels: output cell ``(x, y)`` (cell centres at integers)
+maps to ``((x + 0.5) * stride - 0.5, (y + 0.5) * stride - 0.5)``, i.e. each output cell's centre
+lands on the centre of the ``stride x stride`` block of input pixels it covers (the convention of
+upsampling the maps with ``cv2.resize`` / ``align_corners=False``). A person's score is the mean of
+its 17 keypoint scores (missing keypoints count 0).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from . import kernels
+
+NUM_OP_KEYPOINTS = 18
+NUM_PAF_CHANNELS = 38
+
+# OpenPose-18 keypoints: nose, neck, r_shoulder, r_elbow, r_wrist, l_shoulder, l_elbow, l_wrist,
+# r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle, r_eye, l_eye, r_ear, l_ear.
+OP18_TO_COCO17 = np.array([0, -1, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3],
+                          dtype=np.int64)
+
+# Limbs of human-pose-estimation-0001 in assembly order: (from, to, PAF channel of x); the y
+# component is the next channel and the field points from ``from`` to ``to``.
+LIMBS: tuple[tuple[int, int, int], ...] = (
+    (1, 2, 12), (1, 5, 20), (2, 3, 14), (3, 4, 16), (5, 6, 22), (6, 7, 24),
+    (1, 8, 0), (8, 9, 2), (9, 10, 4), (1, 11, 6), (11, 12, 8), (12, 13, 10),
+    (1, 0, 28), (0, 14, 30), (14, 16, 34), (0, 15, 32), (15, 17, 36),
+    (2, 16, 18), (5, 17, 26),
+)
+_LIMB_TABLE = np.array([(a, b, c, c + 1) for a, b, c in LIMBS], dtype=np.int64)
+
+
+def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: int = 8,
+           min_pose_score: float = 0.0, threshold: float = 0.1, max_peaks: int = 100,
+           min_parts: int = 3, n_samples: int = 10, min_alignment: float = 0.05,
+           min_success: float = 0.8, short_len: float = 1.0,
+           short_min: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one frame of human-pose-estimation-0001 outputs.
+
+    Parameters
+    ----------
+    pafs : (38, H, W) array
+        Part affinity fields (a leading batch axis of 1 is accepted).
+    heatmaps : (19, H, W) array
+        18 keypoint heatmaps + background (batch axis of 1 accepted).
+    stride : int
+        Network input size / output map size.
+    min_pose_score : float
+        People scoring below this are dropped.
+    threshold, max_peaks, min_parts, n_samples, min_alignment, min_success, short_len, short_min
+        Peak and limb parameters, see the module docstring and
+        :func:`stages.decode.kernels.limb_score`.
+
+    Returns
+    -------
+    keypoints : (n, 17, 3) float32
+        ``x, y, score`` in network-input pixels, COCO-17 order; missing keypoints all zero.
+    scores : (n,) float32
+        Per-person score, descending.
+    """
+    return decode_with(kernels, pafs, heatmaps, stride=stride, min_pose_score=min_pose_score,
+                       threshold=threshold, max_peaks=max_peaks, min_parts=min_parts,
+                       n_samples=n_samples, min_alignment=min_alignment, min_success=min_success,
+                       short_len=short_len, short_min=short_min)
+
+
+def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *, stride: int = 8,
+                min_pose_score: float = 0.0, threshold: float = 0.1, max_peaks: int = 100,
+                min_parts: int = 3, n_samples: int = 10, min_alignment: float = 0.05,
+                min_success: float = 0.8, short_len: float = 1.0,
+                short_min: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
+    :mod:`~stages.decode.reference` (used by the tests)."""
+    pafs, heatmaps = _check_maps(pafs, heatmaps)
+    n_types = NUM_OP_KEYPOINTS
+    peaks_xy = np.zeros((n_types, max_peaks, 2), np.float64)
+    peaks_ij = np.zeros((n_types, max_peaks, 2), np.int64)
+    peaks_score = np.zeros((n_types, max_peaks), np.float64)
+    peaks_count = np.zeros(n_types, np.int64)
+    total = backend.find_peaks(heatmaps[:n_types], float(threshold), 1, peaks_xy, peaks_ij,
+                               peaks_score, peaks_count)
+    cap = max(int(total), 1)
+    entries = np.full((cap, n_types), -1, np.int64)
+    entry_score = np.zeros(cap, np.float64)
+    entry_parts = np.zeros(cap, np.int64)
+    n = backend.group_openpose(pafs, peaks_xy, peaks_score, peaks_count, _LIMB_TABLE,
+                               int(n_samples), float(min_alignment), float(min_success),
+                               float(short_len), float(short_min), entries, entry_score,
+                               entry_parts)
+    kpts = np.zeros((max(int(n), 1), 17, 3), np.float64)
+    n = backend.openpose_keypoints(entries, int(n), entry_parts, peaks_xy, peaks_score,
+                                   OP18_TO_COCO17, int(min_parts), kpts)
+    out_kpts = np.zeros((n, 17, 3), np.float32)
+    out_scores = np.zeros(n, np.float32)
+    n = backend.finalize_poses(kpts, int(n), float(stride), float(min_pose_score), out_kpts,
+                               out_scores)
+    return out_kpts[:n], out_scores[:n]
+
+
+def _check_maps(pafs: np.ndarray, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop a batch axis of 1, check the shapes and return C-contiguous float32 maps."""
+    pafs = np.asarray(pafs)
+    heatmaps = np.asarray(heatmaps)
+    if pafs.ndim == 4 and pafs.shape[0] == 1:
+        pafs = pafs[0]
+    if heatmaps.ndim == 4 and heatmaps.shape[0] == 1:
+        heatmaps = heatmaps[0]
+    if pafs.ndim != 3 or pafs.shape[0] != NUM_PAF_CHANNELS:
+        raise ValueError(f"openpose: pafs must be (38, H, W), got {pafs.shape}")
+    if heatmaps.ndim != 3 or heatmaps.shape[0] < NUM_OP_KEYPOINTS:
+        raise ValueError(f"openpose: heatmaps must be (19, H, W), got {heatmaps.shape}")
+    if pafs.shape[1:] != heatmaps.shape[1:]:
+        raise ValueError(f"openpose: pafs {pafs.shape} and heatmaps {heatmaps.shape} differ in size")
+    return (np.ascontiguousarray(pafs, dtype=np.float32),
+            np.ascontiguousarray(heatmaps, dtype=np.float32))
+
+
+def warmup() -> None:
+    """Compile (or load from the cache) every kernel this decoder uses, on tiny synthetic maps."""
+    h, w = 8, 12
+    heatmaps = np.zeros((19, h, w), np.float32)
+    pafs = np.zeros((38, h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    for t, (x, y) in enumerate([(4.0, 2.0), (4.2, 3.0), (2.0, 3.1)][:3]):
+        heatmaps[t] = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 2.0)
+    pafs[28:30, 1:4, 3:6] = np.array([0.0, -1.0], np.float32)[:, None, None]
+    pafs[12:14, 2:4, 1:5] = np.array([-1.0, 0.0], np.float32)[:, None, None]
+    decode(pafs, heatmaps)

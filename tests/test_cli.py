@@ -1,0 +1,45 @@
+"""The command line keeps the seed's options and fails with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import run_pipeline, tagged_processes
+
+SEED_OPTIONS = ["-i", "--loop", "-o", "-m", "-at", "--tsize", "-t", "-r", "-d", "-nireq", "-nstreams", "-nthreads",
+                "-no_show", "-u"]
+
+
+def test_help_lists_every_seed_option():
+    res = run_pipeline("-h")
+    assert res.code == 0
+    for option in SEED_OPTIONS:
+        assert f" {option}" in res.stdout, option
+    for family in ("openpose", "ae", "higherhrnet", "movenet"):
+        assert family in res.stdout
+
+
+def test_no_options_gives_usage_and_an_error():
+    res = run_pipeline()
+    assert res.code == 2
+    assert res.stderr.startswith("usage:")
+    assert "error: the following arguments are required: -i/--input" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["-i", "nope.mp4", "-at", "openpose"], "-m is required"),
+    (["-i", "x", "-at", "pose"], "invalid choice"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "-nireq", "0"], "-nireq must be"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "-nthreads", "-1"], "-nthreads must be"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "-nstreams", "two"], "-nstreams"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "--tsize", "0"], "--tsize must be"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "-t", "1.5"], "-t must be between 0 and 1"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_options_exit_2_with_one_line(args, expected):
+    res = run_pipeline(*args)
+    assert res.code == 2, res.stderr
+    assert expected in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not tagged_processes(res.tag)

@@ -1,0 +1,98 @@
+"""The whole pipeline as a user runs it: real model, real clip, every process and segment gone after."""
+
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import pytest
+
+from tests.helpers import make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, sample):
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.avi", frames=24)
+
+
+def run_ok(*args):
+    res = run_pipeline(*args)
+    assert res.code == 0, res.stderr
+    assert not tagged_processes(res.tag), "processes left behind"
+    return res
+
+
+def test_one_and_three_decode_workers_give_identical_pose_files(clip, tmp_path):
+    model = movenet_model()
+    files = []
+    for workers in (1, 3):
+        out = tmp_path / f"poses{workers}.jsonl"
+        run_ok("-i", str(clip), "-at", "movenet", "-m", model, "-no_show", "--decode-workers", str(workers),
+               "--poses-out", str(out))
+        files.append(out.read_text())
+    assert files[0] == files[1]
+    records = [__import__("json").loads(line) for line in files[0].splitlines()]
+    assert [r["frame"] for r in records] == list(range(24))  # every frame once, in order
+    assert sum(len(r["poses"]) for r in records) >= 24 * 3  # people were found
+
+
+def test_video_output_plays_and_has_every_frame(clip, tmp_path):
+    out = tmp_path / "annotated.mp4"
+    res = run_ok("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "-o", str(out))
+    assert "FPS:" in res.stdout and "Latency:" in res.stdout
+    cap = cv2.VideoCapture(str(out))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    assert frames == 24
+
+
+def test_raw_output_prints_every_frames_people(clip):
+    res = run_ok("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "-r", "--max-frames", "5")
+    assert [ln.split(":")[0] for ln in res.stdout.splitlines() if ln.startswith("frame ")] == \
+        [f"frame {i}" for i in range(5)]
+    assert "person 0 score" in res.stdout
+
+
+def test_folder_and_single_image(clip, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(clip))
+    for i in range(5):
+        ok, frame = cap.read()
+        assert ok
+        cv2.imwrite(str(folder / f"img{i:02d}.jpg"), frame)
+    (folder / "notes.txt").write_text("not an image")
+    out_dir = tmp_path / "annotated"
+    poses = tmp_path / "folder.jsonl"
+    res = run_ok("-i", str(folder), "-at", "movenet", "-m", movenet_model(), "-no_show", "-o", str(out_dir),
+                 "--poses-out", str(poses))
+    assert "notes.txt" in res.stderr  # skipped with a warning
+    assert sorted(p.name for p in out_dir.iterdir()) == [f"img{i:02d}.jpg" for i in range(5)]
+    records = read_poses(poses)
+    assert [r["image"] for r in records] == [f"img{i:02d}.jpg" for i in range(5)]
+    assert all(len(r["poses"]) >= 3 for r in records)
+
+    single = tmp_path / "one.png"
+    shutil.copy(folder / "img00.jpg", tmp_path / "one.jpg")
+    run_ok("-i", str(tmp_path / "one.jpg"), "-at", "movenet", "-m", movenet_model(), "-no_show", "-o", str(single),
+           "--poses-out", str(tmp_path / "one.jsonl"))
+    assert cv2.imread(str(single)).shape == cv2.imread(str(folder / "img00.jpg")).shape
+    assert len(read_poses(tmp_path / "one.jsonl")) == 1
+
+
+def test_loop_repeats_the_input(clip, tmp_path):
+    poses = tmp_path / "loop.jsonl"
+    run_ok("-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show", "--max-frames", "60",
+           "--poses-out", str(poses))
+    records = read_poses(poses)
+    assert len(records) == 60
+    # the second pass sees the same frames as the first
+    assert records[24]["poses"] == records[0]["poses"]
+
+
+def test_min_latency_mode_delivers_every_frame_in_order(clip, tmp_path):
+    poses = tmp_path / "lat.jsonl"
+    run_ok("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--mode", "latency",
+           "--poses-out", str(poses))
+    assert [r["frame"] for r in read_poses(poses)] == list(range(24))

@@ -1,0 +1,90 @@
+"""The shared-memory slot ring: wrap-around, slot reuse, order, overwrite detection, ownership."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+from pipeline.ring import SlotOverwritten, SlotRing, packed_bytes, pipeline_segments
+
+
+def test_create_attach_and_unlink_leave_nothing():
+    ring = SlotRing.create("test", 4, 1000)
+    assert ring.spec.name in pipeline_segments()
+    other = SlotRing.attach(ring.spec)
+    other.view(2, (10, 10))[...] = 7
+    assert ring.view(2, (10, 10)).sum() == 700  # same memory
+    other.close()
+    ring.close()
+    ring.unlink()
+    assert ring.spec.name not in pipeline_segments()
+    ring.unlink()  # twice is harmless
+
+
+def test_only_the_owner_unlinks():
+    with SlotRing.create("test", 2, 64) as ring:
+        other = SlotRing.attach(ring.spec)
+        with pytest.raises(RuntimeError):
+            other.unlink()
+        other.close()
+
+
+def test_wrap_around_reuses_slots_in_order():
+    with SlotRing.create("test", 3, 16) as ring:
+        slots = [ring.slot_of(seq) for seq in range(7)]
+        assert slots == [0, 1, 2, 0, 1, 2, 0]
+        for seq in range(7):
+            ring.view(ring.slot_of(seq), (4,), np.int32)[...] = seq
+            ring.commit(seq)
+        # the last `slots` frames are readable, in order, with their own contents
+        assert [int(ring.read(seq, (4,), np.int32)[0]) for seq in (4, 5, 6)] == [4, 5, 6]
+
+
+def test_reading_an_overwritten_frame_is_detected():
+    with SlotRing.create("test", 2, 16) as ring:
+        for seq in range(3):
+            ring.commit(seq)
+        with pytest.raises(SlotOverwritten):
+            ring.read(0, (4,))  # slot 0 now holds frame 2
+        with pytest.raises(SlotOverwritten):
+            ring.read(5, (4,))  # never written
+
+
+def test_views_respect_slot_size_and_alignment():
+    with SlotRing.create("test", 2, packed_bytes([(3, 5), (7,)])) as ring:
+        a, b = ring.views(1, [(3, 5), (7,)])
+        assert a.ctypes.data % 64 == 0 and b.ctypes.data % 64 == 0
+        a[...] = 1.5
+        b[...] = 2.5
+        assert not np.shares_memory(a, b)
+        assert ring.views(1, [(3, 5), (7,)])[0].sum() == pytest.approx(22.5)
+        with pytest.raises(ValueError):
+            ring.view(0, (1000,))
+        with pytest.raises(IndexError):
+            ring.view(2, (1,))
+        del a, b
+
+
+def _writer(spec, count):
+    ring = SlotRing.attach(spec)
+    for seq in range(count):
+        ring.view(ring.slot_of(seq), (8,), np.int64)[...] = seq * 10
+        ring.commit(seq)
+    ring.close()
+
+
+def test_another_process_writes_what_this_one_reads():
+    with SlotRing.create("test", 5, 64) as ring:
+        proc = mp.get_context("spawn").Process(target=_writer, args=(ring.spec, 12))
+        proc.start()
+        proc.join(60)
+        assert proc.exitcode == 0
+        for seq in range(7, 12):
+            assert ring.read(seq, (8,), np.int64).tolist() == [seq * 10] * 8
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ValueError):
+        SlotRing.create("test", 0, 10)
