@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -302,6 +303,7 @@ class Controller:
                 ring.unlink()
             if self.runtime is not None:
                 self.runtime.close()
+            _remove_ipc_file(self.config.control)
 
     def report(self) -> int:
         sink = self.figures.get("sink", {})
@@ -320,6 +322,17 @@ class Controller:
         if self.interrupts and not self.stop_requested:
             return 130
         return EXIT_OK
+
+
+def _remove_ipc_file(address: str | None) -> None:
+    """A user-chosen ``ipc://`` control address leaves a socket file behind: remove it."""
+    if address and address.startswith("ipc://"):
+        path = address[len("ipc://"):]
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                os.unlink(path)
+        except OSError:
+            pass
 
 
 def _check_writable(path: str, option: str) -> None:

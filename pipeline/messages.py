@@ -35,7 +35,7 @@ class Stamp(IntEnum):
     INFER_IN = 4  # inference stage received the tensor
     INFER_START = 5  # request started
     INFER_DONE = 6  # request completed, outputs in the ring
-    DECODE_IN = 7  # dispatched to / received by a decode worker
+    DECODE_IN = 7  # a decode worker started on it
     DECODE_OUT = 8
     SINK_IN = 9
     SINK_OUT = 10  # shown and/or written
@@ -92,6 +92,7 @@ class Frame(Message):
     scale: float = 1.0
     pad_x: float = 0.0
     pad_y: float = 0.0
+    worker: int = -1  # the decode worker that decoded it
     stamps: np.ndarray = field(default_factory=new_stamps, compare=False)
 
     def stamped(self, which: Stamp, t_ns: int) -> "Frame":

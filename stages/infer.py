@@ -258,7 +258,6 @@ class Infer(Stage):
         while self.decodable and self.idle:
             identity = self.idle.popleft()
             frame = self.decodable[0]
-            frame.stamps[Stamp.DECODE_IN] = time.monotonic_ns()
             try:
                 transport.send(self.work, frame, prefix=[identity])
             except zmq.ZMQError:  # the worker is gone (ROUTER_MANDATORY): try another

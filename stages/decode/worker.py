@@ -7,6 +7,7 @@ the input order. Run as many workers as there are spare cores (``--decode-worker
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -47,6 +48,7 @@ class DecodeWorker(Stage):
 
     def process(self, frame: Frame) -> Poses:
         t0 = time.monotonic_ns()
+        frame.stamps[Stamp.DECODE_IN] = t0
         if self.maps.committed(frame.slot) != frame.seq:
             raise RuntimeError(f"map slot {frame.slot} does not hold frame {frame.seq}")
         maps = self.maps.views(frame.slot, self.shapes)
@@ -61,7 +63,7 @@ class DecodeWorker(Stage):
         frame.stamps[Stamp.DECODE_OUT] = t1
         self.items += 1
         self.busy_ns += t1 - t0
-        return Poses(frame=frame, keypoints=keypoints, scores=scores)
+        return Poses(frame=dataclasses.replace(frame, worker=self.instance), keypoints=keypoints, scores=scores)
 
     def close(self) -> None:
         self.maps.close()

@@ -1,0 +1,64 @@
+"""Headless control of a running pipeline: ``python -m pipeline.ctl ADDRESS COMMAND``.
+
+Commands: ``toggle`` (switch between User specified and Min latency), ``mode user|latency``,
+``status`` (print the current state as JSON), ``stop`` (finish the frames in flight and exit).
+ADDRESS is the one the pipeline prints at start (``control: ipc://…``) or gave ``--control``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+import zmq
+
+from . import transport
+from .config import MODES
+from .messages import ControlReply, ControlRequest, WireError
+
+
+def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0) -> ControlReply:
+    """Send one request to the controller at ``address`` and return its reply."""
+    ctx = transport.new_context()
+    try:
+        sock = transport.socket(ctx, zmq.REQ, address, bind=False)
+        sock.rcvtimeo = int(timeout_s * 1000)
+        sock.sndtimeo = int(timeout_s * 1000)
+        transport.send(sock, ControlRequest(command, arg))
+        reply = transport.recv(sock)
+        if not isinstance(reply, ControlReply):
+            raise WireError("unexpected reply")
+        return reply
+    finally:
+        ctx.destroy(linger=0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.ctl", description=__doc__.splitlines()[0])
+    parser.add_argument("address", help="the controller's address, as printed at start")
+    parser.add_argument("command", choices=("toggle", "mode", "status", "stop"))
+    parser.add_argument("mode", nargs="?", choices=MODES, help="with 'mode': the mode to switch to")
+    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer (default 3)")
+    ns = parser.parse_args(argv)
+    if ns.command == "mode" and not ns.mode:
+        parser.error("'mode' needs a mode name: " + " or ".join(MODES))
+    try:
+        reply = request(ns.address, ns.command, ns.mode or "", ns.timeout)
+    except zmq.Again:
+        print(f"error: no answer from {ns.address} within {ns.timeout:g} s (is the pipeline running?)",
+              file=sys.stderr)
+        return 1
+    except (zmq.ZMQError, WireError) as exc:
+        print(f"error: {ns.address}: {exc}", file=sys.stderr)
+        return 1
+    if not reply.ok:
+        print(f"error: {reply.error}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply.state, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
