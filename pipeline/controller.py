@@ -93,7 +93,7 @@ class Controller:
         for name in source.skipped:
             log(f"warning: skipping {name}: not a readable image")
         model = plan_model(cfg.inference.model, cfg.inference.architecture, (source.frame_h, source.frame_w),
-                           cfg.inference.tsize)
+                           cfg.inference.tsize, cfg.inference.device)
         if cfg.output:
             from stages.writers import output_kind
             output_kind(cfg.output, source)
@@ -304,6 +304,8 @@ class Controller:
             if self.runtime is not None:
                 self.runtime.close()
             _remove_ipc_file(self.config.control)
+            if self.config.poses_out:
+                _trim_partial_line(self.config.poses_out)
 
     def report(self) -> int:
         sink = self.figures.get("sink", {})
@@ -335,11 +337,30 @@ def _remove_ipc_file(address: str | None) -> None:
             pass
 
 
+def _trim_partial_line(path: str) -> None:
+    """If the sink died mid-line, cut the poses file back to its last complete line."""
+    try:
+        with open(path, "rb+") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            if size == 0:
+                return
+            f.seek(max(0, size - 65536))
+            tail = f.read()
+            if tail.endswith(b"\n"):
+                return
+            cut = tail.rfind(b"\n")
+            f.truncate(size - len(tail) + cut + 1 if cut >= 0 else max(0, size - len(tail)))
+    except OSError:
+        pass
+
+
 def _check_writable(path: str, option: str) -> None:
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK) or os.path.isdir(path):
+    from stages.writers import check_writable_folder
+    if os.path.isdir(path):
         from .errors import UsageError
-        raise UsageError(f"{option} {path}: cannot write there")
+        raise UsageError(f"{option} {path}: is a folder")
+    check_writable_folder(os.path.dirname(os.path.abspath(path)), f"{option} {path}")
 
 
 def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str) -> None:

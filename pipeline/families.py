@@ -153,7 +153,18 @@ def read_model(core: Any, path: str) -> Any:
         raise ModelError(f"cannot read model {path}: {detail.strip()[:200]}") from None
 
 
-def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0) -> ModelPlan:
+def check_device(core: Any, device: str) -> None:
+    """Raise :class:`ModelError` unless OpenVINO has ``device`` (virtual devices pass)."""
+    root = device.split(":")[0].split(".")[0]
+    if root in ("AUTO", "MULTI", "HETERO", "BATCH"):
+        return
+    available = list(core.available_devices)
+    if not any(d == device or d.split(".")[0] == root for d in available):
+        raise ModelError(f"device {device!r} is not available here (available: {', '.join(available)})")
+
+
+def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0,
+               device: str | None = None) -> ModelPlan:
     """Read ``path``, check that it fits the family, choose the input size for ``frame_hw``,
     reshape, and return the resulting plan. Raises :class:`ModelError` with one line."""
     import openvino as ov
@@ -163,6 +174,8 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
         raise UsageError(f"--tsize {tsize} out of range for {family_name}: "
                          f"{family.tsize_min}..{family.tsize_max}")
     core = ov.Core()
+    if device:
+        check_device(core, device)
     model = read_model(core, path)
     if len(model.inputs) != 1:
         raise ModelError(f"{path}: expected one input, found {len(model.inputs)}")

@@ -49,6 +49,7 @@ class Stage:
         self.draining = False  # a draining Stop arrived (only capture acts on it)
         self.started = False  # the controller said Start: every stage is up
         self._last_stats = time.monotonic()
+        self._parent = os.getppid()
         self.busy_ns = 0
         self.items = 0
 
@@ -113,6 +114,8 @@ class Stage:
         ready = dict(poller.poll(timeout_ms))
         if self.control in ready:
             self.handle_control()
+        if os.getppid() != self._parent:
+            raise StopRequested("the controller is gone")
         self.maybe_report()
         return {s for s in sockets if s in ready}
 

@@ -29,7 +29,7 @@ import zmq
 from pipeline import transport
 from pipeline.config import nstreams_for
 from pipeline.errors import ModelError
-from pipeline.families import Family, read_model
+from pipeline.families import Family, check_device, read_model
 from pipeline.messages import EndOfStream, Frame, Stamp, WorkerLost, WorkerReady
 from pipeline.ring import SlotRing
 
@@ -105,11 +105,7 @@ class Infer(Stage):
         plan = self.plan
         cfg = self.config.inference
         self.core = ov.Core()
-        device_root = cfg.device.split(":")[0].split(".")[0]
-        available = self.core.available_devices
-        if device_root not in ("AUTO", "MULTI", "HETERO", "BATCH") and not any(
-                d == cfg.device or d.split(".")[0] == device_root for d in available):
-            raise ModelError(f"device {cfg.device!r} is not available here (available: {', '.join(available)})")
+        check_device(self.core, cfg.device)
         self.model = build_model(self.core, plan.model)
         self.tensors = SlotRing.attach(plan.tensors_ring)
         self.maps = SlotRing.attach(plan.maps_ring)

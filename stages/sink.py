@@ -100,7 +100,7 @@ class Sink(Stage):
         self.inp = self.socket(zmq.PULL, plan.endpoints.poses, bind=True)
         self.credits = self.socket(zmq.PUSH, plan.endpoints.credits, bind=False)
         self.writer: OutputWriter | None = open_output(self.config.output, plan.source) if self.config.output else None
-        self.poses_file: TextIO | None = open(self.config.poses_out, "w") if self.config.poses_out else None
+        self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
         self.pending: dict[int, Poses] = {}
         self.next_seq = 0

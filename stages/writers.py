@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import cv2
 import numpy as np
@@ -18,6 +19,9 @@ from pipeline.errors import UsageError
 from pipeline.sources import IMAGE_EXTENSIONS
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
+# .avi goes through OpenCV's own MJPEG writer, which writes every frame as it comes: if the process
+# is killed the file still plays up to that frame. The other containers are finalised on close.
+CRASH_SAFE = {".avi": cv2.CAP_OPENCV_MJPEG}
 
 
 def output_kind(path: str, source: SourceInfo) -> str:
@@ -34,13 +38,19 @@ def output_kind(path: str, source: SourceInfo) -> str:
     else:
         raise UsageError(f"-o {path}: unknown extension {ext!r} (video: {', '.join(VIDEO_CODECS)}; "
                          "image: .jpg, .png, …; or a folder)")
-    parent = os.path.dirname(os.path.abspath(path)) if kind != "folder" else os.path.abspath(path)
-    probe = parent
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    if not os.path.isdir(probe) or not os.access(probe, os.W_OK):
-        raise UsageError(f"-o {path}: cannot write there ({probe} is not a writable folder)")
+    check_writable_folder(os.path.abspath(path) if kind == "folder" else os.path.dirname(os.path.abspath(path)),
+                          f"-o {path}")
     return kind
+
+
+def check_writable_folder(folder: str, what: str) -> None:
+    """Create ``folder`` if needed and prove a file can be written in it; else :class:`UsageError`."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".posepipe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write there ({exc.strerror or exc})") from None
 
 
 class OutputWriter:
@@ -69,8 +79,10 @@ class OutputWriter:
     def _write_video(self, image: np.ndarray) -> None:
         h, w = image.shape[:2]
         if self._video is None:
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[os.path.splitext(self.path)[1].lower()])
-            self._video = cv2.VideoWriter(self.path, fourcc, self.fps, (w, h))
+            ext = os.path.splitext(self.path)[1].lower()
+            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[ext])
+            api = CRASH_SAFE.get(ext, cv2.CAP_FFMPEG)
+            self._video = cv2.VideoWriter(self.path, api, fourcc, self.fps, (w, h))
             if not self._video.isOpened():
                 raise OSError(f"cannot open video writer for {self.path}")
             self._size = (w, h)

@@ -1,0 +1,229 @@
+"""Bad input, crashed stages and shutdown: one clear line, the right exit code, outputs
+finalised, and no process or shared-memory segment left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import cv2
+import pytest
+
+from tests.helpers import ROOT, STANDIN, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, sample):
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.avi", frames=24)
+
+
+def assert_clean_failure(res, expected: str, code: int = 1):
+    assert res.code == code, (res.code, res.stderr)
+    assert expected in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, res.stderr
+    assert not tagged_processes(res.tag)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+def test_missing_input(tmp_path):
+    assert_clean_failure(run_pipeline("-i", str(tmp_path / "nope.mp4"), "-at", "movenet", "-m", movenet_model(),
+                                      "-no_show"), "input not found")
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "readme.txt").write_text("x")
+    assert_clean_failure(run_pipeline("-i", str(tmp_path), "-at", "movenet", "-m", movenet_model(), "-no_show"),
+                         "no images in folder")
+
+
+def test_camera_that_does_not_exist():
+    assert_clean_failure(run_pipeline("-i", "57", "-at", "movenet", "-m", movenet_model(), "-no_show"),
+                         "cannot open camera 57")
+
+
+def test_file_that_is_neither_image_nor_video(tmp_path):
+    bogus = tmp_path / "clip.mp4"
+    bogus.write_bytes(b"\0" * 1000)
+    assert_clean_failure(run_pipeline("-i", str(bogus), "-at", "movenet", "-m", movenet_model(), "-no_show"),
+                         "clip.mp4")
+
+
+def test_damaged_image(tmp_path):
+    bad = tmp_path / "photo.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0garbage")
+    assert_clean_failure(run_pipeline("-i", str(bad), "-at", "movenet", "-m", movenet_model(), "-no_show"),
+                         "photo.jpg")
+
+
+def test_missing_model_file(clip, tmp_path):
+    assert_clean_failure(run_pipeline("-i", str(clip), "-at", "openpose", "-m", str(tmp_path / "m.xml"), "-no_show"),
+                         "model file not found")
+
+
+def test_missing_weights(clip, tmp_path):
+    xml = tmp_path / "m.xml"
+    xml.write_text("<net/>")
+    assert_clean_failure(run_pipeline("-i", str(clip), "-at", "openpose", "-m", str(xml), "-no_show"),
+                         "weights file not found")
+
+
+def test_file_that_is_not_a_model(clip, tmp_path):
+    bogus = tmp_path / "m.onnx"
+    bogus.write_text("hello")
+    assert_clean_failure(run_pipeline("-i", str(clip), "-at", "openpose", "-m", str(bogus), "-no_show"),
+                         "cannot read model")
+
+
+def test_architecture_that_does_not_fit_the_model(clip):
+    res = run_pipeline("-i", str(clip), "-at", "openpose", "-m", movenet_model(), "-no_show")
+    assert_clean_failure(res, "model outputs do not fit -at openpose")
+    assert "found" in res.stderr and "Mconv7_stage2_L1" in res.stderr
+
+
+@pytest.mark.skipif(not STANDIN.exists(), reason="stand-in weights not generated (make standin)")
+def test_ae_model_given_as_openpose(clip):
+    xml = STANDIN / "human-pose-estimation-0005" / "FP32" / "human-pose-estimation-0005.xml"
+    res = run_pipeline("-i", str(clip), "-at", "openpose", "-m", str(xml), "-no_show")
+    assert_clean_failure(res, "heatmaps")
+
+
+def test_unknown_device(clip):
+    assert_clean_failure(run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show",
+                                      "-d", "NPU7"), "device 'NPU7' is not available")
+
+
+def test_unwritable_output(clip):
+    assert_clean_failure(run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show",
+                                      "-o", "/proc/nope/out.mp4"), "cannot write there", code=2)
+
+
+def test_truncated_video_keeps_the_good_frames_then_fails(clip, tmp_path):
+    data = clip.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    poses = tmp_path / "cut.jsonl"
+    res = run_pipeline("-i", str(cut), "-at", "movenet", "-m", movenet_model(), "-no_show", "--poses-out", str(poses))
+    assert_clean_failure(res, "truncated or damaged")
+    frames = [r["frame"] for r in read_poses(poses)]
+    assert 5 < len(frames) < 24 and frames == list(range(len(frames)))
+
+
+# -- crashes and shutdown ----------------------------------------------------------------------
+
+class Running:
+    """A pipeline started in the background, with its control address."""
+
+    def __init__(self, tmp_path, *args: str) -> None:
+        self.tag = uuid.uuid4().hex
+        self.address = f"ipc://{tmp_path}/ctl-{self.tag[:8]}"
+        env = dict(os.environ, POSEPIPE_TEST_TAG=self.tag, OPENCV_LOG_LEVEL="OFF")
+        env.pop("DISPLAY", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, "--control", self.address],
+                                     cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def status(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = subprocess.run([sys.executable, "-m", "pipeline.ctl", self.address, "status", "--timeout", "2"],
+                                  cwd=ROOT, capture_output=True, text=True)
+            if done.returncode == 0:
+                return json.loads(done.stdout)
+            assert self.proc.poll() is None, self.proc.communicate()
+            time.sleep(0.3)
+        raise AssertionError("pipeline never answered")
+
+    def wait_frames(self, n: int, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.status()
+            if state["frames"] >= n:
+                return state
+            time.sleep(0.3)
+        raise AssertionError(f"fewer than {n} frames in {timeout} s")
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err
+
+
+def assert_poses_file_whole(path):
+    frames = [r["frame"] for r in read_poses(path)]  # every line parses
+    assert frames == list(range(len(frames)))
+    return len(frames)
+
+
+def count_video_frames(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    return n
+
+
+def test_killed_decode_worker_is_replaced_and_nothing_is_lost(clip, tmp_path):
+    poses = tmp_path / "p.jsonl"
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--decode-workers", "2", "--max-frames", "120", "--poses-out", str(poses))
+    state = run.wait_frames(10)
+    victim = next(label for label in state["stages"] if label.startswith("decode"))
+    os.kill(state["stages"][victim], signal.SIGKILL)
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert "restarting it" in err
+    assert assert_poses_file_whole(poses) == 120
+    records = read_poses(poses)
+    assert records[24]["poses"] == records[0]["poses"]  # decoded again, identically
+    assert not tagged_processes(run.tag)
+
+
+@pytest.mark.parametrize("stage", ["capture", "preprocess", "infer", "sink"])
+def test_killed_stage_stops_the_run_with_outputs_finalised(stage, clip, tmp_path):
+    poses, video = tmp_path / "p.jsonl", tmp_path / "v.avi"
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--poses-out", str(poses), "-o", str(video))
+    state = run.wait_frames(10)
+    os.kill(state["stages"][stage], signal.SIGKILL)
+    code, out, err = run.finish()
+    assert code == 1
+    assert f"error: {stage}: stage {stage} died unexpectedly (killed by SIGKILL)" in err
+    assert "Traceback" not in err
+    written = assert_poses_file_whole(poses)
+    assert written >= 10
+    assert count_video_frames(video) >= written - 2  # the video plays up to the crash
+    assert not tagged_processes(run.tag)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_everything_with_outputs_finalised(how, clip, tmp_path):
+    poses, video = tmp_path / "p.jsonl", tmp_path / "v.mp4"
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--poses-out", str(poses), "-o", str(video))
+    run.wait_frames(10)
+    run.proc.send_signal(how)
+    code, out, err = run.finish(timeout=30)
+    assert code == 130, err
+    written = assert_poses_file_whole(poses)
+    assert count_video_frames(video) == written
+    assert "FPS:" in out
+    assert not tagged_processes(run.tag)
+
+
+def test_ctl_stop_drains_and_exits_zero(clip, tmp_path):
+    poses = tmp_path / "p.jsonl"
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--poses-out", str(poses))
+    run.wait_frames(5)
+    subprocess.run([sys.executable, "-m", "pipeline.ctl", run.address, "stop"], cwd=ROOT, check=True,
+                   capture_output=True)
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert assert_poses_file_whole(poses) >= 5
+    assert not os.path.exists(run.address[len("ipc://"):])
