@@ -93,6 +93,7 @@ class Frame(Message):
     pad_x: float = 0.0
     pad_y: float = 0.0
     worker: int = -1  # the decode worker that decoded it
+    mode: str = "user"  # the mode the frame was admitted in
     stamps: np.ndarray = field(default_factory=new_stamps, compare=False)
 
     def stamped(self, which: Stamp, t_ns: int) -> "Frame":
@@ -253,6 +254,32 @@ class Log(Message):
     stage: str
     message: str
     level: str = "warning"
+
+
+@_register
+@dataclass(frozen=True)
+class FrameTimes(Message):
+    """Sink → controller, about once a second: the timestamps of the frames it finished.
+
+    ``stamps`` is int64 ``(n, NUM_STAMPS)``; ``seqs``, ``workers`` and ``latency_mode`` (1 for
+    frames admitted in Min latency mode) are ``(n,)``."""
+
+    TAG: ClassVar[int] = 16
+    ARRAYS: ClassVar[dict[str, np.dtype]] = {
+        "stamps": np.dtype(np.int64),
+        "seqs": np.dtype(np.int64),
+        "workers": np.dtype(np.int32),
+        "latency_mode": np.dtype(np.uint8),
+    }
+
+    stamps: np.ndarray
+    seqs: np.ndarray
+    workers: np.ndarray
+    latency_mode: np.ndarray
+
+    @property
+    def modes(self) -> list[str]:
+        return ["latency" if m else "user" for m in self.latency_mode]
 
 
 @_register

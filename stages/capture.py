@@ -82,7 +82,7 @@ class Capture(Stage):
             now = time.monotonic_ns()
             stamps[Stamp.CAPTURED] = now
             transport.send(self.out, Frame(seq=seq, slot=slot, height=h, width=w, index=got.index,
-                                           name=got.name, stamps=stamps))
+                                           name=got.name, mode=self.mode, stamps=stamps))
             self.admitted += 1
             self.items += 1
             self.busy_ns += now - got.t_read_ns if not self.reader.live else now - t0

@@ -136,6 +136,9 @@ class Infer(Stage):
         self.idle: collections.deque[bytes] = collections.deque()  # workers asking for work
         self.assigned: dict[bytes, dict[int, Frame]] = collections.defaultdict(dict)
         self.infer_ns = 0
+        self._occupancy_ns = 0  # integral of requests in flight over time, this period
+        self._occupancy_t = time.monotonic_ns()
+        self._period_t = self._occupancy_t
         return dict(self.engines[self.mode].info)
 
     # -- compilation ------------------------------------------------------------------------
@@ -204,8 +207,16 @@ class Infer(Stage):
             self._start()
             self._dispatch()
 
+    def _account(self) -> None:
+        """Integrate the number of requests in flight over time (for the mean in-flight figure)."""
+        now = time.monotonic_ns()
+        self._occupancy_ns += len(self.running) * (now - self._occupancy_t)
+        self._occupancy_t = now
+
     def _start(self) -> None:
         engine = self.engine()
+        if self.waiting and engine.free:
+            self._account()
         while self.waiting and engine.free:
             frame = self.waiting.popleft()
             index = engine.free.popleft()
@@ -224,6 +235,7 @@ class Infer(Stage):
                 pass
         except BlockingIOError:
             pass
+        self._account()
         while not self.done.empty():
             mode, index, seq = self.done.get()
             engine = self.engines[mode]
@@ -272,8 +284,13 @@ class Infer(Stage):
 
     def figures(self) -> dict[str, Any]:
         figs = super().figures()
-        figs.update(in_flight=len(self.running), waiting=len(self.waiting), decodable=len(self.decodable),
-                    idle_workers=len(self.idle), engine=self.engine().mode)
+        self._account()
+        span = max(1, self._occupancy_t - self._period_t)
+        figs.update(in_flight=len(self.running), mean_in_flight=self._occupancy_ns / span, waiting=len(self.waiting),
+                    decodable=len(self.decodable), idle_workers=len(self.idle), mode=self.engine().mode,
+                    requests=len(self.engine().requests))
+        self._occupancy_ns = 0
+        self._period_t = self._occupancy_t
         return figs
 
     def close(self) -> None:

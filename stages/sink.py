@@ -20,7 +20,7 @@ import zmq
 
 from pipeline import transport
 from pipeline.config import MODE_TITLES
-from pipeline.messages import ControlRequest, EndOfStream, Finished, Poses, Stamp
+from pipeline.messages import ControlRequest, EndOfStream, Finished, FrameTimes, Poses, Stamp
 from pipeline.ring import SlotRing
 from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
 
@@ -112,6 +112,8 @@ class Sink(Stage):
         self.latency_sum_ns = 0
         self.latencies: list[float] = []
         self.people = 0
+        self.times: list[tuple[np.ndarray, int, int, int]] = []  # (stamps, seq, worker, latency mode)
+        self._times_sent = time.monotonic()
         return {"output": self.config.output or "", "show": self.show}
 
     def run(self) -> None:
@@ -131,6 +133,8 @@ class Sink(Stage):
                 transport.send(self.credits, Finished(self.next_seq))
             if self.window_open:
                 self.handle_key(cv2.waitKey(1))
+            if time.monotonic() - self._times_sent >= self.config.telemetry_period:
+                self.send_times()
             if self.eos is not None and self.next_seq >= self.eos.count:
                 self.finish()
                 self.wait_for_stop()
@@ -162,6 +166,7 @@ class Sink(Stage):
         self.people += poses.count
         self.items += 1
         self.busy_ns += t_out - t_in
+        self.times.append((frame.stamps, frame.seq, frame.worker, int(frame.mode == "latency")))
 
     def display(self, image: np.ndarray) -> None:
         put_text(image, f"FPS: {self.recent.fps():.1f}  Latency: {self.recent.latency_ms():.1f} ms", 0)
@@ -188,6 +193,16 @@ class Sink(Stage):
             out.write(f"  person {i} score {score:.3f}: {points}\n")
         out.flush()
 
+    def send_times(self) -> None:
+        """Send the finished frames' timestamps to the controller's telemetry."""
+        self._times_sent = time.monotonic()
+        if not self.times:
+            return
+        stamps, seqs, workers, modes = zip(*self.times)
+        self.times = []
+        self.emit(FrameTimes(stamps=np.stack(stamps), seqs=np.asarray(seqs, np.int64),
+                             workers=np.asarray(workers, np.int32), latency_mode=np.asarray(modes, np.uint8)))
+
     def summary(self) -> dict[str, Any]:
         n = self.next_seq
         wall = (self.last_out_ns - self.first_read_ns) / 1e9 if n else 0.0
@@ -199,6 +214,7 @@ class Sink(Stage):
     def finish(self) -> None:
         """Every frame is out: finalise the files and tell the controller."""
         self.finalise()
+        self.send_times()
         assert self.eos is not None
         self.emit(EndOfStream(count=self.next_seq, error=self.eos.error))
         self.maybe_report(force=True)
