@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import resource
 import signal
 import sys
 import time
@@ -120,8 +121,9 @@ class Stage:
         return {s for s in sockets if s in ready}
 
     def figures(self) -> dict[str, Any]:
-        """This stage's figures for the last telemetry period (extended by subclasses)."""
-        return {"items": self.items, "busy_ms": self.busy_ns / 1e6}
+        """This stage's figures for the last telemetry period (extended by subclasses), with the
+        process's whole-run CPU time and memory."""
+        return {"items": self.items, "busy_ms": self.busy_ns / 1e6, **process_figures()}
 
     def maybe_report(self, force: bool = False, final: bool = False) -> None:
         now = time.monotonic()
@@ -135,6 +137,24 @@ class Stage:
         """Keep the sockets open until the controller says Stop."""
         while True:
             self.poll([], 200)
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def process_figures() -> dict[str, float]:
+    """CPU seconds used so far (all threads), resident and peak resident memory (MiB), open fds."""
+    try:
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * _PAGE / 2**20
+    except OSError:
+        rss = 0.0
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        fds = 0
+    return {"cpu_s": time.process_time(), "rss_mb": rss,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "fds": fds}
 
 
 def _raise_stop(signum: int, frame: object) -> None:
