@@ -1,4 +1,6 @@
-"""The controller's telemetry: per-frame stage times, stage figures, status line, final table, trace.
+"""The controller's telemetry: per-frame stage times and stage figures, windowed and whole-run.
+
+Text views are in :mod:`pipeline.textreport`, the Chrome trace in :mod:`pipeline.trace`.
 
 Every frame carries ``stamps`` (:class:`pipeline.messages.Stamp`), ``time.monotonic_ns()`` at each
 stage boundary, taken in the process that crossed it (one clock for every process on Linux). From
@@ -19,8 +21,6 @@ percentiles the exact values up to ``exact_limit`` frames per mode, then log-spa
 from __future__ import annotations
 
 import collections
-import heapq
-import json
 import math
 import re
 import time
@@ -510,17 +510,17 @@ class Telemetry:
     def _worker_figures(self, worker: str, figures: dict[str, Any], now: int, previous: int | None,
                         totals: _ModeTotals | None) -> None:
         """A decode worker's busy time over its period (given, else timed by arrival)."""
-        period = _number(figures.get("period_ms"))
+        period = number(figures.get("period_ms"))
         if period is None:
             period = (now - previous) / _NS_PER_MS if previous is not None else self.period_ms
-        items, busy = int(_number(figures.get("items")) or 0), float(_number(figures.get("busy_ms")) or 0.0)
+        items, busy = int(number(figures.get("items")) or 0), float(number(figures.get("busy_ms")) or 0.0)
         self._events.append(_FigureEvent(now, worker, busy, period))
         if totals is not None:
             totals.workers.setdefault(worker, _WorkerTotals()).add(items, busy, period)
 
     def _drop_figures(self, figures: dict[str, Any], now: int, totals: _ModeTotals | None) -> None:
         """Capture's ``dropped`` is a running total: count what is new since the last figures."""
-        dropped = _number(figures.get("dropped"))
+        dropped = number(figures.get("dropped"))
         if dropped is None or dropped <= self._dropped:
             return
         new = int(dropped) - self._dropped
@@ -556,7 +556,7 @@ class Telemetry:
         return {"t_ns": now, "mode": self.mode, "window_s": self.window_ns / 1e9, "frames": int(rows.size),
                 "total_frames": self.frames, "fps": self._window_fps(rows, now, since),
                 "latency_ms": _percentiles_ms(e2e), "stages": stages, "queues": self._queues(),
-                "in_flight": _number(infer.get("in_flight")), "requests": _number(infer.get("requests")),
+                "in_flight": number(infer.get("in_flight")), "requests": number(infer.get("requests")),
                 "dropped": self._dropped, "dropped_window": sum(e.dropped for e in self._events if e.t_ns > since),
                 "workers": self._window_utilisation(since)}
 
@@ -573,7 +573,7 @@ class Telemetry:
         out: dict[str, dict[str, float]] = {}
         for stage, keys in QUEUE_FIGURES.items():
             figs = self._latest.get(stage, {})
-            values = {k: _number(figs.get(k)) for k in keys}
+            values = {k: number(figs.get(k)) for k in keys}
             out[stage] = {k: v for k, v in values.items() if v is not None}
         return out
 
@@ -601,7 +601,7 @@ class Telemetry:
         return _jsonable(out)
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     """``value`` if it is a finite number (ints stay ints), else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         return None
@@ -632,435 +632,3 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
     return obj
-
-
-# --------------------------------------------------------------------------------------------
-# text output
-
-
-def fmt_num(value: float | None, width: int = 6) -> str:
-    """A number in at most ``width`` (≥ 5) characters: 0.12, 12.3, 1234, 1e+06, <0.01; "-" for None."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    a = abs(value)
-    if a == 0:
-        text = "0"
-    elif a < 0.01:
-        text = "<0.01" if value > 0 else "-0.00"
-    elif a < 10:
-        text = f"{value:.2f}"
-    elif a < 100:
-        text = f"{value:.1f}"
-    else:
-        text = f"{value:.0f}"
-    if len(text) > width:
-        text = f"{value:.0e}"
-    return text if len(text) <= width else "*" * max(1, width)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``m:ss`` or ``h:mm:ss``; "--:--" when unknown, ">999h" when absurd."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    s = int(round(seconds))
-    if s >= 1000 * 3600:
-        return ">999h"
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _fit(text: str, width: int) -> str:
-    """``text`` cut to ``width`` characters, ending in "~" when cut."""
-    if width <= 0:
-        return ""
-    return text if len(text) <= width else text[: width - 1] + "~"
-
-
-def status_line(snapshot: dict[str, Any], progress: tuple[int, int] | None = None, eta_s: float | None = None,
-                width: int = 80) -> str:
-    """One line of at most ``width`` characters (padded to it, to overwrite the last one after "\\r").
-
-    Shows the mode, FPS and latency p50/p95; for a file input (``progress=(done, total)``) a bar
-    with the percentage and ETA, for a live one the drops. Parts are shortened or left out, least
-    useful first, until the line fits.
-    """
-    if width <= 0:
-        return ""
-    mode = snapshot.get("mode")
-    names = [_fit(MODE_TITLES.get(mode, str(mode)), 24), _fit(str(mode), 14), _fit(str(mode), 8)] if mode else ["-"]
-    lat = snapshot.get("latency_ms") or {}
-    fps = f"{fmt_num(_number(snapshot.get('fps')))} fps"
-    p50, p95 = fmt_num(_number(lat.get("p50"))), fmt_num(_number(lat.get("p95")))
-    lats = [f"lat p50 {p50} p95 {p95} ms", f"lat {p50}/{p95} ms", ""]
-    if progress is not None:
-        tails = _progress_tails(progress, eta_s)
-    else:
-        tails = [f"drops {fmt_count(_number(snapshot.get('dropped')) or 0)}", ""]
-    for li, ti in _STATUS_PRIORITY:
-        if ti >= len(tails):
-            continue
-        for name in dict.fromkeys(names):
-            line = _join([name, fps, lats[li]], tails[ti], width, progress)
-            if line is not None:
-                return line.ljust(width)
-    return _fit(f"{names[-1]} {fps}", width).ljust(width)
-
-
-# (latency text, tail text) indices, best first: shorten the latency before losing the bar, and
-# keep the percentage longer than the latency.
-_STATUS_PRIORITY = [(0, 0), (1, 0), (0, 1), (1, 1), (1, 2), (2, 1), (2, 2), (1, 3), (2, 3)]
-
-
-def fmt_count(value: float) -> str:
-    """A count in at most 6 characters: 12, 123456, 1.2e+07."""
-    n = int(value)
-    return str(n) if len(str(n)) <= 6 else f"{n:.1e}".replace("e+0", "e+")
-
-
-def _progress_tails(progress: tuple[int, int], eta_s: float | None) -> list[str]:
-    """Progress texts from richest to shortest; "{bar}" marks where a bar may go."""
-    done, total = (int(x) for x in progress)
-    if total <= 0:
-        return [f"frame {done}", ""]
-    pct = max(0, min(100, int(100 * done / total)))
-    eta = f"ETA {fmt_duration(eta_s)}" if done < total else "done"
-    return [f"{{bar}} {pct:3d}% {eta}", f"{pct}% {eta}", f"{pct}%", ""]
-
-
-def _join(parts: list[str], tail: str, width: int, progress: tuple[int, int] | None) -> str | None:
-    """The parts and tail joined with " | ", the bar sized to the room left; None if too long."""
-    head = " | ".join(p for p in parts if p)
-    if not tail:
-        return head if len(head) <= width else None
-    if "{bar}" not in tail:
-        line = f"{head} | {tail}"
-        return line if len(line) <= width else None
-    room = width - len(head) - len(" | ") - len(tail.replace("{bar}", ""))
-    bar_w = min(30, room - 2)
-    if bar_w < 6 or progress is None:
-        return None
-    done, total = progress
-    filled = int(round(bar_w * max(0.0, min(1.0, done / total))))
-    bar = "[" + "#" * filled + "." * (bar_w - filled) + "]"
-    return f"{head} | {tail.replace('{bar}', bar)}"
-
-
-def final_table(report: dict[str, Any], width: int = 80) -> str:
-    """The per-stage table printed at exit (lines of at most ``width`` characters).
-
-    One block per mode when both modes ran (then a whole-run summary), else one block.
-    """
-    modes = report.get("modes") or {}
-    blocks: list[str] = []
-    sections = list(modes.values()) if len(modes) > 1 else [report.get("all") or {}]
-    for section in sections:
-        blocks.append("\n".join(_section_lines(section)))
-    if len(modes) > 1:
-        blocks.append("\n".join(_totals_lines(report.get("all") or {}, "Whole run")))
-    lines = "\n\n".join(blocks).splitlines()
-    return "\n".join(_fit(line, width).rstrip() for line in lines)
-
-
-_ROW = "{:<11}{:>9}{:>9}{:>9}{:>9}{:>9}"
-
-
-def _section_lines(section: dict[str, Any]) -> list[str]:
-    title = section.get("title") or "Run"
-    lines = [f"{title}: {section.get('frames', 0)} frames", _ROW.format("stage", "service", "p95", "wait", "p95",
-                                                                        "share"),
-             _ROW.format("", "mean ms", "ms", "mean ms", "ms", "")]
-    for stage, figs in (section.get("stages") or {}).items():
-        svc, wait = figs.get("service_ms") or {}, figs.get("wait_ms") or {}
-        share = _number(figs.get("share"))
-        lines.append(_ROW.format(stage[:11], fmt_num(svc.get("mean"), 8), fmt_num(svc.get("p95"), 8),
-                                 fmt_num(wait.get("mean"), 8), fmt_num(wait.get("p95"), 8),
-                                 "-" if share is None else f"{fmt_num(100 * share, 7)}%"))
-    check = section.get("sum_check") or {}
-    lines.append(_ROW.format("sum", "", "", "", "", "") .rstrip()
-                 + f"  stages {fmt_num(check.get('stages_sum_ms'), 8)} ms = latency mean "
-                 f"{fmt_num(check.get('latency_mean_ms'), 8)} ms")
-    return lines + _totals_lines(section, None)
-
-
-def _totals_lines(section: dict[str, Any], title: str | None) -> list[str]:
-    lat = section.get("latency_ms") or {}
-    lines = [title] if title else []
-    lines.append(f"FPS {fmt_num(section.get('fps'))}  latency p50 {fmt_num(lat.get('p50'))} "
-                 f"p95 {fmt_num(lat.get('p95'))} p99 {fmt_num(lat.get('p99'))} ms")
-    lines.append(f"frames {section.get('frames', 0)}  drops {section.get('dropped', 0)}")
-    workers = section.get("workers") or {}
-    busy = [f"{name.replace('decode', 'd')} {fmt_num(100 * u, 5)}%" for name, w in workers.items()
-            if (u := _number(w.get("utilisation"))) is not None]
-    if busy:
-        lines.extend(_wrap("decode busy: ", busy, 78))
-    return lines
-
-
-def _wrap(prefix: str, items: list[str], width: int) -> list[str]:
-    lines, current = [], prefix
-    for item in items:
-        if len(current) + len(item) + 1 > width and current.strip():
-            lines.append(current.rstrip())
-            current = " " * len(prefix)
-        current += item + " "
-    lines.append(current.rstrip())
-    return lines
-
-
-# --------------------------------------------------------------------------------------------
-# Chrome trace-event format
-
-
-_SPAN_BOUNDS = [(stage, STAGE_BOUNDS[stage][1]) for stage in STAGES]
-
-
-def chrome_trace(stamps: np.ndarray, workers: np.ndarray, pids: dict[str, int], seqs: np.ndarray) -> dict[str, Any]:
-    """A trace Perfetto and chrome://tracing open: one process track per stage process, one complete
-    ("X") event per frame per stage (its service time), named by stage, ``args={"frame": seq}``.
-
-    ``pids`` maps process labels to pids: "capture", "preprocess", "infer", "sink", and
-    "decode{i}" for worker ``i`` (a label "decode{i}.{generation}" is accepted too). A process
-    missing from ``pids`` gets a made-up pid. Frames with a missing stamp lose only that span.
-    Overlapping spans of one process (requests in flight together) go on separate thread lanes.
-    Times are in microseconds from the earliest stamp.
-    """
-    s = np.asarray(stamps, dtype=np.int64).reshape(-1, NUM_STAMPS)
-    workers = np.asarray(workers).reshape(-1)
-    seqs = np.asarray(seqs).reshape(-1)
-    if not s.shape[0] == workers.size == seqs.size:
-        raise ValueError(f"{s.shape[0]} frames but {workers.size} workers and {seqs.size} seqs")
-    labels = _process_labels(workers)
-    pid_of = _assign_pids(labels, pids)
-    nonzero = s[s > 0]
-    t0 = int(nonzero.min()) if nonzero.size else 0
-    spans: dict[str, list[tuple[int, int, int, str]]] = {label: [] for label in labels}
-    for stage, (a, b) in _SPAN_BOUNDS:
-        for i in range(s.shape[0]):
-            start, end = int(s[i, a]), int(s[i, b])
-            if start <= 0 or end <= 0:
-                continue
-            label = f"decode{int(workers[i])}" if stage == "decode" else stage
-            spans[label].append((start - t0, max(0, end - start), int(seqs[i]), stage))
-    events: list[dict[str, Any]] = []
-    for order, label in enumerate(labels):
-        pid = pid_of[label]
-        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": label}})
-        events.append({"ph": "M", "name": "process_sort_index", "pid": pid, "tid": 0, "args": {"sort_index": order}})
-        events.extend(_span_events(label, pid, spans[label]))
-    return {"traceEvents": events, "displayTimeUnit": "ms"}
-
-
-def _process_labels(workers: np.ndarray) -> list[str]:
-    decoders = [f"decode{w}" for w in sorted({int(w) for w in workers})]
-    return ["capture", "preprocess", "infer", *decoders, "sink"]
-
-
-def _assign_pids(labels: list[str], pids: dict[str, int]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for label in labels:
-        pid = pids.get(label)
-        if pid is None:
-            generations = sorted(k for k in pids if k.startswith(label + "."))
-            pid = pids[generations[-1]] if generations else None
-        if pid is not None and pid not in out.values():
-            out[label] = int(pid)
-    fake = max([*out.values(), *pids.values(), 0]) + 1
-    for label in labels:
-        if label not in out:
-            out[label] = fake
-            fake += 1
-    return out
-
-
-def _span_events(label: str, pid: int, spans: list[tuple[int, int, int, str]]) -> list[dict[str, Any]]:
-    """Complete events on thread lanes (tid 1, 2, …) so that no two spans of one lane overlap."""
-    spans.sort()
-    lane_ends: list[tuple[int, int]] = []  # (end, lane) heap of busy lanes
-    free: list[int] = []
-    lanes = 0
-    events: list[dict[str, Any]] = []
-    for start, dur, seq, stage in spans:
-        while lane_ends and lane_ends[0][0] <= start:
-            heapq.heappush(free, heapq.heappop(lane_ends)[1])
-        if free:
-            lane = heapq.heappop(free)
-        else:
-            lanes += 1
-            lane = lanes
-        heapq.heappush(lane_ends, (start + dur, lane))
-        events.append({"ph": "X", "name": stage,
-                       "cat": "frame", "pid": pid, "tid": lane, "ts": start / 1e3, "dur": dur / 1e3,
-                       "args": {"frame": seq}})
-    for lane in range(1, lanes + 1):
-        name = label if lane == 1 else f"{label} #{lane}"
-        events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": lane, "args": {"name": name}})
-    return events
-
-
-_PHASES = set("BEXiICbneSTpFstfPNODMVvRc()=")
-_METADATA = {"process_name": "name", "process_labels": "labels", "process_sort_index": "sort_index",
-             "thread_name": "name", "thread_sort_index": "sort_index"}
-_MAX_PROBLEMS = 50
-
-
-def validate_trace(obj: Any) -> list[str]:
-    """Problems with ``obj`` as a trace in the Chrome trace-event format (empty list = valid).
-
-    Accepts the JSON object form (``{"traceEvents": [...]}``) and the bare array form. Checks
-    that it is JSON-serialisable, each event's phase is known, and each phase has its required
-    keys with the right types: ``name``, integer ``pid``/``tid``, finite numeric ``ts``,
-    ``dur`` ≥ 0 for "X", matched "B"/"E" per thread, ``id`` for async and flow events,
-    metadata names and their ``args``.
-    """
-    problems: list[str] = []
-    if isinstance(obj, dict):
-        events = obj.get("traceEvents")
-        if not isinstance(events, list):
-            return ["traceEvents is missing or not a list"]
-        unit = obj.get("displayTimeUnit")
-        if unit is not None and unit not in ("ms", "ns"):
-            problems.append(f"displayTimeUnit must be 'ms' or 'ns', not {unit!r}")
-    elif isinstance(obj, list):
-        events = obj
-    else:
-        return [f"a trace is an object or an array, not {type(obj).__name__}"]
-    try:
-        json.dumps(obj, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        problems.append(f"not JSON-serialisable: {exc}")
-    open_spans: dict[tuple[Any, Any], int] = collections.Counter()
-    for i, event in enumerate(events):
-        problems.extend(f"event {i}: {p}" for p in _event_problems(event, open_spans))
-        if len(problems) > _MAX_PROBLEMS:
-            return problems[:_MAX_PROBLEMS] + ["… more problems not listed"]
-    problems.extend(f"{n} 'B' event(s) without 'E' on pid {pid} tid {tid}"
-                    for (pid, tid), n in open_spans.items() if n > 0)
-    return problems
-
-
-def _event_problems(event: Any, open_spans: dict[tuple[Any, Any], int]) -> list[str]:
-    if not isinstance(event, dict):
-        return [f"not an object but {type(event).__name__}"]
-    ph = event.get("ph")
-    if not isinstance(ph, str) or ph not in _PHASES:
-        return [f"unknown phase {ph!r}"]
-    problems: list[str] = []
-    if ph != "E" and not isinstance(event.get("name"), str):
-        problems.append(f"'{ph}' needs a string name")
-    for key in ("pid", "tid"):
-        if key in event and not _is_int(event[key]):
-            problems.append(f"{key} must be an integer, not {event[key]!r}")
-    if "pid" not in event:
-        problems.append(f"'{ph}' needs an integer pid")
-    if ph != "M" or "ts" in event:
-        if not _is_finite_number(event.get("ts")):
-            problems.append(f"ts must be a finite number, not {event.get('ts')!r}")
-    if "args" in event and not isinstance(event["args"], dict):
-        problems.append("args must be an object")
-    problems.extend(_phase_problems(ph, event, open_spans))
-    return problems
-
-
-def _phase_problems(ph: str, event: dict[str, Any], open_spans: dict[tuple[Any, Any], int]) -> list[str]:
-    problems: list[str] = []
-    if ph == "X":
-        dur = event.get("dur")
-        if not _is_finite_number(dur) or dur < 0:
-            problems.append(f"'X' needs a finite dur >= 0, not {dur!r}")
-    if ph in "BEX" and not _is_int(event.get("tid")):
-        problems.append(f"'{ph}' needs an integer tid")
-    if ph in "BE":
-        key = (event.get("pid"), event.get("tid"))
-        if ph == "B":
-            open_spans[key] += 1
-        elif open_spans[key] <= 0:
-            problems.append(f"'E' without a matching 'B' on pid {key[0]} tid {key[1]}")
-        else:
-            open_spans[key] -= 1
-    elif ph == "M":
-        problems.extend(_metadata_problems(event))
-    elif ph in "bensftNOD":
-        if "id" not in event and "id2" not in event:
-            problems.append(f"'{ph}' needs an id")
-    elif ph in "iI" and event.get("s", "t") not in ("g", "p", "t"):
-        problems.append(f"instant scope must be 'g', 'p' or 't', not {event.get('s')!r}")
-    elif ph == "C" and not all(_is_finite_number(v) for v in (event.get("args") or {}).values()):
-        problems.append("'C' args must all be numbers")
-    return problems
-
-
-def _metadata_problems(event: dict[str, Any]) -> list[str]:
-    name = event.get("name")
-    if name not in _METADATA:
-        return [f"unknown metadata name {name!r}"]
-    args = event.get("args")
-    if not isinstance(args, dict) or _METADATA[name] not in args:
-        return [f"'{name}' needs args.{_METADATA[name]}"]
-    value = args[_METADATA[name]]
-    if name.endswith("_name") and not isinstance(value, str):
-        return [f"'{name}' args.name must be a string"]
-    if name.endswith("_sort_index") and not _is_int(value):
-        return [f"'{name}' args.sort_index must be an integer"]
-    if name == "thread_name" and not _is_int(event.get("tid")):
-        return ["'thread_name' needs an integer tid"]
-    return []
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class TraceRecorder:
-    """Keeps the stamps, worker and seq of the latest ``max_frames`` frames for a trace at the end.
-
-    Memory is fixed at ``max_frames`` rows; older frames are forgotten (counted in ``forgotten``).
-    """
-
-    def __init__(self, max_frames: int = 10000) -> None:
-        if max_frames < 1:
-            raise ValueError(f"max_frames must be at least 1 (got {max_frames})")
-        self.max_frames = max_frames
-        self._stamps = np.zeros((max_frames, NUM_STAMPS), dtype=np.int64)
-        self._workers = np.zeros(max_frames, dtype=np.int64)
-        self._seqs = np.zeros(max_frames, dtype=np.int64)
-        self._head = 0
-        self._size = 0
-        self.forgotten = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def add(self, stamps: np.ndarray, workers: np.ndarray, seqs: np.ndarray) -> None:
-        """Frames as the sink finished them: ``(n, NUM_STAMPS)`` stamps, ``(n,)`` workers and seqs."""
-        s = np.asarray(stamps, dtype=np.int64).reshape(-1, NUM_STAMPS)
-        w, q = np.asarray(workers).reshape(-1), np.asarray(seqs).reshape(-1)
-        if not s.shape[0] == w.size == q.size:
-            raise ValueError(f"{s.shape[0]} frames but {w.size} workers and {q.size} seqs")
-        n = s.shape[0]
-        keep = min(n, self.max_frames)
-        rows = (self._head + np.arange(keep)) % self.max_frames
-        self._stamps[rows], self._workers[rows], self._seqs[rows] = s[n - keep:], w[n - keep:], q[n - keep:]
-        self._head = int((self._head + keep) % self.max_frames)
-        self.forgotten += max(0, self._size + n - self.max_frames)
-        self._size = min(self.max_frames, self._size + n)
-
-    def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The kept frames, oldest first: (stamps, workers, seqs)."""
-        start = (self._head - self._size) % self.max_frames
-        rows = (start + np.arange(self._size)) % self.max_frames
-        return self._stamps[rows].copy(), self._workers[rows].copy(), self._seqs[rows].copy()
-
-    def trace(self, pids: dict[str, int]) -> dict[str, Any]:
-        """The kept frames as a Chrome trace (see :func:`chrome_trace`)."""
-        stamps, workers, seqs = self.frames()
-        return chrome_trace(stamps, workers, pids, seqs)
-
-    def write(self, path: str, pids: dict[str, int]) -> None:
-        """Write :meth:`trace` as JSON to ``path``."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.trace(pids), f, separators=(",", ":"))

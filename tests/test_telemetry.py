@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.messages import NUM_STAMPS, Stamp
-from pipeline.telemetry import (STAGES, Telemetry, TraceRecorder, chrome_trace, final_table, frame_times,
-                                status_line, validate_trace)
+from pipeline.telemetry import STAGES, Telemetry, frame_times
+from pipeline.textreport import final_table, status_line
+from pipeline.trace import TraceRecorder, chrome_trace, validate_trace
 
 T0 = 10**12  # a plausible monotonic_ns origin
 MS = 1_000_000
