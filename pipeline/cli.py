@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--control", metavar="ADDRESS",
                        help="ZeroMQ address of the control socket (default: ipc:// in a private run directory).")
     extra.add_argument("--max-frames", type=int, default=0, help="Stop after this many frames (default: no limit).")
+    extra.add_argument("--telemetry-out", metavar="FILE",
+                       help="Write the run's figures (per stage and per mode) as JSON; "
+                            "scripts/plot_report.py charts it.")
+    extra.add_argument("--trace-out", metavar="FILE",
+                       help="Write a Chrome trace-event file (open it in Perfetto): one track per process, "
+                            "one span per frame per stage.")
     return parser
 
 
@@ -104,13 +110,19 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
     if show and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         print("warning: no display found; running as with -no_show", file=sys.stderr)
         show = False
+    if ns.utilization_monitors:
+        from .monitors import Monitors
+        try:
+            Monitors(ns.utilization_monitors)
+        except ValueError as exc:
+            raise UsageError(f"-u: {exc}") from None
     if ns.decode_workers < 0:
         raise UsageError("--decode-workers must be positive")
     return PipelineConfig(
         input=ns.input, inference=inference, loop=ns.loop, output=ns.output, prob_threshold=ns.prob_threshold,
         raw_output=ns.raw_output_message, show=show, utilization_monitors=ns.utilization_monitors, mode=ns.mode,
         decode_workers=ns.decode_workers, ring_slots=ns.ring_slots, poses_out=ns.poses_out, control=ns.control,
-        max_frames=ns.max_frames)
+        max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

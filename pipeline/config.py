@@ -81,6 +81,8 @@ class PipelineConfig:
     telemetry_period: float = 1.0
     reopen_backoff: tuple[float, float] = (0.5, 8.0)
     max_frames: int = 0  # stop after this many frames (0 = no limit)
+    telemetry_out: str | None = None
+    trace_out: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob_threshold <= 1.0:

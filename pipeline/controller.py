@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import json
+import platform
+import shutil
 import signal
 import stat
 import sys
@@ -31,8 +34,11 @@ from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig, RunPlan
 from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, StageFailure
 from .families import plan_model
-from .messages import (ControlReply, ControlRequest, EndOfStream, Log, Message, SetMode, StageError,
+from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message, SetMode, StageError,
                        StageReady, StageStats, Start, Stop, WorkerLost)
+from .telemetry import Telemetry
+from .textreport import final_table, status_line
+from .trace import TraceRecorder
 from .ring import SlotRing, packed_bytes
 from .sources import probe
 
@@ -49,7 +55,17 @@ MAX_WORKER_RESTARTS = 20
 
 
 def log(text: str) -> None:
+    _active_status_break()
     print(text, file=sys.stderr, flush=True)
+
+
+_STATUS_OWNER: list["Controller"] = []
+
+
+def _active_status_break() -> None:
+    """A log line must not land in the middle of the status line."""
+    for controller in _STATUS_OWNER:
+        controller.clear_status()
 
 
 @dataclass
@@ -85,6 +101,12 @@ class Controller:
         self.all_ready = False
         self.plan: RunPlan | None = None
         self.started_ns = time.monotonic_ns()
+        self.first_frame_ns = 0
+        self.telemetry = Telemetry(period_s=config.telemetry_period, mode=config.mode)
+        self.tracer = TraceRecorder() if config.trace_out else None
+        self.process_figures: dict[str, dict[str, Any]] = {}  # last figures of every process, by label
+        self.status_shown = False
+        self.show_status = not config.show and sys.stderr.isatty()
 
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> RunPlan:
@@ -97,8 +119,10 @@ class Controller:
         if cfg.output:
             from stages.writers import output_kind
             output_kind(cfg.output, source)
-        if cfg.poses_out:
-            _check_writable(cfg.poses_out, "--poses-out")
+        for path, option in ((cfg.poses_out, "--poses-out"), (cfg.telemetry_out, "--telemetry-out"),
+                             (cfg.trace_out, "--trace-out")):
+            if path:
+                _check_writable(path, option)
         self.runtime = transport.RuntimeDir()
         endpoints = transport.Endpoints.in_directory(self.runtime.path, cfg.control)
         slots = cfg.slots()
@@ -127,6 +151,7 @@ class Controller:
     # -- running -----------------------------------------------------------------------------
     def run(self) -> int:
         """Run the pipeline to its end; return the exit code."""
+        _STATUS_OWNER.append(self)
         old_int = signal.signal(signal.SIGINT, self._on_signal)
         old_term = signal.signal(signal.SIGTERM, self._on_signal)
         try:
@@ -148,6 +173,9 @@ class Controller:
             self.shutdown()
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
+            self.clear_status()
+            _STATUS_OWNER.remove(self)
+        self.write_files()
         return self.report()
 
     def _on_signal(self, signum: int, frame: object) -> None:
@@ -166,6 +194,7 @@ class Controller:
         poller.register(self.ctl, zmq.POLLIN)
         drain_deadline = 0.0
         last_beat = 0.0
+        last_status = 0.0
         while True:
             ready = dict(poller.poll(100))
             if self.events in ready:
@@ -185,6 +214,9 @@ class Controller:
             if not self.all_ready and all(c.ready for c in self.children.values()):
                 self.all_ready = True
                 last_beat = 0.0
+            if self.show_status and self.all_ready and now - last_status >= 0.5:
+                self.print_status()
+                last_status = now
             if drain_deadline or now - last_beat > 0.5:
                 # repeated, so that a stage that subscribed late still hears it
                 self.broadcast(SetMode(self.mode))
@@ -211,6 +243,14 @@ class Controller:
             log(f"{msg.level}: {msg.stage}: {msg.message}")
         elif isinstance(msg, StageStats):
             self.figures[msg.stage] = msg.figures
+            self.process_figures[msg.stage] = msg.figures
+            self.telemetry.add_figures(msg.stage, msg.figures)
+        elif isinstance(msg, FrameTimes):
+            if not self.first_frame_ns and len(msg.stamps):
+                self.first_frame_ns = int(msg.stamps[0][-1])
+            self.telemetry.add_frames(msg.stamps, msg.modes, msg.workers)
+            if self.tracer is not None:
+                self.tracer.add(msg.stamps, msg.workers, msg.seqs)
         elif isinstance(msg, EndOfStream):
             self.finished = msg
         elif isinstance(msg, ControlRequest):
@@ -233,6 +273,8 @@ class Controller:
     def set_mode(self, mode: str) -> None:
         if mode != self.mode:
             self.mode = mode
+            self.telemetry.set_mode(mode)
+            self.clear_status()
             log(f"mode: {MODE_TITLES[mode]}")
         self.broadcast(SetMode(mode))
 
@@ -240,7 +282,34 @@ class Controller:
         sink = self.figures.get("sink", {})
         return {"mode": self.mode, "frames": sink.get("frames", 0), "fps": sink.get("fps", 0.0),
                 "latency_ms": sink.get("latency_ms", 0.0),
-                "stages": {label: c.process.pid for label, c in self.children.items()}}
+                "stages": {label: c.process.pid for label, c in self.children.items()},
+                "window": self.telemetry.snapshot()}
+
+    # -- status line -------------------------------------------------------------------------
+    def progress(self) -> tuple[int, int] | None:
+        if self.plan is None or self.plan.source.live or (self.config.loop and not self.config.max_frames):
+            return None
+        total = self.plan.source.frames if not self.config.loop else self.config.max_frames
+        if self.config.max_frames:
+            total = min(total, self.config.max_frames) if total else self.config.max_frames
+        return (self.telemetry.frames, total) if total else None
+
+    def print_status(self) -> None:
+        snap = self.telemetry.snapshot()
+        progress = self.progress()
+        eta = None
+        if progress and snap.get("fps"):
+            eta = max(0, progress[1] - progress[0]) / snap["fps"]
+        width = min(shutil.get_terminal_size((80, 24)).columns, 120) - 1
+        sys.stderr.write("\r" + status_line(snap, progress, eta, width=width))
+        sys.stderr.flush()
+        self.status_shown = True
+
+    def clear_status(self) -> None:
+        if self.status_shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.status_shown = False
 
     def on_ctl(self) -> None:
         try:
@@ -307,9 +376,45 @@ class Controller:
             if self.config.poses_out:
                 _trim_partial_line(self.config.poses_out)
 
+    def meta(self) -> dict[str, Any]:
+        """What the figures are about: model, device, precision, input, machine, start-up."""
+        infer = self.children.get("infer")
+        info = dict(infer.info) if infer is not None else {}
+        plan = self.plan
+        meta: dict[str, Any] = {
+            "input": self.config.input, "family": self.config.inference.architecture,
+            "model": os.path.basename(self.config.inference.model), "device": info.get("device"),
+            "precision": info.get("precision"), "requests": info.get("requests"), "streams": info.get("streams"),
+            "threads": info.get("threads"), "net_input": info.get("net_input"),
+            "decode_workers": plan.workers if plan else None, "ring_slots": plan.frames_ring.slots if plan else None,
+            "machine": machine_description(),
+            "first_frame_s": (self.first_frame_ns - self.started_ns) / 1e9 if self.first_frame_ns else None,
+        }
+        cpu = {label: round(f.get("cpu_s", 0.0), 3) for label, f in self.process_figures.items()}
+        peak = {label: round(f.get("peak_rss_mb", 0.0), 1) for label, f in self.process_figures.items()}
+        meta["cpu_s"] = cpu
+        meta["peak_rss_mb"] = peak
+        own = resource_peak_mb()
+        meta["peak_rss_total_mb"] = round(sum(peak.values()) + own, 1)
+        return meta
+
+    def write_files(self) -> None:
+        """``--telemetry-out`` and ``--trace-out``, whatever the outcome of the run."""
+        try:
+            if self.config.telemetry_out:
+                with open(self.config.telemetry_out, "w") as f:
+                    json.dump(self.telemetry.report(self.meta()), f, indent=1)
+            if self.tracer is not None and self.config.trace_out:
+                pids = {label: c.process.pid for label, c in self.children.items() if c.process is not None}
+                self.tracer.write(self.config.trace_out, pids)
+        except OSError as exc:
+            self.fail("pipeline", f"cannot write telemetry: {exc}")
+
     def report(self) -> int:
         sink = self.figures.get("sink", {})
         if sink.get("frames"):
+            if self.telemetry.frames:
+                print(final_table(self.telemetry.report(self.meta())), flush=True)
             print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
             print(f"FPS: {sink['fps']:.1f}", flush=True)
             print(f"Latency: {sink['latency_ms']:.1f} ms (p50 {sink.get('latency_p50_ms', 0):.1f}, "
@@ -324,6 +429,31 @@ class Controller:
         if self.interrupts and not self.stop_requested:
             return 130
         return EXIT_OK
+
+
+def machine_description() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import openvino
+        ov_version = openvino.__version__
+    except ImportError:
+        ov_version = "?"
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "os": platform.platform(),
+            "python": platform.python_version(), "openvino": ov_version}
+
+
+def resource_peak_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _remove_ipc_file(address: str | None) -> None:

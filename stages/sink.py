@@ -9,7 +9,6 @@ records its poses (``-r``, ``--poses-out``), and tells capture the slot is free.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Any, TextIO
@@ -21,6 +20,8 @@ import zmq
 from pipeline import transport
 from pipeline.config import MODE_TITLES
 from pipeline.messages import ControlRequest, EndOfStream, Finished, FrameTimes, Poses, Stamp
+from pipeline.monitors import Monitors
+from pipeline.telemetry import STAGES, Telemetry
 from pipeline.ring import SlotRing
 from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
 
@@ -54,6 +55,34 @@ def put_text(image: np.ndarray, text: str, row: int) -> None:
     org = (10, 24 + 22 * row)
     cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
     cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def draw_stage_bars(image: np.ndarray, snapshot: dict[str, Any]) -> None:
+    """Per-stage latency bars in the top-right corner: service solid, queue wait light."""
+    stages = snapshot.get("stages", {})
+    rows = [(name, stages.get(name, {}).get("service_ms") or 0.0, stages.get(name, {}).get("wait_ms") or 0.0)
+            for name in STAGES]
+    longest = max((svc + wait for _, svc, wait in rows), default=0.0)
+    if longest <= 0:
+        return
+    h, w = image.shape[:2]
+    bar_w = min(160, w // 4)
+    x0 = w - bar_w - 92
+    y0 = 8
+    if x0 < 0:
+        return
+    panel = image[y0:y0 + 16 * len(rows) + 6, x0 - 4:w - 4]
+    np.right_shift(panel, 1, out=panel)
+    for i, (name, svc, wait) in enumerate(rows):
+        y = y0 + 4 + 16 * i
+        cv2.putText(image, name[:7], (x0, y + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
+        bx = x0 + 56
+        ws = int(bar_w * wait / longest)
+        ss = max(1, int(bar_w * svc / longest))
+        cv2.rectangle(image, (bx, y + 2), (bx + ws, y + 11), (120, 120, 120), -1)
+        cv2.rectangle(image, (bx + ws, y + 2), (bx + ws + ss, y + 11), (80, 200, 255), -1)
+        cv2.putText(image, f"{svc + wait:.1f}", (bx + ws + ss + 3, y + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.33,
+                    (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def pose_record(frame_no: int, poses: Poses) -> dict[str, Any]:
@@ -102,6 +131,10 @@ class Sink(Stage):
         self.writer: OutputWriter | None = open_output(self.config.output, plan.source) if self.config.output else None
         self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
+        self.overlay = Telemetry(window_s=2.0, period_s=self.config.telemetry_period, mode=self.mode)
+        self.monitors = Monitors(self.config.utilization_monitors)
+        self._snapshot: dict[str, Any] = {}
+        self._snapshot_t = 0.0
         self.pending: dict[int, Poses] = {}
         self.next_seq = 0
         self.eos: EndOfStream | None = None
@@ -145,10 +178,13 @@ class Sink(Stage):
         frame.stamps[Stamp.SINK_IN] = t_in
         image = self.frames.read(frame.seq, (frame.height, frame.width, 3))
         draw_poses(image, poses.keypoints)
-        if self.show:
-            self.display(image)
+        if self.monitors.active:
+            self.monitors.update()
+            self.monitors.draw(image)
         if self.writer is not None:
             self.writer.write(image, frame.name)
+        if self.show:
+            self.display(image, frame)
         del image
         if self.config.raw_output:
             self.print_raw(poses)
@@ -168,9 +204,16 @@ class Sink(Stage):
         self.busy_ns += t_out - t_in
         self.times.append((frame.stamps, frame.seq, frame.worker, int(frame.mode == "latency")))
 
-    def display(self, image: np.ndarray) -> None:
+    def display(self, image: np.ndarray, frame: Any) -> None:
+        stamps = frame.stamps.copy()
+        stamps[Stamp.SINK_OUT] = time.monotonic_ns()
+        self.overlay.add_frames(stamps[None, :], frame.mode, np.asarray([frame.worker]))
         put_text(image, f"FPS: {self.recent.fps():.1f}  Latency: {self.recent.latency_ms():.1f} ms", 0)
         put_text(image, f"Mode: {MODE_TITLES[self.mode]} (Tab to switch)", 1)
+        now = time.monotonic()
+        if now - self._snapshot_t > 0.25:
+            self._snapshot, self._snapshot_t = self.overlay.snapshot(), now
+        draw_stage_bars(image, self._snapshot)
         try:
             cv2.imshow(WINDOW, image)
             self.window_open = True
@@ -178,10 +221,16 @@ class Sink(Stage):
             self.show = False
             self.warn(f"cannot open a window ({str(exc).strip().splitlines()[-1][:80]}); going on without one")
 
+    def on_mode(self, mode: str) -> None:
+        super().on_mode(mode)
+        self.overlay.set_mode(mode)
+
     def handle_key(self, key: int) -> None:
         key &= 0xFF
         if key == KEY_TAB:
             self.emit(ControlRequest("toggle"))
+        elif self.monitors.toggle(key):
+            pass
         elif key in (KEY_ESC, ord("q"), ord("Q")):
             self.emit(ControlRequest("stop"))
 
