@@ -273,6 +273,8 @@ class _ModeTotals:
     service: dict[str, Distribution] = field(init=False)
     wait: dict[str, Distribution] = field(init=False)
     workers: dict[str, _WorkerTotals] = field(default_factory=dict)
+    in_flight_weighted: float = 0.0  # Σ mean requests in flight × period (ms)
+    in_flight_period: float = 0.0  # Σ period (ms)
 
     def __post_init__(self) -> None:
         self.e2e = Distribution(self.exact_limit)
@@ -300,6 +302,8 @@ class _ModeTotals:
         out = _ModeTotals(self.exact_limit)
         out.frames, out.incomplete = self.frames + other.frames, self.incomplete + other.incomplete
         out.duration_ns, out.dropped = self.duration_ns + other.duration_ns, self.dropped + other.dropped
+        out.in_flight_weighted = self.in_flight_weighted + other.in_flight_weighted
+        out.in_flight_period = self.in_flight_period + other.in_flight_period
         out.e2e = self.e2e.merged(other.e2e)
         out.service = {s: self.service[s].merged(other.service[s]) for s in STAGES}
         out.wait = {s: self.wait[s].merged(other.wait[s]) for s in self.wait}
@@ -325,6 +329,8 @@ class _ModeTotals:
                 "fps": self.frames / duration_s if duration_s > 0 else None,
                 "latency_ms": dict(lat, min=_ms(self.e2e.min), max=_ms(self.e2e.max)),
                 "stages": stages, "sum_check": _sum_check(stage_sum, lat["mean"]), "dropped": self.dropped,
+                "requests_in_flight": (self.in_flight_weighted / self.in_flight_period
+                                       if self.in_flight_period > 0 else None),
                 "workers": {k: self.workers[k].as_dict() for k in sorted(self.workers, key=_worker_order)}}
 
 
@@ -506,6 +512,22 @@ class Telemetry:
             self._worker_figures(f"decode{m.group(1)}", figures, now, previous, totals)
         if stage == "capture":
             self._drop_figures(figures, now, totals)
+        if stage == "infer":
+            self._inflight_figures(figures)
+
+    def _inflight_figures(self, figures: dict[str, Any]) -> None:
+        """Inference's requests in flight: per mode, request-milliseconds (``in_flight_ms``) over
+        the milliseconds spent in that mode (``mode_ms``) during the stage's period."""
+        occupancy, spans = figures.get("in_flight_ms"), figures.get("mode_ms")
+        if not isinstance(occupancy, dict) or not isinstance(spans, dict):
+            return
+        for mode, span in spans.items():
+            span = number(span)
+            if span is None or span <= 0:
+                continue
+            totals = self._totals(str(mode))
+            totals.in_flight_weighted += float(number(occupancy.get(mode)) or 0.0)
+            totals.in_flight_period += span
 
     def _worker_figures(self, worker: str, figures: dict[str, Any], now: int, previous: int | None,
                         totals: _ModeTotals | None) -> None:

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import zmq
 
 from pipeline import transport
@@ -136,9 +135,10 @@ class Infer(Stage):
         self.idle: collections.deque[bytes] = collections.deque()  # workers asking for work
         self.assigned: dict[bytes, dict[int, Frame]] = collections.defaultdict(dict)
         self.infer_ns = 0
-        self._occupancy_ns = 0  # integral of requests in flight over time, this period
+        # integrals over this period, by mode: requests in flight × time, and time in the mode
+        self._occupancy: dict[str, int] = collections.defaultdict(int)
+        self._mode_time: dict[str, int] = collections.defaultdict(int)
         self._occupancy_t = time.monotonic_ns()
-        self._period_t = self._occupancy_t
         return dict(self.engines[self.mode].info)
 
     # -- compilation ------------------------------------------------------------------------
@@ -210,7 +210,10 @@ class Infer(Stage):
     def _account(self) -> None:
         """Integrate the number of requests in flight over time (for the mean in-flight figure)."""
         now = time.monotonic_ns()
-        self._occupancy_ns += len(self.running) * (now - self._occupancy_t)
+        dt = now - self._occupancy_t
+        for mode, _, _ in self.running.values():
+            self._occupancy[mode] += dt
+        self._mode_time[self.engine().mode] += dt
         self._occupancy_t = now
 
     def _start(self) -> None:
@@ -285,12 +288,14 @@ class Infer(Stage):
     def figures(self) -> dict[str, Any]:
         figs = super().figures()
         self._account()
-        span = max(1, self._occupancy_t - self._period_t)
-        figs.update(in_flight=len(self.running), mean_in_flight=self._occupancy_ns / span, waiting=len(self.waiting),
-                    decodable=len(self.decodable), idle_workers=len(self.idle), mode=self.engine().mode,
-                    requests=len(self.engine().requests))
-        self._occupancy_ns = 0
-        self._period_t = self._occupancy_t
+        span = max(1, sum(self._mode_time.values()))
+        figs.update(in_flight=len(self.running), mean_in_flight=sum(self._occupancy.values()) / span,
+                    in_flight_ms={m: v / 1e6 for m, v in self._occupancy.items()},
+                    mode_ms={m: v / 1e6 for m, v in self._mode_time.items()},
+                    waiting=len(self.waiting), decodable=len(self.decodable), idle_workers=len(self.idle),
+                    mode=self.engine().mode, requests=len(self.engine().requests))
+        self._occupancy.clear()
+        self._mode_time.clear()
         return figs
 
     def close(self) -> None:

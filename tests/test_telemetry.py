@@ -390,3 +390,13 @@ def test_trace_recorder_keeps_the_latest_frames_only():
     trace = rec.trace(PIDS)
     assert validate_trace(trace) == []
     assert len([e for e in trace["traceEvents"] if e["ph"] == "X"]) == 10 * len(STAGES)
+
+
+def test_requests_in_flight_are_credited_to_the_mode_they_ran_in():
+    tel = Telemetry(mode="user")
+    tel.add_figures("infer", {"in_flight_ms": {"user": 2000.0}, "mode_ms": {"user": 1000.0}})
+    tel.add_figures("infer", {"in_flight_ms": {"user": 300.0, "latency": 600.0},
+                              "mode_ms": {"user": 200.0, "latency": 800.0}})
+    modes = tel.report()["modes"]
+    assert modes["user"]["requests_in_flight"] == pytest.approx(2300 / 1200)
+    assert modes["latency"]["requests_in_flight"] == pytest.approx(0.75)

@@ -1,0 +1,86 @@
+"""Run-time mode switching and the telemetry files, as a user profiling a pipeline sees them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline.telemetry import STAGES
+from pipeline.trace import validate_trace
+from tests.helpers import ROOT, make_clip, movenet_model, read_poses, tagged_processes
+from tests.test_reliability import Running
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, sample):
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.avi", frames=24)
+
+
+def ctl(address: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "pipeline.ctl", address, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_switching_to_min_latency_mid_run_lowers_latency_and_requests_in_flight(clip, tmp_path):
+    poses, report_file, trace_file = tmp_path / "p.jsonl", tmp_path / "r.json", tmp_path / "t.json"
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--max-frames", "140", "--poses-out", str(poses), "--telemetry-out", str(report_file),
+                  "--trace-out", str(trace_file))
+    run.wait_frames(50)
+    assert ctl(run.address, "toggle")["mode"] == "latency"
+    assert ctl(run.address, "status")["mode"] == "latency"
+    code, out, err = run.finish(timeout=180)
+    assert code == 0, err
+    assert "mode: Min latency" in err
+    assert [r["frame"] for r in read_poses(poses)] == list(range(140))  # once each, in order
+    assert not tagged_processes(run.tag)
+
+    report = json.loads(report_file.read_text())
+    user, latency = report["modes"]["user"], report["modes"]["latency"]
+    assert user["frames"] + latency["frames"] == 140 and latency["frames"] > 20
+    assert latency["latency_ms"]["p50"] < user["latency_ms"]["p50"]
+    assert latency["requests_in_flight"] < user["requests_in_flight"]
+    assert latency["requests_in_flight"] <= 1.0 + 1e-6
+
+    # stage service and wait times add up to the end-to-end latency
+    for section in (report["all"], user, latency):
+        assert abs(section["sum_check"]["relative"]) < 0.10
+    # the figures say what they are about
+    assert report["meta"]["precision"] and report["meta"]["device"] == "CPU"
+
+    trace = json.loads(trace_file.read_text())
+    assert validate_trace(trace) == []
+    spans = [e for e in trace["traceEvents"] if e.get("ph") == "X"]
+    for stage in STAGES:
+        frames = sorted(e["args"]["frame"] for e in spans if e["name"] == stage)
+        assert frames == list(range(140)), stage
+
+
+def test_mode_command_and_bad_requests(clip, tmp_path):
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--mode", "latency")
+    run.wait_frames(3)
+    assert ctl(run.address, "status")["mode"] == "latency"
+    assert ctl(run.address, "mode", "user")["mode"] == "user"
+    bad = subprocess.run([sys.executable, "-m", "pipeline.ctl", run.address, "mode"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "needs a mode name" in bad.stderr
+    ctl(run.address, "stop")
+    code, out, err = run.finish()
+    assert code == 0, err
+    assert "Min latency" in out and "User specified" in out  # the final table has a section per mode
+
+
+def test_ctl_without_a_pipeline_says_so(tmp_path):
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pipeline.ctl", f"ipc://{tmp_path}/none", "status", "--timeout",
+                           "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "no answer" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - t0 < 30
