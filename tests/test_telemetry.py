@@ -394,6 +394,8 @@ def test_trace_recorder_keeps_the_latest_frames_only():
 
 def test_requests_in_flight_are_credited_to_the_mode_they_ran_in():
     tel = Telemetry(mode="user")
+    tel.add_frames(make_stamps(10), "user", np.zeros(10, int))
+    tel.add_frames(make_stamps(10, start=T0 + 10**9), "latency", np.zeros(10, int))
     tel.add_figures("infer", {"in_flight_ms": {"user": 2000.0}, "mode_ms": {"user": 1000.0}})
     tel.add_figures("infer", {"in_flight_ms": {"user": 300.0, "latency": 600.0},
                               "mode_ms": {"user": 200.0, "latency": 800.0}})
