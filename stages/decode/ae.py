@@ -5,8 +5,10 @@ The network outputs ``heatmaps`` (17, H, W) and ``embeddings`` (17, H, W) (the m
 accepted) at 1/2 of the input size, COCO-17 order.
 
 With real weights the graph has already applied a 5x5 max-pool NMS to ``heatmaps`` and negated
-the suppressed locations, so non-maxima may be negative. The decoder takes ``|heatmaps|`` (which
-restores the map on both such and plain maps) and runs its own NMS.
+the suppressed locations, so non-maxima may be negative. The decoder works on such maps and on
+plain ones: a peak must be positive, and it is compared with and refined on the absolute values
+of its neighbours (which undoes the negation); filling reads absolute values too. It runs its own
+5x5 NMS in both cases (on negated maps, only the graph's maxima are candidates, which is fast).
 
 Algorithm
 ---------
@@ -43,7 +45,7 @@ JOINT_ORDER = np.array([0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16
 NMS_RADIUS = 2
 
 
-def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: int = 2,
+def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
            min_pose_score: float = 0.0, max_people: int = 30, detection_threshold: float = 0.1,
            tag_threshold: float = 1.0, dist_weight: float = 1.0, fill_threshold: float = 0.05,
            fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
@@ -56,7 +58,7 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: int = 2,
         Joint heatmaps, NMS-negated by the graph or plain.
     embeddings : (17, H, W) array
         One scalar tag per joint and cell.
-    stride : int
+    stride : float
         Network input size / output map size.
     min_pose_score : float
         People scoring below this are dropped.
@@ -82,11 +84,11 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: int = 2,
 
 
 def decode_with(backend: ModuleType, heatmaps: np.ndarray, embeddings: np.ndarray, *,
-                stride: int = 2, **params: float) -> tuple[np.ndarray, np.ndarray]:
+                stride: float = 2, **params: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
     :mod:`~stages.decode.reference` (used by the tests). ``params`` are :func:`decode`'s."""
     heat, tags = check_maps(heatmaps, embeddings, "ae")
-    return decode_nonneg(backend, np.abs(heat), tags, stride=stride, **params)
+    return decode_checked(backend, heat, tags, stride=stride, **params)
 
 
 def check_maps(heatmaps: np.ndarray, embeddings: np.ndarray,
@@ -113,14 +115,15 @@ def _squeeze(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def decode_nonneg(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *, stride: int = 2,
-                  min_pose_score: float = 0.0, max_people: int = 30,
-                  detection_threshold: float = 0.1, tag_threshold: float = 1.0,
-                  dist_weight: float = 1.0, fill_threshold: float = 0.05,
-                  fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
-                  fill_reach: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
-    """The AE decoder proper, on a non-negative heatmap ``heat`` (17, H, W) float32 and ``tags``
-    (17, H, W) float32 of the same size (shared with :mod:`stages.decode.higherhrnet`)."""
+def decode_checked(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *,
+                   stride: float = 2, min_pose_score: float = 0.0, max_people: int = 30,
+                   detection_threshold: float = 0.1, tag_threshold: float = 1.0,
+                   dist_weight: float = 1.0, fill_threshold: float = 0.05,
+                   fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
+                   fill_reach: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """The AE decoder proper, on heatmaps ``heat`` (17, H, W) float32 (NMS-negated or plain)
+    and ``tags`` (17, H, W) float32 of the same size (shared with
+    :mod:`stages.decode.higherhrnet`)."""
     if heat.shape != tags.shape:
         raise ValueError(f"heatmaps {heat.shape} and embeddings {tags.shape} differ in size")
     k = NUM_JOINTS
@@ -128,7 +131,7 @@ def decode_nonneg(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *, st
     peaks_ij = np.zeros((k, max_people, 2), np.int64)
     peaks_score = np.zeros((k, max_people), np.float64)
     peaks_count = np.zeros(k, np.int64)
-    backend.find_peaks(heat, float(detection_threshold), NMS_RADIUS, peaks_xy, peaks_ij,
+    backend.find_peaks(heat, float(detection_threshold), NMS_RADIUS, True, peaks_xy, peaks_ij,
                        peaks_score, peaks_count)
     cap = k * max_people
     pose_peak = np.full((cap, k), -1, np.int64)

@@ -59,41 +59,56 @@ def quadratic_offset(lo: float, mid: float, hi: float) -> float:
 
 
 @nb.njit(cache=True)
-def is_local_max(m: np.ndarray, y: int, x: int, radius: int) -> bool:
+def is_local_max(m: np.ndarray, y: int, x: int, radius: int, absolute: bool) -> bool:
     """Whether ``m[y, x]`` is the maximum of its ``(2 radius + 1)^2`` window (clipped to the map).
 
-    ``m`` is ``(H, W)``. Ties go to the first location in raster order: the centre must be
-    strictly greater than the neighbours before it and at least equal to those after it, so a
-    plateau yields exactly one peak.
+    ``m`` is ``(H, W)``; with ``absolute`` the values compared are ``|m|``. Ties go to the first
+    location in raster order: the centre must be strictly greater than the neighbours before it
+    and at least equal to those after it, so a plateau yields exactly one peak. The 3x3 ring is
+    checked first, since most cells fail there.
     """
     h, w = m.shape
     v = m[y, x]
-    for yy in range(max(0, y - radius), min(h, y + radius + 1)):
-        for xx in range(max(0, x - radius), min(w, x + radius + 1)):
-            if yy == y and xx == x:
-                continue
-            n = m[yy, xx]
-            if yy < y or (yy == y and xx < x):
-                if not v > n:
+    if absolute:
+        v = abs(v)
+    for ring in range(2):
+        r = 1 if ring == 0 else radius
+        for yy in range(max(0, y - r), min(h, y + r + 1)):
+            for xx in range(max(0, x - r), min(w, x + r + 1)):
+                if yy == y and xx == x:
+                    continue
+                if ring == 1 and abs(yy - y) <= 1 and abs(xx - x) <= 1:
+                    continue  # done in the first pass
+                n = m[yy, xx]
+                if absolute:
+                    n = abs(n)
+                if yy < y or (yy == y and xx < x):
+                    if not v > n:
+                        return False
+                elif not v >= n:
                     return False
-            elif not v >= n:
-                return False
     return True
 
 
 @nb.njit(cache=True)
-def find_peaks(maps: np.ndarray, threshold: float, radius: int, out_xy: np.ndarray,
-               out_ij: np.ndarray, out_score: np.ndarray, out_count: np.ndarray) -> int:
+def find_peaks(maps: np.ndarray, threshold: float, radius: int, absolute: bool,
+               out_xy: np.ndarray, out_ij: np.ndarray, out_score: np.ndarray,
+               out_count: np.ndarray) -> int:
     """Non-maximum suppression and sub-cell refinement of every channel of ``maps``.
 
     Parameters
     ----------
     maps : (C, H, W) float array
-        Non-negative score maps.
-    threshold : float
-        A peak's value must be strictly above this.
+        Score maps.
+    threshold : float (>= 0)
+        A peak's value must be finite and strictly above this.
     radius : int
         NMS window half-size (1 gives 3x3, 2 gives 5x5).
+    absolute : bool
+        For maps whose non-maxima a graph NMS has negated: a peak must still be positive, but it
+        is compared with (and refined on) the neighbours' absolute values, which undoes the
+        negation. On maps without negation it changes nothing but the treatment of negative
+        neighbours.
     out_xy : (C, P, 2) float64
         Written: refined ``x, y`` of the ``P`` best peaks per channel, best first.
     out_ij : (C, P, 2) int64
@@ -117,14 +132,19 @@ def find_peaks(maps: np.ndarray, threshold: float, radius: int, out_xy: np.ndarr
         m = maps[c]
         n = 0
         for y in range(h):
+            row = m[y]
+            hits = 0
+            for x in range(w):  # a vectorisable count first: most rows hold no candidate
+                hits += row[x] > threshold
+            if hits == 0:
+                continue
             for x in range(w):
-                v = m[y, x]
-                if not v > threshold:
-                    continue
-                if is_local_max(m, y, x, radius):
-                    vals[n] = v
-                    locs[n] = y * w + x
-                    n += 1
+                v = row[x]
+                if v > threshold:
+                    if np.isfinite(v) and is_local_max(m, y, x, radius, absolute):
+                        vals[n] = v
+                        locs[n] = y * w + x
+                        n += 1
         order = np.argsort(-vals[:n], kind="mergesort")
         k = min(n, max_peaks)
         for i in range(k):
@@ -133,10 +153,21 @@ def find_peaks(maps: np.ndarray, threshold: float, radius: int, out_xy: np.ndarr
             x = loc - y * w
             ox = 0.0
             oy = 0.0
+            mid = np.float64(m[y, x])
             if 0 < x < w - 1:
-                ox = quadratic_offset(float(m[y, x - 1]), float(m[y, x]), float(m[y, x + 1]))
+                lo = np.float64(m[y, x - 1])
+                hi = np.float64(m[y, x + 1])
+                if absolute:
+                    lo = abs(lo)
+                    hi = abs(hi)
+                ox = quadratic_offset(lo, mid, hi)
             if 0 < y < h - 1:
-                oy = quadratic_offset(float(m[y - 1, x]), float(m[y, x]), float(m[y + 1, x]))
+                lo = np.float64(m[y - 1, x])
+                hi = np.float64(m[y + 1, x])
+                if absolute:
+                    lo = abs(lo)
+                    hi = abs(hi)
+                oy = quadratic_offset(lo, mid, hi)
             out_xy[c, i, 0] = x + ox
             out_xy[c, i, 1] = y + oy
             out_ij[c, i, 0] = x
@@ -186,47 +217,60 @@ def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: f
                short_min: float) -> float:
     """Score of a candidate limb from ``(ax, ay)`` to ``(bx, by)`` against one PAF (H, W) pair.
 
-    A limb at least ``short_len`` cells long samples the field at ``n_samples`` points from end to
-    end (nearest cell) and scores the mean dot product of the field with the limb's unit vector;
-    it is rejected unless at least ``min_success`` of the samples align better than
-    ``min_alignment`` and the mean is positive.
+    A limb at least ``short_len`` cells long samples the field at ``max(n_samples, ceil(length)
+    + 1)`` evenly spaced points from end to end (nearest cell; at least one per cell, so a gap
+    between two people's fields is seen) and scores the mean dot product of the field with the
+    limb's unit vector; it is rejected unless more than ``min_success`` of the samples align
+    better than ``min_alignment`` (OpenPose's rule) and the mean is positive.
 
     A shorter limb (both ends in the same or neighbouring cells, down to zero length) has no
     reliable direction: it scores half the field's magnitude at its midpoint, and is accepted when
     that magnitude exceeds ``short_min``. The half keeps a short candidate below a well-aligned
     long one for the same joints.
 
-    Returns the score, or -1.0 when the limb is rejected.
+    Non-finite field values count as unaligned samples. Returns the score, or -1.0 when the limb
+    is rejected.
     """
     h, w = paf_x.shape
     dx = bx - ax
     dy = by - ay
     length = np.sqrt(dx * dx + dy * dy)
-    if not length >= short_len:
+    if not (length >= short_len and length > 0.0):
         if not np.isfinite(length):
             return -1.0
         mx = min(max(int(np.floor(0.5 * (ax + bx) + 0.5)), 0), w - 1)
         my = min(max(int(np.floor(0.5 * (ay + by) + 0.5)), 0), h - 1)
-        px = float(paf_x[my, mx])
-        py = float(paf_y[my, mx])
+        px = np.float64(paf_x[my, mx])
+        py = np.float64(paf_y[my, mx])
         mag = np.sqrt(px * px + py * py)
-        if mag > short_min:
+        if mag > short_min and np.isfinite(mag):
             return 0.5 * mag
         return -1.0
     ux = dx / length
     uy = dy / length
+    n = max(n_samples, int(np.ceil(length)) + 1)
     total = 0.0
-    good = 0
-    for i in range(n_samples):
-        t = i / (n_samples - 1)
+    bad = 0
+    too_many_bad = n - min_success * n
+    mid = (n - 1) // 2
+    for k in range(n):
+        # Middle out (mid, mid+1, mid-1, ...): a false pair joins two people's fields across a
+        # gap, which the middle samples find first, so the early exit below comes sooner.
+        step = (k + 1) // 2
+        i = mid + step if k % 2 == 1 else mid - step
+        t = i / (n - 1)
         sx = min(max(int(np.floor(ax + dx * t + 0.5)), 0), w - 1)
         sy = min(max(int(np.floor(ay + dy * t + 0.5)), 0), h - 1)
         d = paf_x[sy, sx] * ux + paf_y[sy, sx] * uy
+        if not np.isfinite(d):
+            d = 0.0
         total += d
-        if d > min_alignment:
-            good += 1
-    score = total / n_samples
-    if good >= min_success * n_samples and score > 0.0:
+        if not d > min_alignment:
+            bad += 1
+            if bad >= too_many_bad:  # can no longer beat min_success: reject early
+                return -1.0
+    score = total / n
+    if score > 0.0:
         return score
     return -1.0
 
@@ -257,18 +301,25 @@ def greedy_pairs(scores: np.ndarray, out_a: np.ndarray, out_b: np.ndarray,
     """
     n, m = scores.shape
     flat = scores.ravel()
-    order = np.argsort(-flat, kind="mergesort")
+    cand = np.empty(n * m, np.int64)
+    n_cand = 0
+    for idx in range(n * m):
+        if flat[idx] > 0.0:
+            cand[n_cand] = idx
+            n_cand += 1
+    vals = np.empty(n_cand, np.float64)
+    for t in range(n_cand):
+        vals[t] = -flat[cand[t]]
+    order = np.argsort(vals, kind="mergesort")
     used_a = np.zeros(n, np.bool_)
     used_b = np.zeros(m, np.bool_)
     k = 0
     limit = min(n, m)
-    for t in range(n * m):
+    for t in range(n_cand):
         if k >= limit:
             break
-        idx = order[t]
+        idx = cand[order[t]]
         s = flat[idx]
-        if not s > 0.0:
-            break
         i = idx // m
         j = idx - i * m
         if used_a[i] or used_b[j]:
@@ -564,7 +615,7 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
             continue
         nc = 0
         for i in range(peaks_count[j]):
-            t = float(tags[j, peaks_ij[j, i, 1], peaks_ij[j, i, 0]])
+            t = np.float64(tags[j, peaks_ij[j, i, 1], peaks_ij[j, i, 0]])
             if np.isfinite(t):
                 cand[nc] = i
                 cand_tag[nc] = t
@@ -636,12 +687,13 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
                  min_separation: float, reach: float) -> int:
     """Fill the joints the grouping left empty from the heatmaps and tags.
 
-    For person ``p`` and a missing joint ``j``, the candidate is the cell of ``heat[j]`` (K, H, W)
-    with the highest value among the cells
+    ``heat`` (K, H, W) may carry a graph NMS's negated non-maxima: its absolute value is used.
+    For person ``p`` and a missing joint ``j``, the candidate is the cell of ``|heat[j]|`` with
+    the highest value among the cells
 
     * whose tag ``tags[j]`` (K, H, W) is within ``fill_tag_threshold`` of the person's tag
       ``pose_tag[p]``,
-    * whose value is at least ``fill_threshold``,
+    * whose value is finite and at least ``fill_threshold``,
     * that lie in the square of half-side ``reach * max(extent, min_separation)`` around the
       person's centre (mean of its joints; ``extent`` = distance of its farthest joint from it).
 
@@ -687,8 +739,8 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
             tg = tags[j]
             for y in range(y0, y1 + 1):
                 for x in range(x0, x1 + 1):
-                    v = hm[y, x]
-                    if not (v >= fill_threshold and v > best):
+                    v = abs(hm[y, x])
+                    if not (v >= fill_threshold and v > best and np.isfinite(v)):
                         continue
                     if abs(tg[y, x] - pt) <= fill_tag_threshold:
                         best = v
@@ -710,11 +762,11 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
             ox = 0.0
             oy = 0.0
             if 0 < bx < w - 1:
-                ox = quadratic_offset(float(hm[by, bx - 1]), float(hm[by, bx]),
-                                      float(hm[by, bx + 1]))
+                ox = quadratic_offset(abs(np.float64(hm[by, bx - 1])), np.float64(best),
+                                      abs(np.float64(hm[by, bx + 1])))
             if 0 < by < h - 1:
-                oy = quadratic_offset(float(hm[by - 1, bx]), float(hm[by, bx]),
-                                      float(hm[by + 1, bx]))
+                oy = quadratic_offset(abs(np.float64(hm[by - 1, bx])), np.float64(best),
+                                      abs(np.float64(hm[by + 1, bx])))
             kpts[p, j, 0] = bx + ox
             kpts[p, j, 1] = by + oy
             kpts[p, j, 2] = best

@@ -54,7 +54,7 @@ LIMBS: tuple[tuple[int, int, int], ...] = (
 _LIMB_TABLE = np.array([(a, b, c, c + 1) for a, b, c in LIMBS], dtype=np.int64)
 
 
-def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: int = 8,
+def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
            min_pose_score: float = 0.0, threshold: float = 0.1, max_peaks: int = 100,
            min_parts: int = 3, n_samples: int = 10, min_alignment: float = 0.05,
            min_success: float = 0.8, short_len: float = 1.0,
@@ -67,7 +67,7 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: int = 8,
         Part affinity fields (a leading batch axis of 1 is accepted).
     heatmaps : (19, H, W) array
         18 keypoint heatmaps + background (batch axis of 1 accepted).
-    stride : int
+    stride : float
         Network input size / output map size.
     min_pose_score : float
         People scoring below this are dropped.
@@ -88,10 +88,10 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: int = 8,
                        short_len=short_len, short_min=short_min)
 
 
-def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *, stride: int = 8,
-                min_pose_score: float = 0.0, threshold: float = 0.1, max_peaks: int = 100,
-                min_parts: int = 3, n_samples: int = 10, min_alignment: float = 0.05,
-                min_success: float = 0.8, short_len: float = 1.0,
+def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
+                stride: float = 8, min_pose_score: float = 0.0, threshold: float = 0.1,
+                max_peaks: int = 100, min_parts: int = 3, n_samples: int = 10,
+                min_alignment: float = 0.05, min_success: float = 0.8, short_len: float = 1.0,
                 short_min: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
     """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
     :mod:`~stages.decode.reference` (used by the tests)."""
@@ -101,7 +101,7 @@ def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *, 
     peaks_ij = np.zeros((n_types, max_peaks, 2), np.int64)
     peaks_score = np.zeros((n_types, max_peaks), np.float64)
     peaks_count = np.zeros(n_types, np.int64)
-    total = backend.find_peaks(heatmaps[:n_types], float(threshold), 1, peaks_xy, peaks_ij,
+    total = backend.find_peaks(heatmaps[:n_types], float(threshold), 1, False, peaks_xy, peaks_ij,
                                peaks_score, peaks_count)
     cap = max(int(total), 1)
     entries = np.full((cap, n_types), -1, np.int64)
@@ -134,7 +134,8 @@ def _check_maps(pafs: np.ndarray, heatmaps: np.ndarray) -> tuple[np.ndarray, np.
     if heatmaps.ndim != 3 or heatmaps.shape[0] < NUM_OP_KEYPOINTS:
         raise ValueError(f"openpose: heatmaps must be (19, H, W), got {heatmaps.shape}")
     if pafs.shape[1:] != heatmaps.shape[1:]:
-        raise ValueError(f"openpose: pafs {pafs.shape} and heatmaps {heatmaps.shape} differ in size")
+        raise ValueError(f"openpose: pafs {pafs.shape} and heatmaps {heatmaps.shape} differ in "
+                         "size")
     return (np.ascontiguousarray(pafs, dtype=np.float32),
             np.ascontiguousarray(heatmaps, dtype=np.float32))
 

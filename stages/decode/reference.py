@@ -22,6 +22,7 @@ FORBIDDEN = 1.0e6
 
 def quadratic_offset(lo: float, mid: float, hi: float) -> float:
     """See :func:`stages.decode.kernels.quadratic_offset`."""
+    lo, mid, hi = float(lo), float(mid), float(hi)
     if lo > 0.0 and mid > 0.0 and hi > 0.0:
         a, b, c = math.log(lo), math.log(mid), math.log(hi)
     else:
@@ -35,8 +36,10 @@ def quadratic_offset(lo: float, mid: float, hi: float) -> float:
     return float(min(max(off, -0.5), 0.5))
 
 
-def is_local_max(m: np.ndarray, y: int, x: int, radius: int) -> bool:
+def is_local_max(m: np.ndarray, y: int, x: int, radius: int, absolute: bool) -> bool:
     """See :func:`stages.decode.kernels.is_local_max`."""
+    if absolute:
+        m = np.abs(m)
     h, w = m.shape
     y0, y1 = max(0, y - radius), min(h, y + radius + 1)
     x0, x1 = max(0, x - radius), min(w, x + radius + 1)
@@ -48,41 +51,44 @@ def is_local_max(m: np.ndarray, y: int, x: int, radius: int) -> bool:
     return bool(np.all(v > window[before]) and np.all(v >= window[after]))
 
 
-def _peak_mask(m: np.ndarray, threshold: float, radius: int) -> np.ndarray:
-    """Boolean (H, W) mask of the NMS peaks of one map, tie rule of :func:`is_local_max`."""
+def _peak_mask(m: np.ndarray, threshold: float, radius: int, absolute: bool) -> np.ndarray:
+    """Boolean (H, W) mask of the NMS peaks of one map, rules of :func:`find_peaks`."""
     h, w = m.shape
+    mask = (m > threshold) & np.isfinite(m)
+    if absolute:
+        m = np.abs(m)
     padded = np.full((h + 2 * radius, w + 2 * radius), -np.inf)
     padded[radius:radius + h, radius:radius + w] = m
-    mask = m > threshold
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
             if dy == 0 and dx == 0:
                 continue
             shifted = padded[radius + dy:radius + dy + h, radius + dx:radius + dx + w]
-            if dy < 0 or (dy == 0 and dx < 0):
-                mask &= m > shifted
-            else:
-                mask &= m >= shifted
+            with np.errstate(invalid="ignore"):
+                if dy < 0 or (dy == 0 and dx < 0):
+                    mask &= m > shifted
+                else:
+                    mask &= m >= shifted
     return mask
 
 
-def find_peaks(maps: np.ndarray, threshold: float, radius: int, out_xy: np.ndarray,
-               out_ij: np.ndarray, out_score: np.ndarray, out_count: np.ndarray) -> int:
+def find_peaks(maps: np.ndarray, threshold: float, radius: int, absolute: bool,
+               out_xy: np.ndarray, out_ij: np.ndarray, out_score: np.ndarray,
+               out_count: np.ndarray) -> int:
     """See :func:`stages.decode.kernels.find_peaks`."""
     max_peaks = out_xy.shape[1]
     total = 0
     for c in range(maps.shape[0]):
-        m = maps[c].astype(np.float64)
+        raw = maps[c].astype(np.float64)
+        m = np.abs(raw) if absolute else raw
         h, w = m.shape
-        ys, xs = np.nonzero(_peak_mask(m, threshold, radius))
-        vals = m[ys, xs]
+        ys, xs = np.nonzero(_peak_mask(raw, threshold, radius, absolute))
+        vals = raw[ys, xs]
         order = np.argsort(-vals, kind="mergesort")[:max_peaks]
         for i, o in enumerate(order):
             x, y = int(xs[o]), int(ys[o])
-            ox = quadratic_offset(float(m[y, x - 1]), float(m[y, x]), float(m[y, x + 1])) \
-                if 0 < x < w - 1 else 0.0
-            oy = quadratic_offset(float(m[y - 1, x]), float(m[y, x]), float(m[y + 1, x])) \
-                if 0 < y < h - 1 else 0.0
+            ox = quadratic_offset(m[y, x - 1], m[y, x], m[y, x + 1]) if 0 < x < w - 1 else 0.0
+            oy = quadratic_offset(m[y - 1, x], m[y, x], m[y + 1, x]) if 0 < y < h - 1 else 0.0
             out_xy[c, i] = (x + ox, y + oy)
             out_ij[c, i] = (x, y)
             out_score[c, i] = vals[o]
@@ -121,21 +127,25 @@ def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: f
     h, w = paf_x.shape
     vec = np.array([bx - ax, by - ay], np.float64)
     length = float(np.hypot(*vec))
-    if not length >= short_len:
+    if not (length >= short_len and length > 0.0):
         if not math.isfinite(length):
             return -1.0
         mx = int(np.clip(np.floor(0.5 * (ax + bx) + 0.5), 0, w - 1))
         my = int(np.clip(np.floor(0.5 * (ay + by) + 0.5), 0, h - 1))
         mag = float(np.hypot(float(paf_x[my, mx]), float(paf_y[my, mx])))
-        return 0.5 * mag if mag > short_min else -1.0
+        return 0.5 * mag if mag > short_min and math.isfinite(mag) else -1.0
     unit = vec / length
-    t = np.arange(n_samples) / (n_samples - 1)
+    n = max(n_samples, math.ceil(length) + 1)
+    t = np.arange(n) / (n - 1)
     sx = np.clip(np.floor(ax + vec[0] * t + 0.5), 0, w - 1).astype(np.int64)
     sy = np.clip(np.floor(ay + vec[1] * t + 0.5), 0, h - 1).astype(np.int64)
-    dots = paf_x[sy, sx].astype(np.float64) * unit[0] + paf_y[sy, sx].astype(np.float64) * unit[1]
-    score = float(dots.sum() / n_samples)
+    with np.errstate(invalid="ignore"):
+        dots = (paf_x[sy, sx].astype(np.float64) * unit[0]
+                + paf_y[sy, sx].astype(np.float64) * unit[1])
+    dots[~np.isfinite(dots)] = 0.0
+    score = float(dots.sum() / n)
     good = int(np.count_nonzero(dots > min_alignment))
-    return score if good >= min_success * n_samples and score > 0.0 else -1.0
+    return score if good > min_success * n and score > 0.0 else -1.0
 
 
 def score_limbs(paf_x: np.ndarray, paf_y: np.ndarray, a_xy: np.ndarray, b_xy: np.ndarray,
@@ -371,8 +381,10 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
         inside = ((xx >= np.ceil(centre[0] - half)) & (xx <= np.floor(centre[0] + half))
                   & (yy >= np.ceil(centre[1] - half)) & (yy <= np.floor(centre[1] + half)))
         for j in np.nonzero(~have)[0]:
-            hm = heat[j].astype(np.float64)
-            ok = (hm >= fill_threshold) & (np.abs(tags[j] - pose_tag[p]) <= fill_tag_threshold)
+            hm = np.abs(heat[j].astype(np.float64))
+            with np.errstate(invalid="ignore"):
+                ok = (hm >= fill_threshold) & np.isfinite(hm)
+                ok &= np.abs(tags[j] - pose_tag[p]) <= fill_tag_threshold
             ok &= inside
             if not ok.any():
                 continue

@@ -218,7 +218,8 @@ def render_ae(poses: np.ndarray, tags: np.ndarray, h: int, w: int, *, sigma: flo
     rng = rng or np.random.default_rng(0)
     heat, owner = render_heatmaps(poses, h, w, sigma, amplitude)
     n, k = poses.shape[:2]
-    joint_tags = np.asarray(tags, np.float64)[:, None] + rng.uniform(-tag_jitter, tag_jitter, (n, k))
+    jitter = rng.uniform(-tag_jitter, tag_jitter, (n, k))
+    joint_tags = np.asarray(tags, np.float64)[:, None] + jitter
     if background_tag is None:
         lo, hi = (float(np.min(tags)) - 1.0, float(np.max(tags)) + 1.0) if n else (-1.0, 1.0)
         emb = rng.uniform(lo, hi, heat.shape)
@@ -271,10 +272,10 @@ def to_cells(keypoints: np.ndarray, stride: float) -> np.ndarray:
 def match_poses(decoded: np.ndarray, truth: np.ndarray, tol: float = 1.0) -> list[str]:
     """Problems found matching decoded people (n, 17, 3, map cells) with ``truth`` (m, 17, 3).
 
-    Each true person is paired with the decoded person nearest on its visible keypoints (each
-    decoded person used once). A problem is reported for a wrong count, a visible keypoint
-    missing or further than ``tol`` cells, and a keypoint decoded where the truth is invisible.
-    An empty list means the decode is right.
+    People are paired one-to-one, closest pairs first, by the median distance over the keypoints
+    visible in the truth and present in the decode. A problem is reported for a wrong count, a
+    visible keypoint missing or further than ``tol`` cells, and a keypoint decoded where the
+    truth is invisible. An empty list means the decode is right.
     """
     problems = []
     if decoded.shape[0] != truth.shape[0]:
@@ -282,24 +283,24 @@ def match_poses(decoded: np.ndarray, truth: np.ndarray, tol: float = 1.0) -> lis
     if not np.all(np.isfinite(decoded)):
         problems.append("decoded keypoints hold NaN or inf")
         return problems
-    used: set[int] = set()
+    cost = np.full((truth.shape[0], decoded.shape[0]), np.inf)
     for t, person in enumerate(truth):
-        vis = person[:, 2] > 0
-        best, best_err = -1, np.inf
-        for d in range(decoded.shape[0]):
-            if d in used:
-                continue
-            err = np.where(decoded[d, vis, 2] > 0,
-                           np.hypot(*(decoded[d, vis, :2] - person[vis, :2]).T), 1e3).mean()
-            if err < best_err:
-                best, best_err = d, err
-        if best < 0:
-            problems.append(f"person {t}: no decoded person left")
+        for d, got in enumerate(decoded):
+            both = (person[:, 2] > 0) & (got[:, 2] > 0)
+            if both.any():
+                cost[t, d] = np.median(np.hypot(*(got[both, :2] - person[both, :2]).T))
+    pairs: dict[int, int] = {}
+    for flat in np.argsort(cost, axis=None, kind="stable"):
+        t, d = divmod(int(flat), max(decoded.shape[0], 1))
+        if np.isfinite(cost[t, d]) and t not in pairs and d not in pairs.values():
+            pairs[t] = d
+    for t, person in enumerate(truth):
+        if t not in pairs:
+            problems.append(f"person {t}: no decoded person matches")
             continue
-        used.add(best)
-        got = decoded[best]
+        got = decoded[pairs[t]]
         for j in range(truth.shape[1]):
-            if vis[j]:
+            if person[j, 2] > 0:
                 if got[j, 2] <= 0:
                     problems.append(f"person {t} joint {j}: missing")
                 else:

@@ -1,0 +1,254 @@
+"""Decode time per frame of each family's Numba decoder, against the Open Model Zoo Python decoders.
+
+Run from the repository root::
+
+    python -m scripts.bench_decode [--frames 50] [--people 1 5 15] [--json FILE]
+
+Maps are rendered by the test-side encoder (:mod:`tests.decode.render`) at the output size of
+each model's default input: openpose 32x57 (human-pose-estimation-0001, 256x456), ae 144x144
+(human-pose-estimation-0005, 288x288), higherhrnet 256x256 (higher-hrnet-w32, 512x512), with a
+little noise, and for ae/higherhrnet the graph's max-pool-and-negate NMS.
+
+When ``openvino.model_api`` (PyPI ``openvino-model-api==0.1.9``) is importable, its
+``OpenPoseDecoder`` and ``AssociativeEmbeddingDecoder`` run on the same maps, fed what the OMZ
+model wrappers feed them (OpenPose: the 3x3 max-pool NMS map the wrapper adds to the graph, made
+here outside the timing; AE: the NMS-negated heatmaps); the script checks that both find the same
+people and prints the speed ratio. Install it in a throwaway environment, not the project's::
+
+    python3 -m venv /tmp/mapi
+    /tmp/mapi/bin/pip install openvino-model-api==0.1.9 numba opencv-python-headless
+    /tmp/mapi/bin/python -m scripts.bench_decode
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.exit("run from the repository root as: python -m scripts.bench_decode")
+
+from stages.decode import ae, higherhrnet, openpose  # noqa: E402
+from tests.decode import render  # noqa: E402
+
+try:  # the Open Model Zoo Python decoders, when their package is installed
+    from openvino.model_api.models.hpe_associative_embedding import AssociativeEmbeddingDecoder
+    from openvino.model_api.models.open_pose import OpenPoseDecoder
+except Exception:  # noqa: BLE001 - absent, or present but broken: numba-only columns
+    AssociativeEmbeddingDecoder = OpenPoseDecoder = None
+
+# family: (map height, map width, stride)
+SIZES = {"openpose": (32, 57, 8), "ae": (144, 144, 2), "higherhrnet": (256, 256, 2)}
+
+
+@dataclass
+class Row:
+    family: str
+    people: int
+    map_hw: tuple[int, int]
+    numba_ms: float
+    numba_found: int
+    numba_correct: bool
+    omz_ms: float | None = None
+    omz_found: int | None = None
+    same_people: bool | None = None
+    speedup: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Maps
+# ---------------------------------------------------------------------------------------------
+
+
+def make_maps(family: str, n: int, seed: int,
+              paf_width: float = 1.5) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Truth poses (n, 17, 3) in map cells and the family's output maps for them."""
+    rng = np.random.default_rng(seed)
+    h, w, _ = SIZES[family]
+    poses = render.crowd(rng, n, h, w)
+    if family == "openpose":
+        return poses, render.render_openpose(poses, h, w, noise=0.02, paf_width=paf_width,
+                                             rng=rng)
+    tags = render.spaced_tags(rng, n)
+    if family == "ae":
+        return poses, render.render_ae(poses, tags, h, w, noise=0.01, tag_jitter=0.1,
+                                       nms_negate=True, rng=rng)
+    lo, hi, emb_lo = render.render_higherhrnet(poses, tags, h, w, rng=rng)
+    up = np.zeros(hi.shape, np.float32)
+    emb = np.zeros(hi.shape, np.float32)
+    higherhrnet.kernels.upsample_bilinear(lo, up)
+    higherhrnet.kernels.upsample_bilinear(emb_lo, emb)
+    heat = render.maxpool_negate(np.maximum((up + hi) / 2, 0.0)).astype(np.float32)
+    return poses, (heat, emb)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoders
+# ---------------------------------------------------------------------------------------------
+
+
+def numba_decoder(family: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    return {"openpose": openpose.decode, "ae": ae.decode, "higherhrnet": higherhrnet.decode}[family]
+
+
+def omz_decoder(family: str) -> Callable[..., np.ndarray] | None:
+    """A callable running the OMZ decoder on our maps and returning its poses in map cells."""
+    if OpenPoseDecoder is None:
+        return None
+    if family == "openpose":
+        decoder = OpenPoseDecoder(num_joints=18, score_threshold=0.1)
+
+        def run(pafs: np.ndarray, heat: np.ndarray, nms: np.ndarray) -> np.ndarray:
+            poses, _ = decoder(heat[None], nms[None], pafs[None])
+            return poses
+        return run
+    decoder = AssociativeEmbeddingDecoder(
+        num_joints=17, max_num_people=30, detection_threshold=0.1, use_detection_val=True,
+        ignore_too_much=False, tag_threshold=1, pose_threshold=0.1, adjust=True, refine=True,
+        delta=0.0, dist_reweight=True)
+
+    def run(heat: np.ndarray, emb: np.ndarray, heat_copy: np.ndarray) -> np.ndarray:
+        poses, _ = decoder(heat_copy, emb[None, ..., None], nms_heatmaps=heat[None])
+        return poses
+    return run
+
+
+def maxpool3(heat: np.ndarray) -> np.ndarray:
+    """OpenPose wrapper's NMS map: heat where it equals its 3x3 max, else 0."""
+    padded = np.pad(heat, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))
+    pooled = windows.max(axis=(-2, -1))
+    return heat * (heat == pooled)
+
+
+def omz_args(family: str, maps: tuple[np.ndarray, ...]) -> Callable[[], tuple[np.ndarray, ...]]:
+    """Fresh arguments for each OMZ call (its AE decoder overwrites its heatmaps in place)."""
+    if family == "openpose":
+        pafs, heat = maps
+        nms = maxpool3(heat)
+        return lambda: (pafs, heat, nms)
+    heat, emb = maps
+    return lambda: (heat, emb, heat[None].copy())
+
+
+def omz_to_cells(family: str, poses: np.ndarray) -> np.ndarray:
+    """OMZ decoder output (n, 17, 3 or 4: x, y, score[, tag]) in map cells, plus the OpenPose
+    decoder's +0.5 delta -> (n, 17, 3) in our map cells."""
+    poses = np.asarray(poses, np.float64)
+    out = poses.reshape(-1, 17, poses.shape[-1] if poses.size else 3)[..., :3].copy()
+    if family == "openpose":
+        present = out[..., 2] > 0
+        out[..., :2] = np.where(present[..., None], out[..., :2] - 0.5, 0.0)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing and comparison
+# ---------------------------------------------------------------------------------------------
+
+
+def time_ms(fn: Callable[..., Any], make_args: Callable[[], tuple],
+            frames: int) -> tuple[float, Any]:
+    """Median wall time of ``fn(*make_args())`` over ``frames`` calls, in ms, and its last
+    result."""
+    result = fn(*make_args())  # warm
+    times = []
+    for _ in range(frames):
+        args = make_args()
+        t0 = time.perf_counter_ns()
+        result = fn(*args)
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    return statistics.median(times), result
+
+
+def same_people(a: np.ndarray, b: np.ndarray, tol: float = 1.0) -> bool:
+    """Whether two decodes (n, 17, 3) in map cells hold the same people: equal counts, and each
+    person of ``a`` has one in ``b`` whose shared keypoints lie within ``tol`` cells (median)."""
+    if len(a) != len(b):
+        return False
+    free = set(range(len(b)))
+    for person in a:
+        best, best_d = -1, np.inf
+        for j in free:
+            both = (person[:, 2] > 0) & (b[j, :, 2] > 0)
+            if both.any():
+                d = float(np.median(np.hypot(*(person[both, :2] - b[j, both, :2]).T)))
+                if d < best_d:
+                    best, best_d = j, d
+        if best < 0 or best_d > tol:
+            return False
+        free.remove(best)
+    return True
+
+
+def bench(family: str, n: int, frames: int, seed: int, paf_width: float) -> Row:
+    h, w, stride = SIZES[family]
+    truth, maps = make_maps(family, n, seed, paf_width)
+    ms, (kpts, _) = time_ms(numba_decoder(family), lambda: maps, frames)
+    ours = render.to_cells(kpts, stride)
+    row = Row(family, n, (h, w), round(ms, 4), len(ours), not render.match_poses(ours, truth))
+    run = omz_decoder(family)
+    if run is not None:
+        omz_ms, poses = time_ms(run, omz_args(family, maps), frames)
+        theirs = omz_to_cells(family, poses)
+        row.omz_ms = round(omz_ms, 4)
+        row.omz_found = len(theirs)
+        row.same_people = same_people(ours, theirs)
+        row.speedup = round(omz_ms / ms, 1) if ms > 0 else None
+    return row
+
+
+def print_table(rows: list[Row]) -> None:
+    head = f"{'family':<12}{'people':>7}{'map':>10}{'numba ms':>10}{'found':>7}{'right':>7}"
+    if any(r.omz_ms is not None for r in rows):
+        head += f"{'omz ms':>10}{'found':>7}{'same':>6}{'x faster':>10}"
+    print(head)
+    for r in rows:
+        line = (f"{r.family:<12}{r.people:>7}{'%dx%d' % r.map_hw:>10}{r.numba_ms:>10.3f}"
+                f"{r.numba_found:>7}{'yes' if r.numba_correct else 'NO':>7}")
+        if r.omz_ms is not None:
+            line += (f"{r.omz_ms:>10.3f}{r.omz_found:>7}{'yes' if r.same_people else 'no':>6}"
+                     f"{r.speedup:>10.1f}")
+        print(line)
+    if OpenPoseDecoder is None:
+        print("(openvino.model_api not importable: Open Model Zoo columns skipped)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=50, help="timed calls per case (median)")
+    parser.add_argument("--people", type=int, nargs="+", default=[1, 5, 15])
+    parser.add_argument("--families", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--paf-width", type=float, default=1.5,
+                        help="half-width of the rendered OpenPose limb fields, in cells (the OMZ "
+                             "decoder samples the field half a cell off, so it fragments people "
+                             "on fields narrower than about 1.5)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    args = parser.parse_args(argv)
+    if args.frames < 1:
+        parser.error("--frames must be at least 1")
+
+    t0 = time.perf_counter()
+    for module in (openpose, ae, higherhrnet):
+        module.warmup()
+    print(f"warmup (compile or load the Numba cache): {time.perf_counter() - t0:.2f} s")
+    rows = [bench(family, n, args.frames, args.seed + n, args.paf_width)
+            for family in args.families for n in args.people]
+    print_table(rows)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"omz_available": OpenPoseDecoder is not None,
+                       "rows": [asdict(r) for r in rows]}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
