@@ -391,6 +391,7 @@ class Controller:
             "first_frame_s": (self.first_frame_ns - self.started_ns) / 1e9 if self.first_frame_ns else None,
         }
         cpu = {label: round(f.get("cpu_s", 0.0), 3) for label, f in self.process_figures.items()}
+        meta["cpu_run_s"] = {label: round(f.get("cpu_run_s", 0.0), 3) for label, f in self.process_figures.items()}
         peak = {label: round(f.get("peak_rss_mb", 0.0), 1) for label, f in self.process_figures.items()}
         meta["cpu_s"] = cpu
         meta["peak_rss_mb"] = peak

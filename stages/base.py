@@ -49,6 +49,7 @@ class Stage:
         self.control: zmq.Socket | None = None
         self.draining = False  # a draining Stop arrived (only capture acts on it)
         self.started = False  # the controller said Start: every stage is up
+        self.cpu_at_start = 0.0  # CPU seconds spent before Start (imports, compilation, warm-up)
         self._last_stats = time.monotonic()
         self._parent = os.getppid()
         self.busy_ns = 0
@@ -94,6 +95,8 @@ class Stage:
                     raise StopRequested(msg.reason)
                 self.draining = True
             elif isinstance(msg, Start):
+                if not self.started:
+                    self.cpu_at_start = time.process_time()
                 self.started = True
             elif isinstance(msg, SetMode):
                 if msg.mode != self.mode:
@@ -123,7 +126,9 @@ class Stage:
     def figures(self) -> dict[str, Any]:
         """This stage's figures for the last telemetry period (extended by subclasses), with the
         process's whole-run CPU time and memory."""
-        return {"items": self.items, "busy_ms": self.busy_ns / 1e6, **process_figures()}
+        figs = {"items": self.items, "busy_ms": self.busy_ns / 1e6, **process_figures()}
+        figs["cpu_run_s"] = figs["cpu_s"] - self.cpu_at_start if self.started else 0.0
+        return figs
 
     def maybe_report(self, force: bool = False, final: bool = False) -> None:
         now = time.monotonic()
@@ -181,6 +186,8 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _raise_stop)
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    import cv2
+    cv2.setNumThreads(1)  # the pipeline scales by processes; OpenVINO owns the cores' threads
     code = 0
     ctx = transport.new_context()
     stage: Stage | None = None

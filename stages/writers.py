@@ -18,10 +18,12 @@ from pipeline.config import SourceInfo
 from pipeline.errors import UsageError
 from pipeline.sources import IMAGE_EXTENSIONS
 
+from .avi import MjpegAviWriter
+
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
-# .avi goes through OpenCV's own MJPEG writer, which writes every frame as it comes: if the process
-# is killed the file still plays up to that frame. The other containers are finalised on close.
-CRASH_SAFE = {".avi": cv2.CAP_OPENCV_MJPEG}
+# .avi goes through this project's Motion-JPEG writer (stages.avi), which writes every frame as it
+# comes: if the process is killed the file still plays up to that frame. The other containers
+# go through OpenCV/FFmpeg and are finalised on close.
 
 
 def output_kind(path: str, source: SourceInfo) -> str:
@@ -56,7 +58,7 @@ def check_writable_folder(folder: str, what: str) -> None:
 class OutputWriter:
     def __init__(self, path: str, kind: str, fps: float) -> None:
         self.path, self.kind, self.fps = path, kind, fps
-        self._video: cv2.VideoWriter | None = None
+        self._video: cv2.VideoWriter | MjpegAviWriter | None = None
         self._size: tuple[int, int] | None = None
         self.count = 0
         if kind == "folder":
@@ -80,11 +82,13 @@ class OutputWriter:
         h, w = image.shape[:2]
         if self._video is None:
             ext = os.path.splitext(self.path)[1].lower()
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[ext])
-            api = CRASH_SAFE.get(ext, cv2.CAP_FFMPEG)
-            self._video = cv2.VideoWriter(self.path, api, fourcc, self.fps, (w, h))
-            if not self._video.isOpened():
-                raise OSError(f"cannot open video writer for {self.path}")
+            if ext == ".avi":
+                self._video = MjpegAviWriter(self.path, self.fps)
+            else:
+                fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[ext])
+                self._video = cv2.VideoWriter(self.path, cv2.CAP_FFMPEG, fourcc, self.fps, (w, h))
+                if not self._video.isOpened():
+                    raise OSError(f"cannot open video writer for {self.path}")
             self._size = (w, h)
         if (w, h) != self._size:
             image = cv2.resize(image, self._size)
@@ -92,7 +96,10 @@ class OutputWriter:
 
     def close(self) -> None:
         if self._video is not None:
-            self._video.release()
+            if isinstance(self._video, MjpegAviWriter):
+                self._video.close()
+            else:
+                self._video.release()
             self._video = None
 
 

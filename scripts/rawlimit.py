@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""The raw OpenVINO limit of a model as this pipeline compiles it, measured as benchmark_app does.
+
+* throughput: THROUGHPUT hint (or the given streams/threads), the device's optimal number of
+  requests, all of them kept busy for ``seconds`` (frames per second);
+* latency: LATENCY hint, one request, synchronous inference in a loop (median and mean ms).
+
+The model is read, reshaped and given the same uint8 preprocessing as in the pipeline
+(:func:`stages.infer.build_model`), so the figures are for the same compiled model.
+
+    python scripts/rawlimit.py -m MODEL -at FAMILY -i CLIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import openvino as ov  # noqa: E402
+
+from pipeline.config import InferenceConfig  # noqa: E402
+from pipeline.families import ModelPlan, plan_model  # noqa: E402
+from pipeline.sources import probe  # noqa: E402
+from stages.infer import build_model, compile_config, precision_name  # noqa: E402
+
+
+def _input(plan: ModelPlan) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (1, plan.net_h, plan.net_w, 3), dtype=np.uint8)
+
+
+def throughput(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 8.0) -> dict[str, Any]:
+    core = ov.Core()
+    compiled = core.compile_model(build_model(core, plan), cfg.device, compile_config("user", cfg))
+    nireq = cfg.nireq or int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+    queue = ov.AsyncInferQueue(compiled, nireq)
+    data = _input(plan)
+    for _ in range(nireq):  # warm-up
+        queue.start_async({0: data})
+    queue.wait_all()
+    count = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        queue.start_async({0: data})
+        count += 1
+    queue.wait_all()
+    elapsed = time.perf_counter() - t0
+    return {"fps": count / elapsed, "requests": nireq, "streams": str(compiled.get_property("NUM_STREAMS")),
+            "threads": str(compiled.get_property("INFERENCE_NUM_THREADS")),
+            "precision": precision_name(str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
+
+
+def latency(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 5.0) -> dict[str, Any]:
+    core = ov.Core()
+    compiled = core.compile_model(build_model(core, plan), cfg.device, compile_config("latency", cfg))
+    request = compiled.create_infer_request()
+    data = _input(plan)
+    for _ in range(5):
+        request.infer({0: data})
+    times = []
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        t = time.perf_counter()
+        request.infer({0: data})
+        times.append((time.perf_counter() - t) * 1000)
+    return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "count": len(times),
+            "precision": precision_name(str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
+
+
+def measure(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 8.0) -> dict[str, Any]:
+    info = probe(clip)
+    plan = plan_model(model, family, (info.frame_h, info.frame_w), 0, device)
+    cfg = InferenceConfig(model=model, architecture=family, device=device)
+    return {"input": f"{plan.net_w}x{plan.net_h}", "throughput": throughput(plan, cfg, seconds),
+            "latency": latency(plan, cfg, seconds * 0.6)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-m", "--model", required=True)
+    parser.add_argument("-at", "--architecture_type", required=True)
+    parser.add_argument("-i", "--input", required=True, help="the clip whose frame size sets the input size")
+    parser.add_argument("-d", "--device", default="CPU")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    ns = parser.parse_args()
+    print(json.dumps(measure(ns.model, ns.architecture_type, ns.input, ns.device, ns.seconds), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
