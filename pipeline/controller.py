@@ -283,7 +283,7 @@ class Controller:
         return {"mode": self.mode, "frames": sink.get("frames", 0), "fps": sink.get("fps", 0.0),
                 "latency_ms": sink.get("latency_ms", 0.0),
                 "stages": {label: c.process.pid for label, c in self.children.items()},
-                "window": self.telemetry.snapshot()}
+                "frames_by_mode": self.telemetry.frames_by_mode(), "window": self.telemetry.snapshot()}
 
     # -- status line -------------------------------------------------------------------------
     def progress(self) -> tuple[int, int] | None:

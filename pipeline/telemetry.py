@@ -608,6 +608,11 @@ class Telemetry:
                 period[e.worker] += e.period_ms
         return {w: busy[w] / period[w] for w in sorted(period, key=_worker_order) if period[w] > 0}
 
+    def frames_by_mode(self) -> dict[str, int]:
+        """Frames finished so far in each mode."""
+        self._flush()
+        return {m: t.frames for m, t in self._modes.items() if t.frames}
+
     def report(self, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         """The whole run, overall (``"all"``) and per mode (``"modes"``), JSON-able."""
         self._flush()

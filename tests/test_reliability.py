@@ -171,14 +171,18 @@ def count_video_frames(path) -> int:
 def test_killed_decode_worker_is_replaced_and_nothing_is_lost(clip, tmp_path):
     poses = tmp_path / "p.jsonl"
     run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
-                  "--decode-workers", "2", "--max-frames", "120", "--poses-out", str(poses))
+                  "--decode-workers", "2", "--poses-out", str(poses))
     state = run.wait_frames(10)
     victim = next(label for label in state["stages"] if label.startswith("decode"))
     os.kill(state["stages"][victim], signal.SIGKILL)
+    state = run.wait_frames(state["frames"] + 50)
+    assert victim not in state["stages"] and len([s for s in state["stages"] if s.startswith("decode")]) == 2
+    subprocess.run([sys.executable, "-m", "pipeline.ctl", run.address, "stop"], cwd=ROOT, check=True,
+                   capture_output=True)
     code, out, err = run.finish()
     assert code == 0, err
     assert "restarting it" in err
-    assert assert_poses_file_whole(poses) == 120
+    assert assert_poses_file_whole(poses) >= 60
     records = read_poses(poses)
     assert records[24]["poses"] == records[0]["poses"]  # decoded again, identically
     assert not tagged_processes(run.tag)
