@@ -706,6 +706,28 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
     """
     n_types, h, w = heat.shape
     filled = 0
+    # The cells that can be filled at all (|heat| >= threshold, finite), per joint, in raster
+    # order: each person then scans only these, not its whole window (same result, same ties).
+    start = np.zeros(n_types + 1, dtype=np.int64)
+    for j in range(n_types):
+        count = 0
+        for y in range(h):
+            for x in range(w):
+                v = abs(heat[j, y, x])
+                if v >= fill_threshold and np.isfinite(v):
+                    count += 1
+        start[j + 1] = start[j] + count
+    cand_y = np.empty(start[n_types], dtype=np.int32)
+    cand_x = np.empty(start[n_types], dtype=np.int32)
+    for j in range(n_types):
+        i = start[j]
+        for y in range(h):
+            for x in range(w):
+                v = abs(heat[j, y, x])
+                if v >= fill_threshold and np.isfinite(v):
+                    cand_y[i] = y
+                    cand_x[i] = x
+                    i += 1
     for p in range(n):
         pt = pose_tag[p]
         cx = 0.0
@@ -737,15 +759,16 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
             by = -1
             hm = heat[j]
             tg = tags[j]
-            for y in range(y0, y1 + 1):
-                for x in range(x0, x1 + 1):
-                    v = abs(hm[y, x])
-                    if not (v >= fill_threshold and v > best and np.isfinite(v)):
-                        continue
-                    if abs(tg[y, x] - pt) <= fill_tag_threshold:
-                        best = v
-                        bx = x
-                        by = y
+            for i in range(start[j], start[j + 1]):
+                y = cand_y[i]
+                x = cand_x[i]
+                if y < y0 or y > y1 or x < x0 or x > x1:
+                    continue
+                v = abs(hm[y, x])
+                if v > best and abs(tg[y, x] - pt) <= fill_tag_threshold:
+                    best = v
+                    bx = x
+                    by = y
             if bx < 0:
                 continue
             clash = False
