@@ -176,7 +176,9 @@ class Reader:
     error: str = ""  # set when the input broke before its end
     warnings: list[str]
 
-    def read(self) -> Captured | None:
+    def read(self, into: np.ndarray | None = None) -> Captured | None:
+        """The next frame. A reader may decode straight into ``into`` (a buffer of the expected
+        frame size) and return it as the frame; callers check with ``np.shares_memory``."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -198,7 +200,7 @@ class ImageReader(Reader):
         self._next = 0
         self._cache: np.ndarray | None = None  # a single image looped is decoded once
 
-    def read(self) -> Captured | None:
+    def read(self, into: np.ndarray | None = None) -> Captured | None:
         while True:
             if self._next >= len(self.files):
                 if not self.loop:
@@ -232,10 +234,10 @@ class VideoReader(Reader):
         self._count = 0
         self._in_pass = 0
 
-    def read(self) -> Captured | None:
+    def read(self, into: np.ndarray | None = None) -> Captured | None:
         while True:
             t = time.monotonic_ns()
-            ok, frame = self._cap.read()
+            ok, frame = self._cap.read(into) if into is not None else self._cap.read()
             if ok and frame is not None:
                 self._count += 1
                 self._in_pass += 1
@@ -300,7 +302,7 @@ class CameraReader(Reader):
                 self._count += 1
                 self._lock.notify_all()
 
-    def read(self, timeout: float = 0.5) -> Captured | None:  # type: ignore[override]
+    def read(self, into: np.ndarray | None = None, timeout: float = 0.5) -> Captured | None:
         """The newest frame not yet read; waits up to ``timeout`` and returns None if none came
         (the caller loops: a live source has no end)."""
         with self._lock:

@@ -52,6 +52,7 @@ class Stage:
         self.cpu_at_start = 0.0  # CPU seconds spent before Start (imports, compilation, warm-up)
         self._last_stats = time.monotonic()
         self._parent = os.getppid()
+        self._pollers: dict[tuple[int, ...], zmq.Poller] = {}
         self.busy_ns = 0
         self.items = 0
 
@@ -111,10 +112,13 @@ class Stage:
         """Wait for any of ``sockets`` (zmq sockets or file descriptors) or a control message;
         handles control messages and returns the ready inputs."""
         assert self.control is not None
-        poller = zmq.Poller()
-        poller.register(self.control, zmq.POLLIN)
-        for s in sockets:
-            poller.register(s, zmq.POLLIN)
+        key = tuple(id(s) for s in sockets)
+        poller = self._pollers.get(key)
+        if poller is None:
+            poller = self._pollers[key] = zmq.Poller()
+            poller.register(self.control, zmq.POLLIN)
+            for s in sockets:
+                poller.register(s, zmq.POLLIN)
         ready = dict(poller.poll(timeout_ms))
         if self.control in ready:
             self.handle_control()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import zmq
 
 from pipeline import sources, transport
@@ -33,6 +34,9 @@ class Capture(Stage):
         self.admitted = 0
         self.finished = 0
         self._warned = 0
+        # video files decode straight into the ring slot (no copy)
+        self.direct = plan.source.kind == "video"
+        self.frame_shape = (plan.source.frame_h, plan.source.frame_w, 3)
         return {"kind": plan.source.kind, "live": self.reader.live}
 
     def limit(self) -> int:
@@ -65,7 +69,10 @@ class Capture(Stage):
                 continue
             if max_frames and self.admitted >= max_frames:
                 break
-            got = self.reader.read()
+            seq = self.admitted
+            slot_view = self.ring.view(self.ring.slot_of(seq), self.frame_shape) if self.direct else None
+            got = self.reader.read(slot_view)
+            del slot_view
             self._forward_warnings()
             if got is None:
                 if self.reader.live:
@@ -74,8 +81,10 @@ class Capture(Stage):
                 break
             t0 = time.monotonic_ns()
             h, w = got.frame.shape[:2]
-            seq = self.admitted
-            self.ring.view(self.ring.slot_of(seq), (h, w, 3))[...] = got.frame
+            view = self.ring.view(self.ring.slot_of(seq), (h, w, 3))
+            if not np.shares_memory(view, got.frame):  # decoded elsewhere: copy it in
+                view[...] = got.frame
+            del view
             slot = self.ring.commit(seq)
             stamps = new_stamps()
             stamps[Stamp.READ] = got.t_read_ns
