@@ -271,6 +271,9 @@ def main() -> int:
           "latency mode, and beside it with the video written as well. Ratio = pipeline FPS / raw "
           "FPS. The Open Model Zoo demo reached 54.6 FPS (0.88 of 61.7) and 20.8 ms at 47.5 FPS with one request "
           "on this machine's kind with hpe-0001.", "", text, "", details(rows)]
+    notes = ROOT / "docs" / "benchmarks-notes.md"
+    if notes.exists():
+        md += ["", notes.read_text()]
     (out / "BENCHMARKS.md").write_text("\n".join(md) + "\n")
     return 0
 
