@@ -90,16 +90,8 @@ def _open_capture(target: str | int) -> cv2.VideoCapture:
 def probe(text: str) -> SourceInfo:
     """Say what ``text`` names and how large its frames are, or raise :class:`InputError`."""
     if is_camera_id(text):
-        cap = _open_capture(int(text))
-        try:
-            if not cap.isOpened():
-                raise InputError(f"cannot open camera {text}: no such camera or it is busy")
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                raise InputError(f"camera {text} opened but delivered no frame")
-            fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        finally:
-            cap.release()
+        frame, fps, _ = _first_frame(int(text), f"cannot open camera {text}: no such camera or it is busy",
+                                     f"camera {text} opened but delivered no frame")
         h, w = frame.shape[:2]
         return SourceInfo("camera", h, w, _frame_bytes(h, w), fps, 0)
     if not os.path.exists(text):
@@ -141,18 +133,23 @@ def _probe_folder(folder: str) -> SourceInfo:
     return SourceInfo("folder", h, w, biggest, 0.0, len(files), files=tuple(files), skipped=tuple(skipped))
 
 
-def _probe_video(path: str) -> SourceInfo:
-    cap = _open_capture(path)
+def _first_frame(target: str | int, cannot_open: str, no_frame: str) -> tuple[np.ndarray, float, int]:
+    """Open a video or camera, read its first frame; (frame, fps, frame count) or InputError."""
+    cap = _open_capture(target)
     try:
         if not cap.isOpened():
-            raise InputError(f"cannot open {path}: not an image, a video or a camera id OpenCV can read")
+            raise InputError(cannot_open)
         ok, frame = cap.read()
         if not ok or frame is None:
-            raise InputError(f"cannot read any frame from {path}: the video is empty or damaged")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            raise InputError(no_frame)
+        return frame, float(cap.get(cv2.CAP_PROP_FPS) or 0.0), int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     finally:
         cap.release()
+
+
+def _probe_video(path: str) -> SourceInfo:
+    frame, fps, count = _first_frame(path, f"cannot open {path}: not an image, a video or a camera id OpenCV can read",
+                                     f"cannot read any frame from {path}: the video is empty or damaged")
     h, w = frame.shape[:2]
     return SourceInfo("video", h, w, _frame_bytes(h, w), fps if 0 < fps < 1000 else 0.0, max(count, 0))
 
