@@ -414,12 +414,16 @@ class Controller:
     def report(self) -> int:
         sink = self.figures.get("sink", {})
         if sink.get("frames"):
+            latency = ""
             if self.telemetry.frames:
-                print(final_table(self.telemetry.report(self.meta())), flush=True)
+                report = self.telemetry.report(self.meta())
+                print(final_table(report), flush=True)
+                pct = report["all"]["latency_ms"]
+                if pct.get("p50") is not None:
+                    latency = f" (p50 {pct['p50']:.1f}, p95 {pct['p95']:.1f})"
             print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
             print(f"FPS: {sink['fps']:.1f}", flush=True)
-            print(f"Latency: {sink['latency_ms']:.1f} ms (p50 {sink.get('latency_p50_ms', 0):.1f}, "
-                  f"p95 {sink.get('latency_p95_ms', 0):.1f})", flush=True)
+            print(f"Latency: {sink['latency_ms']:.1f} ms{latency}", flush=True)
         if self.error is not None:
             stage, message, code = self.error
             log(f"error: {message}" if stage == "pipeline" else f"error: {stage}: {message}")
