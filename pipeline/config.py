@@ -4,7 +4,7 @@ command line, validated with one-line errors, and handed to every process explic
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import UsageError
 from .families import FAMILIES, ModelPlan
@@ -138,4 +138,3 @@ class RunPlan:
     tensors_ring: RingSpec
     maps_ring: RingSpec
     workers: int
-    extra: dict[str, str] = field(default_factory=dict)

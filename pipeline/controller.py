@@ -32,7 +32,7 @@ import zmq
 
 from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig, RunPlan
-from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, StageFailure
+from .errors import EXIT_FAILURE, EXIT_OK, PipelineError
 from .families import plan_model
 from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message, SetMode, StageError,
                        StageReady, StageStats, Start, Stop, WorkerLost)
@@ -92,7 +92,7 @@ class Controller:
         self.runtime: transport.RuntimeDir | None = None
         self.ctx: zmq.Context | None = None
         self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
-        self.figures: dict[str, dict[str, Any]] = {}
+        self.figures: dict[str, dict[str, Any]] = {}  # the last figures of every process, by label
         self.finished: EndOfStream | None = None
         self.interrupts = 0
         self.stop_requested = False  # a stop asked for through ctl or the window: exit 0
@@ -104,7 +104,6 @@ class Controller:
         self.first_frame_ns = 0
         self.telemetry = Telemetry(period_s=config.telemetry_period, mode=config.mode)
         self.tracer = TraceRecorder() if config.trace_out else None
-        self.process_figures: dict[str, dict[str, Any]] = {}  # last figures of every process, by label
         self.status_shown = False
         self.show_status = not config.show and sys.stderr.isatty()
 
@@ -243,7 +242,6 @@ class Controller:
             log(f"{msg.level}: {msg.stage}: {msg.message}")
         elif isinstance(msg, StageStats):
             self.figures[msg.stage] = msg.figures
-            self.process_figures[msg.stage] = msg.figures
             self.telemetry.add_figures(msg.stage, msg.figures)
         elif isinstance(msg, FrameTimes):
             if not self.first_frame_ns and len(msg.stamps):
@@ -390,9 +388,9 @@ class Controller:
             "machine": machine_description(),
             "first_frame_s": (self.first_frame_ns - self.started_ns) / 1e9 if self.first_frame_ns else None,
         }
-        cpu = {label: round(f.get("cpu_s", 0.0), 3) for label, f in self.process_figures.items()}
-        meta["cpu_run_s"] = {label: round(f.get("cpu_run_s", 0.0), 3) for label, f in self.process_figures.items()}
-        peak = {label: round(f.get("peak_rss_mb", 0.0), 1) for label, f in self.process_figures.items()}
+        cpu = {label: round(f.get("cpu_s", 0.0), 3) for label, f in self.figures.items()}
+        meta["cpu_run_s"] = {label: round(f.get("cpu_run_s", 0.0), 3) for label, f in self.figures.items()}
+        peak = {label: round(f.get("peak_rss_mb", 0.0), 1) for label, f in self.figures.items()}
         meta["cpu_s"] = cpu
         meta["peak_rss_mb"] = peak
         own = resource_peak_mb()
@@ -507,4 +505,4 @@ def run(config: PipelineConfig) -> int:
     return Controller(config).run()
 
 
-__all__ = ["Controller", "run", "StageFailure"]
+__all__ = ["Controller", "run"]

@@ -25,7 +25,3 @@ class InputError(PipelineError):
 
 class ModelError(PipelineError):
     """The model file is missing, unreadable, or does not fit the chosen architecture."""
-
-
-class StageFailure(PipelineError):
-    """A pipeline process reported an error or died."""

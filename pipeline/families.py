@@ -68,10 +68,6 @@ class ModelPlan:
     outputs: tuple[tuple[str, tuple[int, ...]], ...]
     model_input_hw: tuple[int, int]  # the size the model file itself declares (-1 if dynamic)
 
-    @property
-    def output_bytes(self) -> int:
-        return sum(4 * math.prod(shape) for _, shape in self.outputs)
-
 
 def _round_up(n: float, to: int) -> int:
     return max(to, int(math.ceil(n / to)) * to)

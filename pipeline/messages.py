@@ -14,6 +14,7 @@ message only names the slot (see :mod:`pipeline.ring`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -294,27 +295,32 @@ class Start(Message):
 # wire format
 
 
+@functools.cache
+def _field_names(cls: type[Message]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+
+
 def _flatten(msg: Message, arrays: list[np.ndarray]) -> dict[str, Any]:
     """Scalar fields as a JSON-able dict; array fields (nested messages too) appended depth-first."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(msg):  # type: ignore[arg-type]
-        value = getattr(msg, f.name)
-        if f.name in msg.ARRAYS:
-            arr = np.ascontiguousarray(value, dtype=msg.ARRAYS[f.name])
+    for name in _field_names(type(msg)):
+        value = getattr(msg, name)
+        if name in msg.ARRAYS:
+            arr = np.ascontiguousarray(value, dtype=msg.ARRAYS[name])
             arrays.append(arr)
-            out[f.name] = list(arr.shape)
+            out[name] = list(arr.shape)
         elif isinstance(value, Message):
-            out[f.name] = _flatten(value, arrays)
+            out[name] = _flatten(value, arrays)
         else:
-            out[f.name] = value
+            out[name] = value
     return out
 
 
 def _unflatten(cls: type[Message], header: dict[str, Any], arrays: list[Any]) -> Message:
     kwargs: dict[str, Any] = {}
-    hints = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _field_names(cls)
     for name, value in header.items():
-        if name not in hints:
+        if name not in names:
             raise WireError(f"{cls.__name__} has no field {name!r}")
         if name in cls.ARRAYS:
             raw = arrays.pop(0)

@@ -13,7 +13,6 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
 
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 import cv2  # noqa: E402
@@ -320,9 +319,3 @@ def open_reader(text: str, info: SourceInfo, loop: bool, backoff: tuple[float, f
     if info.kind in ("image", "folder"):
         return ImageReader(info.files, loop)
     return VideoReader(text, loop, info.frames)
-
-
-def iterate(reader: Reader) -> Iterator[Captured]:
-    """Every frame of a file reader (for tests and tools)."""
-    while (got := reader.read()) is not None:
-        yield got

@@ -134,7 +134,6 @@ class Infer(Stage):
         self.decodable: collections.deque[Frame] = collections.deque()  # maps ready to decode
         self.idle: collections.deque[bytes] = collections.deque()  # workers asking for work
         self.assigned: dict[bytes, dict[int, Frame]] = collections.defaultdict(dict)
-        self.infer_ns = 0
         # integrals over this period, by mode: requests in flight × time, and time in the mode
         self._occupancy: dict[str, int] = collections.defaultdict(int)
         self._mode_time: dict[str, int] = collections.defaultdict(int)
@@ -249,7 +248,6 @@ class Infer(Stage):
             now = time.monotonic_ns()
             frame.stamps[Stamp.INFER_DONE] = now
             self.maps.commit(frame.seq)
-            self.infer_ns += now - frame.stamps[Stamp.INFER_START]
             self.busy_ns += now - frame.stamps[Stamp.INFER_START]
             self.items += 1
             self.decodable.append(frame)

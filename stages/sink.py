@@ -97,29 +97,6 @@ def pose_record(frame_no: int, poses: Poses) -> dict[str, Any]:
     return record
 
 
-class LatencyWindow:
-    """FPS and latency over the last ``span`` frames (for the overlay)."""
-
-    def __init__(self, span: int = 30) -> None:
-        self.times: list[int] = []
-        self.latencies: list[int] = []
-        self.span = span
-
-    def add(self, t_out: int, latency: int) -> None:
-        self.times.append(t_out)
-        self.latencies.append(latency)
-        if len(self.times) > self.span:
-            del self.times[0], self.latencies[0]
-
-    def fps(self) -> float:
-        if len(self.times) < 2:
-            return 0.0
-        return (len(self.times) - 1) * 1e9 / max(1, self.times[-1] - self.times[0])
-
-    def latency_ms(self) -> float:
-        return float(np.mean(self.latencies)) / 1e6 if self.latencies else 0.0
-
-
 class Sink(Stage):
     name = "sink"
 
@@ -139,7 +116,6 @@ class Sink(Stage):
         self.next_seq = 0
         self.eos: EndOfStream | None = None
         self.window_open = False
-        self.recent = LatencyWindow()
         self.first_read_ns = 0
         self.last_out_ns = 0
         self.latency_sum_ns = 0
@@ -196,7 +172,6 @@ class Sink(Stage):
             self.first_read_ns = int(frame.stamps[Stamp.READ])
         self.last_out_ns = t_out
         self.latency_sum_ns += latency
-        self.recent.add(t_out, latency)
         self.people += poses.count
         self.items += 1
         self.busy_ns += t_out - t_in
@@ -206,12 +181,14 @@ class Sink(Stage):
         stamps = frame.stamps.copy()
         stamps[Stamp.SINK_OUT] = time.monotonic_ns()
         self.overlay.add_frames(stamps[None, :], frame.mode, np.asarray([frame.worker]))
-        put_text(image, f"FPS: {self.recent.fps():.1f}  Latency: {self.recent.latency_ms():.1f} ms", 0)
-        put_text(image, f"Mode: {MODE_TITLES[self.mode]} (Tab to switch)", 1)
         now = time.monotonic()
         if now - self._snapshot_t > 0.25:
             self._snapshot, self._snapshot_t = self.overlay.snapshot(), now
-        draw_stage_bars(image, self._snapshot)
+        snap = self._snapshot
+        latency = (snap.get("latency_ms") or {}).get("p50") or 0.0
+        put_text(image, f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms", 0)
+        put_text(image, f"Mode: {MODE_TITLES[self.mode]} (Tab to switch)", 1)
+        draw_stage_bars(image, snap)
         try:
             cv2.imshow(WINDOW, image)
             self.window_open = True
