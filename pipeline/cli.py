@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Sequence
 
+from config import load_defaults
+
 from .config import MODES, InferenceConfig, PipelineConfig
 from .errors import EXIT_USAGE, PipelineError, UsageError
 from .families import FAMILIES
@@ -20,6 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    run = load_defaults()["run"]  # config/defaults.toml: the defaults of the options below
     parser = _Parser(prog="python -m pipeline", add_help=False,
                      description="Real-time multi-person 2D pose estimation on OpenVINO, one process per stage.")
     args = parser.add_argument_group("Options")
@@ -40,11 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
                            "IR. For OpenPose-like nets the image is resized to this height; for Associative "
                            "Embedding-like nets this is the length of the short image side; for MoveNet the long "
                            "side (default: the frame's own long side).")
-    args.add_argument("-t", "--prob_threshold", type=float, default=0.1,
+    args.add_argument("-t", "--prob_threshold", type=float, default=run["prob_threshold"],
                       help="Optional. Probability threshold for poses filtering.")
     args.add_argument("-r", "--raw_output_message", action="store_true",
                       help="Optional. Output inference results raw values showing.")
-    args.add_argument("-d", "--device", default="CPU",
+    args.add_argument("-d", "--device", default=run["device"],
                       help="Optional. Specify the target device to infer on; CPU, GPU, … Default value is CPU.")
     args.add_argument("-nireq", "--num_infer_requests", type=int, default=None,
                       help="Optional. Number of infer requests (default: OpenVINO's optimal number).")
@@ -59,13 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Optional. List of monitors to show initially.")
 
     extra = parser.add_argument_group("Pipeline options")
-    extra.add_argument("--mode", choices=MODES, default="user",
+    extra.add_argument("--mode", choices=MODES, default=run["mode"],
                        help="Starting mode: 'user' (User specified, max throughput) or 'latency' (Min latency). "
                             "Tab in the window or `python -m pipeline.ctl ADDRESS toggle` switches.")
-    extra.add_argument("--decode-workers", type=int, default=0,
+    extra.add_argument("--decode-workers", type=int, default=run["decode_workers"],
                        help="Decode worker processes (default: one per core beyond the first, at least 1).")
-    extra.add_argument("--ring-slots", type=int, default=0,
+    extra.add_argument("--ring-slots", type=int, default=run["ring_slots"],
                        help="Frames in flight at most, i.e. slots of each shared-memory ring (default: derived).")
+    extra.add_argument("--batch", type=int, default=run["batch"],
+                       help="Frames that travel together through each process hop in User specified mode: "
+                            "fewer hops and wake-ups per frame leave more CPU to inference; 1 = one by one "
+                            "(default: automatic, up to 8 frames and 32 MiB of frames). Min latency mode and "
+                            "cameras always go one by one.")
     extra.add_argument("--poses-out", metavar="FILE",
                        help="Write every frame's poses as JSON lines: {\"frame\": k, \"poses\": [{\"keypoints\": "
                             "[[x, y, score], …], \"score\": s}, …]} in frame pixels, COCO-17 order.")
@@ -91,6 +99,7 @@ def _positive(value: int | None, option: str) -> int:
 
 def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
     ns = build_parser().parse_args(argv)
+    defaults = load_defaults()
     model = ns.model
     if not model:
         if ns.architecture_type != "movenet":
@@ -122,7 +131,9 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         input=ns.input, inference=inference, loop=ns.loop, output=ns.output, prob_threshold=ns.prob_threshold,
         raw_output=ns.raw_output_message, show=show, utilization_monitors=ns.utilization_monitors, mode=ns.mode,
         decode_workers=ns.decode_workers, ring_slots=ns.ring_slots, poses_out=ns.poses_out, control=ns.control,
-        max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out)
+        max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out, batch=ns.batch,
+        telemetry_period=float(defaults["telemetry"]["period"]),
+        reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -124,7 +124,8 @@ class Controller:
                 _check_writable(path, option)
         self.runtime = transport.RuntimeDir()
         endpoints = transport.Endpoints.in_directory(self.runtime.path, cfg.control)
-        slots = cfg.slots()
+        batch = cfg.batch_for(source.max_frame_bytes)
+        slots = cfg.slots(batch)
         shapes = [shape for _, shape in model.outputs]
         frames = SlotRing.create("frames", slots, source.max_frame_bytes)
         self.rings.append(frames)
@@ -133,7 +134,7 @@ class Controller:
         maps = SlotRing.create("maps", slots, packed_bytes(shapes))
         self.rings.append(maps)
         return RunPlan(config=cfg, source=source, model=model, endpoints=endpoints, frames_ring=frames.spec,
-                       tensors_ring=tensors.spec, maps_ring=maps.spec, workers=cfg.workers())
+                       tensors_ring=tensors.spec, maps_ring=maps.spec, workers=cfg.workers(), batch=batch)
 
     def spawn(self, kind: str, instance: int = 0, generation: int = 0) -> Child:
         assert self.plan is not None
@@ -235,7 +236,8 @@ class Controller:
                 info = msg.info
                 log(f"model: {self.plan.model.family} {os.path.basename(self.plan.model.path)}, input "
                     f"{info.get('net_input')}, device {info.get('device')}, precision {info.get('precision')}, "
-                    f"{info.get('requests')} requests, {info.get('streams')} streams, mode {MODE_TITLES[self.mode]}")
+                    f"{info.get('requests')} requests, {info.get('streams')} streams, batches of "
+                    f"{self.plan.batch}, {self.plan.frames_ring.slots} slots, mode {MODE_TITLES[self.mode]}")
         elif isinstance(msg, StageError):
             self.fail(msg.stage, msg.message, msg.exit_code)
         elif isinstance(msg, Log):
@@ -385,6 +387,7 @@ class Controller:
             "precision": info.get("precision"), "requests": info.get("requests"), "streams": info.get("streams"),
             "threads": info.get("threads"), "net_input": info.get("net_input"),
             "decode_workers": plan.workers if plan else None, "ring_slots": plan.frames_ring.slots if plan else None,
+            "batch": plan.batch if plan else None,
             "machine": machine_description(),
             "first_frame_s": (self.first_frame_ns - self.started_ns) / 1e9 if self.first_frame_ns else None,
         }

@@ -25,3 +25,7 @@ class InputError(PipelineError):
 
 class ModelError(PipelineError):
     """The model file is missing, unreadable, or does not fit the chosen architecture."""
+
+
+class ResourceError(PipelineError):
+    """The machine lacks something the run needs (for example shared memory for the rings)."""

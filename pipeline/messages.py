@@ -7,6 +7,10 @@ A message is a frozen dataclass. On the wire it is a multipart ZeroMQ message:
 * parts 2…: the raw bytes of the array fields, in the order of ``ARRAYS``; their dtype is fixed
   per field and their shape travels in the JSON header.
 
+Several messages bound for the same socket can travel as one *batch* (tag 0): part 1 is then
+the JSON list of each message's part count, followed by every message's parts in order. A batch
+costs one ZeroMQ hop and one wake-up of the receiver, however many frames it carries.
+
 Nothing is pickled, and pixels never travel here: frames stay in the shared-memory rings and a
 message only names the slot (see :mod:`pipeline.ring`).
 """
@@ -15,15 +19,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 WIRE_VERSION = 1
 _MAGIC = b"PP"
+BATCH_TAG = 0  # several messages in one multipart message
 
 
 class Stamp(IntEnum):
@@ -348,9 +354,19 @@ def encode(msg: Message) -> list[Any]:
     return [head, json.dumps(header, separators=(",", ":")).encode(), *(a.data for a in arrays)]
 
 
-def decode(parts: list[Any]) -> Message:
-    """Decode the parts of one multipart ZeroMQ message (bytes, memoryviews or ``zmq.Frame``)."""
-    raw = [p.buffer if hasattr(p, "buffer") else p for p in parts]
+def encode_batch(msgs: Sequence[Message]) -> list[Any]:
+    """Encode several messages as one multipart message; a single message is encoded as itself."""
+    if not msgs:
+        raise ValueError("an empty batch")
+    if len(msgs) == 1:
+        return encode(msgs[0])
+    encoded = [encode(m) for m in msgs]
+    head = _MAGIC + bytes((WIRE_VERSION, BATCH_TAG))
+    counts = json.dumps([len(parts) for parts in encoded], separators=(",", ":")).encode()
+    return [head, counts, *itertools.chain.from_iterable(encoded)]
+
+
+def _tag(raw: list[Any]) -> int:
     if len(raw) < 2:
         raise WireError("message has fewer than 2 parts")
     head = bytes(raw[0])
@@ -358,9 +374,18 @@ def decode(parts: list[Any]) -> Message:
         raise WireError("not a pipeline message")
     if head[2] != WIRE_VERSION:
         raise WireError(f"wire version {head[2]}, expected {WIRE_VERSION}")
-    cls = _REGISTRY.get(head[3])
+    return head[3]
+
+
+def _buffers(parts: list[Any]) -> list[Any]:
+    return [p.buffer if hasattr(p, "buffer") else p for p in parts]
+
+
+def _decode_one(raw: list[Any]) -> Message:
+    tag = _tag(raw)
+    cls = _REGISTRY.get(tag)
     if cls is None:
-        raise WireError(f"unknown message tag {head[3]}")
+        raise WireError("a batch inside a batch" if tag == BATCH_TAG else f"unknown message tag {tag}")
     try:
         header = json.loads(bytes(raw[1]))
         return _unflatten(cls, header, list(raw[2:]))
@@ -368,3 +393,32 @@ def decode(parts: list[Any]) -> Message:
         if isinstance(exc, WireError):
             raise
         raise WireError(f"malformed {cls.__name__}: {exc}") from exc
+
+
+def decode(parts: list[Any]) -> Message:
+    """Decode the parts of one multipart ZeroMQ message (bytes, memoryviews or ``zmq.Frame``)
+    holding exactly one message."""
+    raw = _buffers(parts)
+    if _tag(raw) == BATCH_TAG:
+        raise WireError("expected one message, got a batch")
+    return _decode_one(raw)
+
+
+def decode_all(parts: list[Any]) -> list[Message]:
+    """Decode one multipart ZeroMQ message into the messages it carries: one, or a batch's."""
+    raw = _buffers(parts)
+    if _tag(raw) != BATCH_TAG:
+        return [_decode_one(raw)]
+    try:
+        counts = json.loads(bytes(raw[1]))
+    except ValueError as exc:
+        raise WireError(f"malformed batch: {exc}") from exc
+    if (not isinstance(counts, list) or not all(isinstance(n, int) and n >= 2 for n in counts)
+            or sum(counts) != len(raw) - 2):
+        raise WireError("malformed batch: part counts do not match")
+    out: list[Message] = []
+    at = 2
+    for n in counts:
+        out.append(_decode_one(raw[at:at + n]))
+        at += n
+    return out

@@ -17,11 +17,14 @@ Layout: ``slots`` int64 sequence numbers (a 64-byte aligned header), then the sl
 from __future__ import annotations
 
 import gc
+import os
 import secrets
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
 import numpy as np
+
+from .errors import ResourceError
 
 _ALIGN = 64
 NAME_PREFIX = "posepipe"
@@ -66,6 +69,14 @@ def unique_name(role: str) -> str:
     return f"{NAME_PREFIX}-{role}-{secrets.token_hex(6)}"
 
 
+def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
+    """Back the whole segment with memory now. A segment is sparse until written, and a write
+    that finds /dev/shm full kills the writer with SIGBUS: better to fail here, with a message."""
+    fd = getattr(shm, "_fd", -1)
+    if fd >= 0 and hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, size)
+
+
 class SlotRing:
     """One shared-memory segment holding ``slots`` slots of ``slot_bytes`` bytes each.
 
@@ -88,6 +99,15 @@ class SlotRing:
             raise ValueError(f"a ring needs at least one slot of one byte (got {slots} x {slot_bytes})")
         spec = RingSpec(unique_name(role), slots, slot_bytes)
         shm = shared_memory.SharedMemory(name=spec.name, create=True, size=spec.total_bytes)
+        try:
+            _reserve(shm, spec.total_bytes)
+        except OSError as exc:
+            shm.close()
+            shm.unlink()
+            need = spec.total_bytes / 2**20
+            raise ResourceError(f"not enough shared memory for the {role} ring ({slots} slots, {need:.0f} MiB): "
+                                f"{exc.strerror or exc}; free /dev/shm (in Docker: --shm-size), or lower "
+                                "--ring-slots or --batch") from None
         ring = cls(spec, shm, owner=True)
         assert ring._seqs is not None
         ring._seqs[:] = -1
@@ -193,8 +213,6 @@ class SlotRing:
 
 def pipeline_segments() -> list[str]:
     """Names of this product's segments currently in /dev/shm (for tests and leak checks)."""
-    import os
-
     try:
         return sorted(n for n in os.listdir("/dev/shm") if n.startswith(NAME_PREFIX))
     except FileNotFoundError:

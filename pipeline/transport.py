@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 import zmq
 
@@ -89,26 +89,44 @@ def socket(ctx: zmq.Context, kind: int, address: str, *, bind: bool, hwm: int = 
 
 
 def send(sock: zmq.Socket, msg: Message, *, prefix: list[bytes] | None = None, flags: int = 0) -> None:
-    parts = messages.encode(msg)
+    _send_parts(sock, messages.encode(msg), prefix, flags)
+
+
+def send_all(sock: zmq.Socket, msgs: Sequence[Message], *, prefix: list[bytes] | None = None,
+             flags: int = 0) -> None:
+    """Send ``msgs`` (in order) as one batch: one hop, one wake-up of the receiver. Nothing to
+    send is a no-op."""
+    if msgs:
+        _send_parts(sock, messages.encode_batch(msgs), prefix, flags)
+
+
+def _send_parts(sock: zmq.Socket, parts: list[Any], prefix: list[bytes] | None, flags: int) -> None:
     if prefix:
         parts = [*prefix, *parts]
-    sock.send_multipart(parts, flags=flags, copy=len(parts) < 3)
+    sock.send_multipart(parts, flags=flags)  # every part is small: copying beats zero-copy tracking
 
 
 def recv(sock: zmq.Socket, flags: int = 0) -> Message:
+    """One message (a request/reply socket never carries batches)."""
     return messages.decode(sock.recv_multipart(flags=flags))
 
 
-def recv_routed(sock: zmq.Socket, flags: int = 0) -> tuple[bytes, Message]:
-    """Receive on a ROUTER: the peer identity and the message."""
+def recv_all(sock: zmq.Socket, flags: int = 0) -> list[Message]:
+    """The messages of one multipart message: one, or a batch's."""
+    return messages.decode_all(sock.recv_multipart(flags=flags))
+
+
+def recv_routed(sock: zmq.Socket, flags: int = 0) -> tuple[bytes, list[Message]]:
+    """Receive on a ROUTER: the peer identity and the message(s) it sent."""
     parts = sock.recv_multipart(flags=flags)
-    return parts[0], messages.decode(parts[1:])
+    return parts[0], messages.decode_all(parts[1:])
 
 
 def drain(sock: zmq.Socket) -> Iterator[Message]:
-    """Every message already waiting on ``sock``, without blocking."""
+    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking."""
     while True:
         try:
-            yield recv(sock, zmq.NOBLOCK)
+            batch = recv_all(sock, zmq.NOBLOCK)
         except zmq.Again:
             return
+        yield from batch

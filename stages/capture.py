@@ -58,28 +58,56 @@ class Capture(Stage):
                     dropped=getattr(self.reader, "dropped", 0))
         return figs
 
+    def batch_size(self) -> int:
+        """Frames read and sent together: ``--batch`` for files in User specified mode; one at a
+        time in Min latency mode and from a live camera (never wait for a frame to fill a batch)."""
+        if self.mode == "latency" or self.reader.live:
+            return 1
+        return min(self.plan.batch, self.limit())
+
     def run(self) -> None:
         max_frames = self.config.max_frames
         while not self.started and not self.draining:
             self.poll([], 100)
-        while not self.draining:
+        ended = False
+        while not self.draining and not ended:
             self._take_credits()
-            if self.admitted - self.finished >= self.limit():
+            want = self.batch_size()
+            if max_frames:
+                want = min(want, max_frames - self.admitted)
+                if want <= 0:
+                    break
+            if self.limit() - (self.admitted - self.finished) < want:
                 self.poll([self.credits], 100)
                 continue
-            if max_frames and self.admitted >= max_frames:
-                break
+            batch, ended = self._read(want)
+            t_read = time.monotonic_ns()
+            if batch:
+                now = time.monotonic_ns()
+                for frame in batch:
+                    frame.stamps[Stamp.CAPTURED] = now
+                transport.send_all(self.out, batch)
+                self.items += len(batch)
+                self.busy_ns += now - (t_read if self.reader.live else int(batch[0].stamps[Stamp.READ]))
+            elif self.reader.live and not ended:
+                self.poll([], 0)
+                continue
+            self.poll([], 0)
+        self._forward_warnings()
+        transport.send(self.out, EndOfStream(count=self.admitted, error=self.reader.error))
+        self.wait_for_stop()
+
+    def _read(self, want: int) -> tuple[list[Frame], bool]:
+        """Read up to ``want`` frames into the ring; also says whether the input has ended."""
+        batch: list[Frame] = []
+        while len(batch) < want:
             seq = self.admitted
             slot_view = self.ring.view(self.ring.slot_of(seq), self.frame_shape) if self.direct else None
             got = self.reader.read(slot_view)
             del slot_view
             self._forward_warnings()
             if got is None:
-                if self.reader.live:
-                    self.poll([], 0)
-                    continue
-                break
-            t0 = time.monotonic_ns()
+                return batch, not self.reader.live
             h, w = got.frame.shape[:2]
             view = self.ring.view(self.ring.slot_of(seq), (h, w, 3))
             if not np.shares_memory(view, got.frame):  # decoded elsewhere: copy it in
@@ -88,17 +116,10 @@ class Capture(Stage):
             slot = self.ring.commit(seq)
             stamps = new_stamps()
             stamps[Stamp.READ] = got.t_read_ns
-            now = time.monotonic_ns()
-            stamps[Stamp.CAPTURED] = now
-            transport.send(self.out, Frame(seq=seq, slot=slot, height=h, width=w, index=got.index,
-                                           name=got.name, mode=self.mode, stamps=stamps))
+            batch.append(Frame(seq=seq, slot=slot, height=h, width=w, index=got.index, name=got.name,
+                               mode=self.mode, stamps=stamps))
             self.admitted += 1
-            self.items += 1
-            self.busy_ns += now - got.t_read_ns if not self.reader.live else now - t0
-            self.poll([], 0)
-        self._forward_warnings()
-        transport.send(self.out, EndOfStream(count=self.admitted, error=self.reader.error))
-        self.wait_for_stop()
+        return batch, False
 
     def close(self) -> None:
         self.reader.close()

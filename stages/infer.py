@@ -195,9 +195,10 @@ class Infer(Stage):
             if self._wake_r in ready:
                 self._collect()
             if self.inp in ready:
+                now = time.monotonic_ns()
                 for msg in transport.drain(self.inp):
                     if isinstance(msg, Frame):
-                        msg.stamps[Stamp.INFER_IN] = time.monotonic_ns()
+                        msg.stamps[Stamp.INFER_IN] = now
                         self.waiting.append(msg)
                     elif isinstance(msg, EndOfStream):
                         transport.send(self.sink, msg)
@@ -253,27 +254,44 @@ class Infer(Stage):
             self.decodable.append(frame)
 
     def _worker_messages(self) -> None:
+        """A worker's message acknowledges the frames it names (one ``WorkerReady`` each) and asks
+        for one more dispatch."""
         while True:
             try:
-                identity, msg = transport.recv_routed(self.work, zmq.NOBLOCK)
+                identity, msgs = transport.recv_routed(self.work, zmq.NOBLOCK)
             except zmq.Again:
                 return
-            if isinstance(msg, WorkerReady):
+            ready = [m for m in msgs if isinstance(m, WorkerReady)]
+            for msg in ready:
                 if msg.done >= 0:
                     self.assigned[identity].pop(msg.done, None)
+            if ready:
                 self.idle.append(identity)
 
+    def _batch(self) -> int:
+        return self.plan.batch if self.mode == "user" else 1
+
+    def _holding(self) -> bool:
+        """Keep finished maps back while a request that belongs in the same batch (started
+        together, so finishing about now) is still running: the batch then leaves as one hop."""
+        batch = self._batch()
+        if batch == 1 or len(self.decodable) >= batch:
+            return False
+        first = self.decodable[0].seq
+        return any(seq < first + batch for seq in self.running)
+
     def _dispatch(self) -> None:
-        while self.decodable and self.idle:
+        while self.decodable and self.idle and not self._holding():
             identity = self.idle.popleft()
-            frame = self.decodable[0]
+            frames = [self.decodable[i] for i in range(min(self._batch(), len(self.decodable)))]
             try:
-                transport.send(self.work, frame, prefix=[identity])
+                transport.send_all(self.work, frames, prefix=[identity])
             except zmq.ZMQError:  # the worker is gone (ROUTER_MANDATORY): try another
                 self.assigned.pop(identity, None)
                 continue
-            self.decodable.popleft()
-            self.assigned[identity][frame.seq] = frame
+            for frame in frames:
+                self.decodable.popleft()
+                self.assigned[identity][frame.seq] = frame
 
     def on_message(self, msg: Any) -> None:
         if isinstance(msg, WorkerLost):

@@ -16,7 +16,7 @@ import numpy as np
 import zmq
 
 from pipeline import transport
-from pipeline.messages import EndOfStream, Frame, Stamp
+from pipeline.messages import EndOfStream, Frame, Message, Stamp
 from pipeline.ring import SlotRing
 
 from .base import Stage
@@ -59,13 +59,19 @@ class Preprocess(Stage):
         while True:
             if not self.poll([self.inp], 200):
                 continue
+            out: list[Message] = []  # what arrived together leaves together, in order
             for msg in transport.drain(self.inp):
                 if isinstance(msg, Frame):
-                    self.process(msg)
+                    out.append(self.process(msg))
                 elif isinstance(msg, EndOfStream):
-                    transport.send(self.out, msg)
+                    out.append(msg)
+            now = time.monotonic_ns()
+            for msg in out:
+                if isinstance(msg, Frame):
+                    msg.stamps[Stamp.PRE_OUT] = now  # a batch's wait for its last frame counts here
+            transport.send_all(self.out, out)
 
-    def process(self, frame: Frame) -> None:
+    def process(self, frame: Frame) -> Frame:
         t0 = time.monotonic_ns()
         frame.stamps[Stamp.PRE_IN] = t0
         image = self.frames.read(frame.seq, (frame.height, frame.width, 3))
@@ -74,10 +80,9 @@ class Preprocess(Stage):
         del image, tensor
         self.tensors.commit(frame.seq)
         t1 = time.monotonic_ns()
-        frame.stamps[Stamp.PRE_OUT] = t1
-        transport.send(self.out, dataclasses.replace(frame, scale=scale, pad_x=0.0, pad_y=0.0))
         self.items += 1
         self.busy_ns += t1 - t0
+        return dataclasses.replace(frame, scale=scale, pad_x=0.0, pad_y=0.0)
 
     def close(self) -> None:
         self.frames.close()

@@ -36,6 +36,9 @@ def test_no_options_gives_usage_and_an_error():
     (["-i", "x", "-at", "openpose", "-m", "m.xml", "--tsize", "0"], "--tsize must be"),
     (["-i", "x", "-at", "openpose", "-m", "m.xml", "-t", "1.5"], "-t must be between 0 and 1"),
     (["-i", "x", "-at", "openpose", "-m", "m.xml", "--bogus"], "unrecognized arguments: --bogus"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "--batch", "17"], "--batch must be between 1 and 16"),
+    (["-i", "x", "-at", "openpose", "-m", "m.xml", "--batch", "4", "--ring-slots", "3"],
+     "--ring-slots (3) must be at least --batch (4)"),
 ])
 def test_bad_options_exit_2_with_one_line(args, expected):
     res = run_pipeline(*args)
@@ -43,3 +46,19 @@ def test_bad_options_exit_2_with_one_line(args, expected):
     assert expected in res.stderr
     assert "Traceback" not in res.stderr
     assert not tagged_processes(res.tag)
+
+
+@pytest.mark.parametrize("batch, ring_slots, frame, expected", [
+    (0, 0, (432, 768), 8),  # small frames: a full batch
+    (0, 0, (1080, 1920), 5),  # at most 32 MiB of frames per batch
+    (0, 0, (2160, 3840), 1),  # 4K: per-frame work dwarfs a hop, no batching
+    (3, 0, (2160, 3840), 3),  # asked for: as asked
+    (0, 4, (432, 768), 4),  # never more than the ring holds
+])
+def test_batch_size_follows_the_frame_size_unless_given(batch, ring_slots, frame, expected):
+    from pipeline.config import InferenceConfig, PipelineConfig
+    cfg = PipelineConfig(input="x", inference=InferenceConfig(model="m.xml", architecture="openpose"),
+                         batch=batch, ring_slots=ring_slots)
+    got = cfg.batch_for(frame[0] * frame[1] * 3)
+    assert got == expected
+    assert cfg.slots(got) >= 2 * got  # room for one batch coming in while another goes out

@@ -22,13 +22,15 @@ def run_ok(*args):
     return res
 
 
-def test_one_and_three_decode_workers_give_identical_pose_files(clip, tmp_path):
+def test_decode_workers_and_batching_do_not_change_the_poses(clip, tmp_path):
+    """One worker, frames one by one; three workers, frames in batches of 5 (24 frames: the last
+    batch is short): the same pose file, byte for byte."""
     model = movenet_model()
     files = []
-    for workers in (1, 3):
+    for workers, batch in ((1, 1), (3, 5)):
         out = tmp_path / f"poses{workers}.jsonl"
         run_ok("-i", str(clip), "-at", "movenet", "-m", model, "-no_show", "--decode-workers", str(workers),
-               "--poses-out", str(out))
+               "--batch", str(batch), "--poses-out", str(out))
         files.append(out.read_text())
     assert files[0] == files[1]
     records = [__import__("json").loads(line) for line in files[0].splitlines()]

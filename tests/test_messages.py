@@ -78,3 +78,47 @@ def test_frames_are_never_pickled():
 def test_malformed_messages_are_refused(parts):
     with pytest.raises(m.WireError):
         m.decode(parts)
+
+
+def test_a_batch_carries_every_message_in_order():
+    rng = np.random.default_rng(3)
+    msgs = [m.Frame(seq=i, slot=i % 4, height=432, width=768, stamps=rng.integers(0, 2**40, m.NUM_STAMPS))
+            for i in range(5)]
+    poses = m.Poses(frame=msgs[0], keypoints=rng.random((2, 17, 3), dtype=np.float32),
+                    scores=np.array([0.9, 0.5], np.float32))
+    batch = [*msgs, poses, m.EndOfStream(count=5)]
+    parts = [bytes(p) for p in m.encode_batch(batch)]
+    out = m.decode_all(parts)
+    assert [type(x) for x in out] == [type(x) for x in batch]
+    assert [x.seq for x in out[:5]] == [0, 1, 2, 3, 4]
+    assert all(np.array_equal(a.stamps, b.stamps) for a, b in zip(out[:5], msgs))
+    assert np.array_equal(out[5].keypoints, poses.keypoints) and out[6] == batch[6]
+
+
+def test_a_batch_of_one_is_a_plain_message():
+    frame = m.Frame(seq=7, slot=1, height=2, width=2)
+    assert m.encode_batch([frame])[0] == m.encode(frame)[0]
+    assert m.decode_all(m.encode(frame)) == [frame]
+    with pytest.raises(ValueError):
+        m.encode_batch([])
+
+
+def test_decode_refuses_a_batch_where_one_message_is_expected():
+    parts = m.encode_batch([m.Finished(upto=1), m.Finished(upto=2)])
+    with pytest.raises(m.WireError, match="batch"):
+        m.decode(parts)
+
+
+@pytest.mark.parametrize("counts", [b"[2, 2, 2]", b"[1, 3]", b"not json", b'{"a": 1}'])
+def test_malformed_batches_are_refused(counts):
+    parts = m.encode_batch([m.Finished(upto=1), m.Finished(upto=2)])
+    parts[1] = counts
+    with pytest.raises(m.WireError):
+        m.decode_all(parts)
+
+
+def test_a_batch_inside_a_batch_is_refused():
+    inner = m.encode_batch([m.Finished(upto=1), m.Finished(upto=2)])
+    parts = [m.encode_batch([m.Finished(upto=0), m.Finished(upto=0)])[0], f"[{len(inner)}]".encode(), *inner]
+    with pytest.raises(m.WireError, match="inside a batch"):
+        m.decode_all(parts)

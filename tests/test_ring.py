@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 
 import numpy as np
 import pytest
@@ -88,3 +89,31 @@ def test_another_process_writes_what_this_one_reads():
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError):
         SlotRing.create("test", 0, 10)
+
+
+def test_a_full_dev_shm_is_a_clear_error_not_a_crash_later(monkeypatch):
+    """A sparse segment on a full /dev/shm would kill the first process that writes a frame with
+    SIGBUS; the ring reserves its memory up front and says what to do instead."""
+    import errno
+
+    from pipeline import ring as ring_mod
+    from pipeline.errors import ResourceError
+
+    def full(shm, size):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ring_mod, "_reserve", full)
+    before = pipeline_segments()
+    with pytest.raises(ResourceError, match=r"frames ring \(12 slots.*--shm-size.*--ring-slots or --batch"):
+        SlotRing.create("frames", 12, 6 * 2**20)
+    assert pipeline_segments() == before
+
+
+def test_a_ring_is_backed_by_memory_when_created():
+    ring = SlotRing.create("frames", 3, 2**20)
+    try:
+        usage = os.stat(f"/dev/shm/{ring.spec.name}")
+        assert usage.st_blocks * 512 >= 3 * 2**20  # allocated, not sparse
+    finally:
+        ring.close()
+        ring.unlink()

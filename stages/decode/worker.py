@@ -1,7 +1,9 @@
 """Decode worker: turns one frame's output maps into people, in frame pixels.
 
 Workers ask the inference stage for work (DEALER → ROUTER), so frames go to whichever worker is
-free and a dead worker's frames can be handed out again. Results go to the sink, which restores
+free and a dead worker's frames can be handed out again. A worker gets one message at a time (a
+frame, or a batch of them in User specified mode) and answers it with one message of poses to
+the sink and one of acknowledgements, which also asks for more. Results go to the sink, which restores
 the input order. Run as many workers as there are spare cores (``--decode-workers``).
 """
 
@@ -41,10 +43,19 @@ class DecodeWorker(Stage):
         while True:
             if not self.poll([self.work], 200):
                 continue
-            for msg in transport.drain(self.work):
-                if isinstance(msg, Frame):
-                    transport.send(self.out, self.process(msg))
-                    transport.send(self.work, WorkerReady(msg.seq))
+            while True:  # one message (a frame or a batch of them) at a time, one answer each
+                try:
+                    msgs = transport.recv_all(self.work, zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                frames = [m for m in msgs if isinstance(m, Frame)]
+                if frames:
+                    poses = [self.process(f) for f in frames]
+                    now = time.monotonic_ns()
+                    for p in poses:
+                        p.frame.stamps[Stamp.DECODE_OUT] = now  # a batch leaves when its last frame is done
+                    transport.send_all(self.out, poses)
+                    transport.send_all(self.work, [WorkerReady(f.seq) for f in frames])
 
     def process(self, frame: Frame) -> Poses:
         t0 = time.monotonic_ns()
