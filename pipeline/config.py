@@ -112,9 +112,11 @@ class PipelineConfig:
     def batch_for(self, frame_bytes: int) -> int:
         """Frames per hop: ``--batch``, or automatically as many as fit in ``AUTO_BATCH_BYTES``
         (8 frames of 768x432; 5 of 1080p; 1 of 4K, whose per-frame work dwarfs a hop's cost),
-        never more than ``--ring-slots``."""
-        batch = self.batch or max(1, min(AUTO_BATCH_MAX, AUTO_BATCH_BYTES // max(1, frame_bytes)))
-        return min(batch, self.ring_slots) if self.ring_slots else batch
+        and at most half of ``--ring-slots`` so that one batch can come in while another goes out."""
+        if self.batch:
+            return self.batch
+        batch = max(1, min(AUTO_BATCH_MAX, AUTO_BATCH_BYTES // max(1, frame_bytes)))
+        return max(1, min(batch, self.ring_slots // 2)) if self.ring_slots else batch
 
     def slots(self, batch: int = 1) -> int:
         """Slots of every ring: frames in flight at most. With batches of ``batch`` frames, one

@@ -53,7 +53,7 @@ def test_bad_options_exit_2_with_one_line(args, expected):
     (0, 0, (1080, 1920), 5),  # at most 32 MiB of frames per batch
     (0, 0, (2160, 3840), 1),  # 4K: per-frame work dwarfs a hop, no batching
     (3, 0, (2160, 3840), 3),  # asked for: as asked
-    (0, 4, (432, 768), 4),  # never more than the ring holds
+    (0, 4, (432, 768), 2),  # half the ring: one batch comes in while another goes out
 ])
 def test_batch_size_follows_the_frame_size_unless_given(batch, ring_slots, frame, expected):
     from pipeline.config import InferenceConfig, PipelineConfig
