@@ -16,15 +16,18 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "BENCHMARKS.md").read_text()
-    assert "| model | input | precision | raw FPS | pipeline FPS | ratio |" in md
+    assert ("| model | input | precision | raw FPS | pipeline FPS, video written | ratio | pipeline FPS, no output "
+            "| ratio |") in md
     assert "| movenet (real weights) |" in md
     assert "Machine:" in md and "python -m pipeline" in md
     data = json.loads((tmp_path / "bench.json").read_text())
     row = data["rows"][0]
-    for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "raw_latency_ms", "latency_p50_ms",
+    for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "pipeline_fps_drawn", "throughput_ratio_drawn",
+                "raw_fps_runs", "batch", "raw_latency_ms", "latency_p50_ms",
                 "latency_written_p50_ms", "decode_fps_by_workers", "cpu_ms_per_frame", "peak_rss_mb",
                 "first_frame_s", "precision"):
         assert key in row, key
     assert row["precision"] in ("bf16", "f32", "f16")
-    assert row["throughput_ratio"] > 0 and set(row["decode_fps_by_workers"]) == {"1"}
+    assert row["throughput_ratio"] > 0 and row["throughput_ratio_drawn"] > 0
+    assert len(row["raw_fps_runs"]) == 2 and row["batch"] >= 1 and set(row["decode_fps_by_workers"]) == {"1"}
     assert {"capture", "preprocess", "infer", "sink"} <= set(row["cpu_ms_per_frame"])
