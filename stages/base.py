@@ -185,8 +185,19 @@ def _final_report(stage: Stage) -> None:
         pass
 
 
+def name_process(label: str) -> None:
+    """Show the stage's name in ``ps``, ``top`` and ``/proc/PID/comm`` (e.g. ``pp-infer``)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, f"pp-{label}".encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, identity: str = "") -> None:
     """Process entry point: run one stage's life cycle and exit with its status."""
+    name_process(identity or cls_name.lower())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _raise_stop)
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")

@@ -72,7 +72,12 @@ def test_mode_command_and_bad_requests(clip, tmp_path):
     run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
                   "--mode", "latency")
     run.wait_frames(3)
-    assert ctl(run.address, "status")["mode"] == "latency"
+    status = ctl(run.address, "status")
+    assert status["mode"] == "latency"
+    # each stage process shows its name in ps/top, so a user can tell them apart
+    for label, pid in status["stages"].items():
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() == f"pp-{label}"[:15], label
     assert ctl(run.address, "mode", "user")["mode"] == "user"
     bad = subprocess.run([sys.executable, "-m", "pipeline.ctl", run.address, "mode"], cwd=ROOT,
                          capture_output=True, text=True)
