@@ -18,6 +18,7 @@ import numpy as np
 AVIF_HASINDEX = 0x10
 AVIIF_KEYFRAME = 0x10
 LIMIT_BYTES = 3_900_000_000  # RIFF sizes are 32-bit; stay clear of 4 GiB
+_INDEX_ENTRY = struct.Struct("<4sIII")
 # Provisional sizes written before the file is finished: "as long as the file", for readers
 # of a file whose writer died.
 _OPEN_SIZE = 0x7FFFFFF0
@@ -58,7 +59,8 @@ class MjpegAviWriter:
     def _open(self, path: str) -> None:
         self._path = path
         self._file = open(path, "wb")
-        self._index: list[tuple[int, int]] = []  # (offset from the 'movi' fourcc, size)
+        self._index = bytearray()  # the idx1 entries, 16 bytes a frame (offset from 'movi', size)
+        self._frames = 0
         self._max_chunk = 0
         self._header_len = 0
         self._bytes = 0
@@ -79,14 +81,15 @@ class MjpegAviWriter:
         if not ok:
             raise OSError(f"cannot encode a frame for {self._path}")
         data = jpeg.tobytes()
-        if self._bytes + len(data) + 16 * (len(self._index) + 1) > LIMIT_BYTES:
+        if self._bytes + len(data) + len(self._index) + 16 > LIMIT_BYTES:
             self._next_part()
         assert self._file is not None
         if not self._header_len:
             header = _header(self._size[0], self._size[1], self.fps, 0, _OPEN_SIZE, _OPEN_SIZE, 1 << 20)
             self._file.write(header)
             self._header_len = len(header)
-        self._index.append((4 + self._bytes, len(data)))
+        self._index += _INDEX_ENTRY.pack(b"00dc", AVIIF_KEYFRAME, 4 + self._bytes, len(data))
+        self._frames += 1
         self._file.write(_chunk(b"00dc", data))
         self._file.flush()  # in the kernel now: it survives this process being killed
         self._bytes += 8 + len(data) + len(data) % 2
@@ -100,12 +103,12 @@ class MjpegAviWriter:
         try:
             if not self._header_len:
                 return  # nothing written: leave an empty file
-            index = b"".join(struct.pack("<4sIII", b"00dc", AVIIF_KEYFRAME, off, size) for off, size in self._index)
+            index = bytes(self._index)
             f.write(_chunk(b"idx1", index))
             movi_size = 4 + self._bytes
             riff_size = self._header_len - 8 + self._bytes + 8 + len(index)
             assert self._size is not None
-            header = _header(self._size[0], self._size[1], self.fps, len(self._index), riff_size, movi_size,
+            header = _header(self._size[0], self._size[1], self.fps, self._frames, riff_size, movi_size,
                              self._max_chunk)
             f.seek(0)
             f.write(header)
