@@ -9,7 +9,8 @@ a. the raw limit of the same compiled model (:mod:`scripts.rawlimit`): async thr
 b. the pipeline's throughput in User specified mode, decoding and drawing on, video written, and
    again without output (the Open Model Zoo demo's condition); the raw throughput is measured
    again right after these runs and the two raw figures are averaged (the machine's speed drifts);
-c. its end-to-end latency in Min latency mode (frame read → written);
+c. its end-to-end latency in Min latency mode (frame read → written), against the raw
+   single-request latency measured right before and right after (mean);
 d. decode throughput with 1, 2, … decode worker processes (the decoder alone, on real or
    rendered maps);
 e. CPU time per frame by stage; f. peak RSS of all processes together; time to first frame.
@@ -173,7 +174,7 @@ def summarise(model: dict[str, str], raw: dict[str, Any], user: dict[str, Any], 
         "raw_fps": raw["throughput"]["fps"], "raw_requests": raw["throughput"]["requests"],
         "raw_streams": raw["throughput"]["streams"], "raw_latency_ms": raw["latency"]["median_ms"],
         "pipeline_fps": u["fps"], "throughput_ratio": u["fps"] / raw["throughput"]["fps"],
-        "raw_fps_runs": raw["throughput"]["runs_fps"],
+        "raw_fps_runs": raw["throughput"]["runs_fps"], "raw_latency_runs_ms": raw["latency"]["runs_median_ms"],
         "pipeline_fps_drawn": user_drawn["all"]["fps"],
         "throughput_ratio_drawn": user_drawn["all"]["fps"] / raw["throughput"]["fps"],
         "pipeline_requests": user["meta"]["requests"], "batch": user["meta"].get("batch"),
@@ -215,7 +216,9 @@ def details(rows: list[dict[str, Any]]) -> str:
         out += [f"### {r['model']}", "",
                 f"* raw: {r['raw_requests']} requests, {r['raw_streams']} streams; measured before and after the "
                 f"pipeline's User specified runs: {' and '.join(f'{v:.1f}' for v in r['raw_fps_runs'])} FPS "
-                f"(the table shows the mean); pipeline: {r['pipeline_requests']} requests, batches of "
+                f"(the table shows the mean); raw latency right before and after the Min latency runs: "
+                f"{' and '.join(f'{v:.1f}' for v in r['raw_latency_runs_ms'])} ms (mean in the table); "
+                f"pipeline: {r['pipeline_requests']} requests, batches of "
                 f"{r['batch']} frames, {r['ring_slots']} ring slots",
                 f"* Min latency mode: p50 {r['latency_p50_ms']:.1f} ms, p95 {r['latency_p95_ms']:.1f} ms, "
                 f"{r['latency_fps']:.1f} FPS; stage share of latency (ms): {stages}",
@@ -266,8 +269,13 @@ def main() -> int:
             raw["throughput"]["fps"] = (fps + again["fps"]) / 2
             print(f"{model['name']}: pipeline, Min latency …", file=sys.stderr, flush=True)
             lat_frames = int(1000 / raw["latency"]["median_ms"] * ns.seconds * 0.5)
+            before = rawlimit.measure_latency(model["path"], model["family"], str(clip), seconds=ns.raw_seconds * 0.6)
             lat = run_pipeline(model, clip, lat_frames, "latency", work, write=False)
             lat_written = run_pipeline(model, clip, lat_frames, "latency", work)
+            after = rawlimit.measure_latency(model["path"], model["family"], str(clip), seconds=ns.raw_seconds * 0.6)
+            # as for throughput: raw latency right before and right after these runs, averaged
+            raw["latency"]["runs_median_ms"] = [before["median_ms"], after["median_ms"]]
+            raw["latency"]["median_ms"] = (before["median_ms"] + after["median_ms"]) / 2
             print(f"{model['name']}: decode scaling …", file=sys.stderr, flush=True)
             scaling = decode_scaling(model, clip, ns.workers or (os.cpu_count() or 2))
             rows.append(summarise(model, raw, user, user_drawn, lat, lat_written, scaling))

@@ -99,6 +99,13 @@ def measure_throughput(model: str, family: str, clip: str, device: str = "CPU", 
     return throughput(plan, InferenceConfig(model=model, architecture=family, device=device), seconds)
 
 
+def measure_latency(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 5.0) -> dict[str, Any]:
+    """:func:`measure`'s latency half only."""
+    info = probe(clip)
+    plan = plan_model(model, family, (info.frame_h, info.frame_w), 0, device)
+    return latency(plan, InferenceConfig(model=model, architecture=family, device=device), seconds)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--model", required=True)
