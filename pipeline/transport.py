@@ -122,11 +122,26 @@ def recv_routed(sock: zmq.Socket, flags: int = 0) -> tuple[bytes, list[Message]]
     return parts[0], messages.decode_all(parts[1:])
 
 
-def drain(sock: zmq.Socket) -> Iterator[Message]:
-    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking."""
+def drain_batches(sock: zmq.Socket) -> Iterator[list[Message]]:
+    """Every multipart message already waiting on ``sock``, each as the list of messages it
+    carries, without blocking."""
     while True:
         try:
-            batch = recv_all(sock, zmq.NOBLOCK)
+            yield recv_all(sock, zmq.NOBLOCK)
         except zmq.Again:
             return
+
+
+def drain_routed(sock: zmq.Socket) -> Iterator[tuple[bytes, list[Message]]]:
+    """:func:`drain_batches` on a ROUTER: each with the identity of the peer that sent it."""
+    while True:
+        try:
+            yield recv_routed(sock, zmq.NOBLOCK)
+        except zmq.Again:
+            return
+
+
+def drain(sock: zmq.Socket) -> Iterator[Message]:
+    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking."""
+    for batch in drain_batches(sock):
         yield from batch

@@ -256,26 +256,32 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="posepipe-bench-") as tmp:
         work = Path(tmp)
         for model in chosen:
-            print(f"{model['name']}: raw limit …", file=sys.stderr, flush=True)
-            raw = rawlimit.measure(model["path"], model["family"], str(clip), seconds=ns.raw_seconds)
+            # the machine's speed drifts: each raw figure is measured right before and right after
+            # the pipeline runs it is compared with, and the two are averaged
+            def raw_throughput() -> dict[str, Any]:
+                return rawlimit.measure(model["path"], model["family"], str(clip), seconds=ns.raw_seconds,
+                                        latency_seconds=0)
+
+            def raw_latency() -> dict[str, Any]:
+                return rawlimit.measure(model["path"], model["family"], str(clip), seconds=0,
+                                        latency_seconds=ns.raw_seconds * 0.6)
+
+            print(f"{model['name']}: raw limit, then pipeline in User specified mode …", file=sys.stderr, flush=True)
+            raw = raw_throughput()
             fps = raw["throughput"]["fps"]
-            print(f"{model['name']}: pipeline, User specified …", file=sys.stderr, flush=True)
             user = run_pipeline(model, clip, int(fps * ns.seconds), "user", work)
             user_drawn = run_pipeline(model, clip, int(fps * ns.seconds), "user", work, write=False)
-            # the machine's speed drifts: measure the raw limit again, right after, and use the mean
-            print(f"{model['name']}: raw limit again …", file=sys.stderr, flush=True)
-            again = rawlimit.measure_throughput(model["path"], model["family"], str(clip), seconds=ns.raw_seconds)
-            raw["throughput"]["runs_fps"] = [fps, again["fps"]]
-            raw["throughput"]["fps"] = (fps + again["fps"]) / 2
-            print(f"{model['name']}: pipeline, Min latency …", file=sys.stderr, flush=True)
-            lat_frames = int(1000 / raw["latency"]["median_ms"] * ns.seconds * 0.5)
-            before = rawlimit.measure_latency(model["path"], model["family"], str(clip), seconds=ns.raw_seconds * 0.6)
+            again = raw_throughput()["throughput"]["fps"]
+            raw["throughput"]["runs_fps"] = [fps, again]
+            raw["throughput"]["fps"] = (fps + again) / 2
+            print(f"{model['name']}: raw latency, then pipeline in Min latency mode …", file=sys.stderr, flush=True)
+            before = raw_latency()["latency"]
+            lat_frames = int(1000 / before["median_ms"] * ns.seconds * 0.5)
             lat = run_pipeline(model, clip, lat_frames, "latency", work, write=False)
             lat_written = run_pipeline(model, clip, lat_frames, "latency", work)
-            after = rawlimit.measure_latency(model["path"], model["family"], str(clip), seconds=ns.raw_seconds * 0.6)
-            # as for throughput: raw latency right before and right after these runs, averaged
-            raw["latency"]["runs_median_ms"] = [before["median_ms"], after["median_ms"]]
-            raw["latency"]["median_ms"] = (before["median_ms"] + after["median_ms"]) / 2
+            after = raw_latency()["latency"]
+            raw["latency"] = {**after, "runs_median_ms": [before["median_ms"], after["median_ms"]],
+                              "median_ms": (before["median_ms"] + after["median_ms"]) / 2}
             print(f"{model['name']}: decode scaling …", file=sys.stderr, flush=True)
             scaling = decode_scaling(model, clip, ns.workers or (os.cpu_count() or 2))
             rows.append(summarise(model, raw, user, user_drawn, lat, lat_written, scaling))

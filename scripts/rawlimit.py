@@ -84,26 +84,20 @@ def latency(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 5.0) -> dict
             "precision": precision_name(str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
 
 
-def measure(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 8.0) -> dict[str, Any]:
+def measure(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 8.0,
+            latency_seconds: float | None = None) -> dict[str, Any]:
+    """Throughput for ``seconds`` and latency for ``latency_seconds`` (default: 0.6 x
+    ``seconds``); a duration of 0 skips that half."""
     info = probe(clip)
     plan = plan_model(model, family, (info.frame_h, info.frame_w), 0, device)
     cfg = InferenceConfig(model=model, architecture=family, device=device)
-    return {"input": f"{plan.net_w}x{plan.net_h}", "throughput": throughput(plan, cfg, seconds),
-            "latency": latency(plan, cfg, seconds * 0.6)}
-
-
-def measure_throughput(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 8.0) -> dict[str, Any]:
-    """:func:`measure`'s throughput half only."""
-    info = probe(clip)
-    plan = plan_model(model, family, (info.frame_h, info.frame_w), 0, device)
-    return throughput(plan, InferenceConfig(model=model, architecture=family, device=device), seconds)
-
-
-def measure_latency(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 5.0) -> dict[str, Any]:
-    """:func:`measure`'s latency half only."""
-    info = probe(clip)
-    plan = plan_model(model, family, (info.frame_h, info.frame_w), 0, device)
-    return latency(plan, InferenceConfig(model=model, architecture=family, device=device), seconds)
+    out: dict[str, Any] = {"input": f"{plan.net_w}x{plan.net_h}"}
+    if seconds:
+        out["throughput"] = throughput(plan, cfg, seconds)
+    lat_seconds = seconds * 0.6 if latency_seconds is None else latency_seconds
+    if lat_seconds:
+        out["latency"] = latency(plan, cfg, lat_seconds)
+    return out
 
 
 def main() -> int:

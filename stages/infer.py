@@ -259,11 +259,7 @@ class Infer(Stage):
     def _worker_messages(self) -> None:
         """A worker's message acknowledges the frames it names (one ``WorkerReady`` each) and asks
         for one more dispatch."""
-        while True:
-            try:
-                identity, msgs = transport.recv_routed(self.work, zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for identity, msgs in transport.drain_routed(self.work):
             ready = [m for m in msgs if isinstance(m, WorkerReady)]
             for msg in ready:
                 if msg.done >= 0:

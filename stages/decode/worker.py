@@ -43,11 +43,7 @@ class DecodeWorker(Stage):
         while True:
             if not self.poll([self.work], 200):
                 continue
-            while True:  # one message (a frame or a batch of them) at a time, one answer each
-                try:
-                    msgs = transport.recv_all(self.work, zmq.NOBLOCK)
-                except zmq.Again:
-                    break
+            for msgs in transport.drain_batches(self.work):  # one answer per message (frame or batch)
                 frames = [m for m in msgs if isinstance(m, Frame)]
                 if frames:
                     poses = [self.process(f) for f in frames]
