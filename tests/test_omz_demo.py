@@ -1,0 +1,91 @@
+"""The Open Model Zoo demo baseline (``scripts/omz_demo.py``) that ``make bench`` runs beside the
+pipeline: the changes that let the demo's wrappers run on OpenVINO 2026, its drawing, and a tiny
+run when the stand-in model is here (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from scripts import omz_demo
+from tests.helpers import ROOT, STANDIN, make_clip
+
+
+def test_the_demos_cpu_keys_are_spelled_as_today():
+    assert omz_demo.plugin_config("", 0) == {"NUM_STREAMS": "AUTO"}
+    assert omz_demo.plugin_config("1", 2) == {"NUM_STREAMS": "1", "INFERENCE_NUM_THREADS": "2"}
+
+
+def _two_output_model(first: int, second: int):
+    import openvino as ov
+    import openvino.opset8 as ops
+
+    x = ops.parameter([1, 3, 8, 8], ov.Type.f32, name="image")
+    a = ops.convolution(x, ops.constant(np.zeros((first, 3, 1, 1), np.float32)), [1, 1], [0, 0], [0, 0], [1, 1])
+    b = ops.convolution(x, ops.constant(np.zeros((second, 3, 1, 1), np.float32)), [1, 1], [0, 0], [0, 0], [1, 1])
+    a.output(0).get_tensor().set_names({"Mconv7_stage2_L1"})
+    b.output(0).get_tensor().set_names({"Mconv7_stage2_L2"})
+    return ov.Model([ops.result(a), ops.result(b)], [x])
+
+
+@pytest.mark.parametrize("channels", [(38, 19), (19, 38)])
+def test_openpose_outputs_get_the_names_the_wrapper_looks_for(channels):
+    class Adapter:
+        model = _two_output_model(*channels)
+
+    omz_demo.name_openpose_outputs(Adapter)
+    names = {o.get_partial_shape()[1].get_length(): o.get_any_name() for o in Adapter.model.outputs}
+    assert names == {38: "pafs", 19: "heatmaps"}
+
+
+def test_runtime_alias_resolves_what_the_wrappers_import(tmp_path):
+    code = ("import sys; from pathlib import Path; from scripts import omz_demo;"
+            f"omz_demo.alias_runtime(Path({str(tmp_path)!r}));"
+            "import openvino, openvino.runtime.opset8 as o8;"
+            "from openvino.runtime import AsyncInferQueue, Core, PartialShape, layout_helpers;"
+            "assert Core is openvino.Core and o8 is openvino.opset8; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_drawing_blends_limbs_and_leaves_an_empty_frame_alone():
+    image = np.zeros((100, 100, 3), np.uint8)
+    omz_demo.draw(image, np.zeros((0, 17, 3), np.float32), 0.1)
+    assert not image.any()
+    pose = np.zeros((1, 17, 3), np.float32)
+    pose[0, 5] = (20, 50, 1.0)   # left shoulder
+    pose[0, 7] = (80, 50, 1.0)   # left elbow: one limb between them
+    omz_demo.draw(image, pose, 0.1)
+    row = image[50, 30:70]
+    assert row.any(axis=1).all(), "the limb is drawn along its whole length"
+    assert not image[10:30].any(), "nothing far from the limb"
+    assert row.max() < 255, "limbs are blended at 0.6, not painted"
+
+
+def test_a_tiny_run_reports_fps_and_latency(tmp_path):
+    xml = STANDIN / "human-pose-estimation-0001" / "FP32" / "human-pose-estimation-0001.xml"
+    if not xml.with_suffix(".bin").exists():
+        pytest.skip("hpe-0001 stand-in not made (make standin)")
+    clip = make_clip(tmp_path / "clip.avi", frames=8)
+    report = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "scripts/omz_demo.py", "-i", str(clip), "--loop", "-m", str(xml),
+                           "-at", "openpose", "--max-frames", "12", "-o", str(tmp_path / "out.avi"),
+                           "--json", str(report)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode == 2 and "pip could not install" in done.stderr:
+        pytest.skip(done.stderr.strip())
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(report.read_text())
+    assert figures["frames"] == 12 and figures["fps"] > 0 and figures["latency_ms"]["p50"] > 0
+    assert figures["net_input"] == "456x256" or figures["net_input"].endswith("x256")
+    assert (tmp_path / "out.avi").stat().st_size > 12 * 1000
+
+
+def test_an_unreadable_input_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run([sys.executable, "scripts/omz_demo.py", "-i", str(tmp_path / "none.avi"), "-m", "x.xml",
+                           "-at", "openpose"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "cannot read" in done.stderr
