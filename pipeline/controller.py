@@ -34,6 +34,7 @@ from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig, RunPlan
 from .errors import EXIT_FAILURE, EXIT_OK, PipelineError
 from .families import plan_model
+from .memory import pss_mb
 from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message, SetMode, StageError,
                        StageReady, StageStats, Start, Stop, WorkerLost)
 from .telemetry import Telemetry
@@ -398,6 +399,10 @@ class Controller:
         meta["peak_rss_mb"] = peak
         own = resource_peak_mb()
         meta["peak_rss_total_mb"] = round(sum(peak.values()) + own, 1)
+        # the honest total: shared libraries and rings counted once across processes (stages'
+        # peaks as sampled each telemetry period, and the controller's own now)
+        pss = {label: round(f.get("peak_pss_mb", 0.0), 1) for label, f in self.figures.items()}
+        meta["peak_pss_total_mb"] = round(sum(pss.values()) + pss_mb(), 1)
         return meta
 
     def write_files(self) -> None:

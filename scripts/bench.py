@@ -13,7 +13,9 @@ c. its end-to-end latency in Min latency mode (frame read → written), against 
    single-request latency measured right before and right after (mean);
 d. decode throughput with 1, 2, … decode worker processes (the decoder alone, on real or
    rendered maps);
-e. CPU time per frame by stage; f. peak RSS of all processes together; time to first frame;
+e. CPU time per frame by stage; f. peak memory of all processes together: PSS (each shared page
+   counted once) and the sum of RSS (shared libraries and rings counted once per process); time
+   to first frame;
 g. beside (b) and (c), the Open Model Zoo demo's loop on the same clip and model
    (:mod:`scripts.omz_demo`: the demo's own model wrappers on today's OpenVINO), for hpe-0001 and
    hpe-0005: throughput with the better of its default requests and 8, with the video written and
@@ -230,7 +232,8 @@ def summarise(model: dict[str, str], raw: dict[str, Any], user: dict[str, Any], 
         "latency_written_p50_ms": lat_written["all"]["latency_ms"]["p50"],
         "decode_fps_by_workers": scaling, "cpu_ms_per_frame": cpu,
         "stage_ms": {s: v["total_ms"] for s, v in lsec["stages"].items()},
-        "peak_rss_mb": user["meta"]["peak_rss_total_mb"], "first_frame_s": user["meta"]["first_frame_s"],
+        "peak_rss_mb": user["meta"]["peak_rss_total_mb"], "peak_pss_mb": user["meta"].get("peak_pss_total_mb"),
+        "first_frame_s": user["meta"]["first_frame_s"],
         "commands": {"user": user["command"], "user_drawn": user_drawn["command"], "latency": lat["command"], "latency_written": lat_written["command"],
                      "raw": f"python scripts/rawlimit.py -m {os.path.relpath(model['path'], ROOT)} "
                             f"-at {model['family']} -i media/bench-16x9.avi"},
@@ -242,12 +245,12 @@ def omz_summary(omz: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"omz_fps_drawn": None, "omz_ratio_drawn": None, "omz_fps_written": None,
                            "omz_ratio_written": None, "omz_requests": None, "omz_fps_by_requests": None,
                            "omz_latency_p50_ms": None, "omz_latency_over_raw_ms": None, "omz_latency_fps": None,
-                           "omz_error": omz.get("error"), "omz_commands": {}}
+                           "omz_peak_pss_mb": None, "omz_error": omz.get("error"), "omz_commands": {}}
     raw_fps, raw_ms = raw["throughput"]["fps"], raw["latency"]["median_ms"]
     drawn, written, lat = omz.get("drawn"), omz.get("written") or {}, omz.get("latency") or {}
     if drawn:
         out.update(omz_fps_drawn=drawn["fps"], omz_ratio_drawn=drawn["fps"] / raw_fps, omz_requests=drawn["requests"],
-                   omz_fps_by_requests=omz.get("drawn_tries"))
+                   omz_fps_by_requests=omz.get("drawn_tries"), omz_peak_pss_mb=drawn.get("peak_pss_mb"))
         out["omz_commands"]["drawn"] = drawn["command"]
     if written.get("fps"):
         out.update(omz_fps_written=written["fps"], omz_ratio_written=written["fps"] / raw_fps)
@@ -278,15 +281,17 @@ def table(rows: list[dict[str, Any]]) -> str:
                      f"| {_f(r.get('omz_ratio_written'), '.2f')} | {_f(r.get('omz_fps_drawn'), '.1f')} "
                      f"| {_f(r.get('omz_ratio_drawn'), '.2f')} |")
     lines += ["", "| model | raw latency ms | pipeline latency p50 ms | over raw ms | FPS | OMZ demo, 1 request, p50 ms "
-              "| over raw ms | FPS | pipeline with video written ms | first frame s | peak RSS MiB |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| over raw ms | FPS | pipeline with video written ms | first frame s | peak memory MiB (PSS) "
+              "| peak RSS sum MiB | OMZ demo peak memory MiB (PSS) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         over = r.get("omz_latency_over_raw_ms")
         lines.append(f"| {r['model']} | {r['raw_latency_ms']:.1f} | {r['latency_p50_ms']:.1f} "
                      f"| {r['latency_over_raw_ms']:+.1f} | {r['latency_fps']:.1f} "
                      f"| {_f(r.get('omz_latency_p50_ms'), '.1f')} | {_f(over, '+.1f')} "
                      f"| {_f(r.get('omz_latency_fps'), '.1f')} | {r['latency_written_p50_ms']:.1f} "
-                     f"| {r['first_frame_s']:.2f} | {r['peak_rss_mb']:.0f} |")
+                     f"| {r['first_frame_s']:.2f} | {_f(r.get('peak_pss_mb'), '.0f')} | {r['peak_rss_mb']:.0f} "
+                     f"| {_f(r.get('omz_peak_pss_mb'), '.0f')} |")
     return "\n".join(lines)
 
 
@@ -409,7 +414,10 @@ def main() -> int:
           "OpenVINO (`scripts/omz_demo.py`), same clip, same model, same run: its throughput is the better of its "
           "default requests (optimal + 1) and 8, its latency is with `-nireq 1 -nstreams 1`. (The figures quoted "
           "for the demo when this project started, 54.6 FPS = 0.88 of a 61.7 FPS raw limit and 20.8 ms, were "
-          "measured where inference cost 2.5 times what it costs here.)", "", text, "", details(rows)]
+          "measured where inference cost 2.5 times what it costs here.) Peak memory: PSS of all the pipeline's "
+          "processes together (each shared page counted once: the memory the run really holds), beside the sum "
+          "of their RSS peaks (which counts every shared library and ring once per process).", "", text, "",
+          details(rows)]
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():
         md += ["", notes.read_text()]

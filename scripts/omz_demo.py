@@ -41,6 +41,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -154,6 +155,7 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
     from openvino.model_zoo.model_api.models import ImageModel
     from openvino.model_zoo.model_api.pipelines import AsyncPipeline
 
+    from pipeline.memory import pss_mb
     from stages.infer import precision_name
 
     adapter = OpenvinoAdapter(ov.Core(), ns.model, device="CPU", plugin_config=plugin_config(ns.nstreams, ns.nthreads),
@@ -172,6 +174,7 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
         writer = cv2.VideoWriter(ns.output, cv2.VideoWriter_fourcc(*"MJPG"), fps_in, (w, h))
 
     latencies: list[float] = []
+    peak_pss = 0.0
     submitted = shown = 0
     t_first = t_last = 0.0
     ended = False
@@ -188,6 +191,8 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
             t_last = time.perf_counter()
             latencies.append((t_last - meta["start_time"]) * 1000)
             shown += 1
+            if shown % 100 == 0:
+                peak_pss = max(peak_pss, pss_mb())
             continue
         if not ended and submitted < ns.max_frames and pipe.is_ready():
             start = time.perf_counter()
@@ -213,7 +218,8 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
     return {"frames": shown, "fps": shown / span if span > 0 else None,
             "latency_ms": {"mean": statistics.fmean(latencies) if latencies else None,
                            "p50": statistics.median(latencies) if latencies else None},
-            "net_input": f"{model.w}x{model.h}", **info}
+            "net_input": f"{model.w}x{model.h}", "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_pss_mb": max(peak_pss, pss_mb()), **info}
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ import zmq
 from pipeline import transport
 from pipeline.config import RunPlan
 from pipeline.errors import PipelineError
+from pipeline.memory import pss_mb
 from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 
 
@@ -132,6 +133,8 @@ class Stage:
         process's whole-run CPU time and memory."""
         figs = {"items": self.items, "busy_ms": self.busy_ns / 1e6, **process_figures()}
         figs["cpu_run_s"] = figs["cpu_s"] - self.cpu_at_start if self.started else 0.0
+        self._peak_pss_mb = max(getattr(self, "_peak_pss_mb", 0.0), figs["pss_mb"])
+        figs["peak_pss_mb"] = self._peak_pss_mb
         return figs
 
     def maybe_report(self, force: bool = False, final: bool = False) -> None:
@@ -152,7 +155,8 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def process_figures() -> dict[str, float]:
-    """CPU seconds used so far (all threads), resident and peak resident memory (MiB), open fds."""
+    """CPU seconds used so far (all threads), resident, peak resident and proportional memory
+    (MiB), open fds."""
     try:
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * _PAGE / 2**20
@@ -163,7 +167,8 @@ def process_figures() -> dict[str, float]:
     except OSError:
         fds = 0
     return {"cpu_s": time.process_time(), "rss_mb": rss,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "fds": fds}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "pss_mb": pss_mb(),
+            "fds": fds}
 
 
 def _raise_stop(signum: int, frame: object) -> None:

@@ -23,12 +23,14 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     assert "| model | raw latency ms | pipeline latency p50 ms | over raw ms | FPS | OMZ demo, 1 request, p50 ms |" in md
     movenet_line = next(ln for ln in md.splitlines() if ln.startswith("| movenet (real weights) |"))
     assert movenet_line.endswith("| – | – | – | – |"), "no Open Model Zoo demo exists for MoveNet"
+    latency_line = next(ln for ln in md.splitlines() if ln.startswith("| movenet |"))
+    assert latency_line.endswith("| – |"), "no Open Model Zoo demo memory for MoveNet"
     assert "Machine:" in md and "python -m pipeline" in md
     data = json.loads((tmp_path / "bench.json").read_text())
     row = data["rows"][0]
     for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "pipeline_fps_drawn", "throughput_ratio_drawn",
                 "raw_fps_runs", "batch", "raw_latency_ms", "latency_p50_ms",
-                "latency_written_p50_ms", "decode_fps_by_workers", "cpu_ms_per_frame", "peak_rss_mb",
+                "latency_written_p50_ms", "decode_fps_by_workers", "cpu_ms_per_frame", "peak_rss_mb", "peak_pss_mb",
                 "first_frame_s", "precision", "omz_fps_drawn", "omz_latency_p50_ms"):
         assert key in row, key
     assert row["precision"] in ("bf16", "f32", "f16")

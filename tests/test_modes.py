@@ -59,6 +59,8 @@ def test_switching_to_min_latency_mid_run_lowers_latency_and_requests_in_flight(
         assert abs(section["sum_check"]["relative"]) < 0.10
     # the figures say what they are about
     assert report["meta"]["precision"] and report["meta"]["device"] == "CPU"
+    # memory: PSS counts shared libraries and rings once, so it is below the sum of RSS peaks
+    assert 0 < report["meta"]["peak_pss_total_mb"] < report["meta"]["peak_rss_total_mb"]
 
     trace = json.loads(trace_file.read_text())
     assert validate_trace(trace) == []
