@@ -91,3 +91,12 @@ def test_an_unreadable_input_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "cannot read" in done.stderr
 
+
+
+def test_a_registry_that_cannot_serve_the_wrappers_is_one_reason_and_nothing_half_installed(tmp_path, monkeypatch):
+    monkeypatch.setenv("POSEPIPE_CACHE", str(tmp_path))
+    failed = subprocess.CompletedProcess([], 1, "", "WARNING: retrying\nERROR: No matching distribution found\n")
+    monkeypatch.setattr(omz_demo.subprocess, "run", lambda *a, **k: failed)
+    with pytest.raises(omz_demo.Unavailable, match="No matching distribution found"):
+        omz_demo.model_api_dir()
+    assert list(tmp_path.iterdir()) == [], "no staging folder or partial install left in the cache"
