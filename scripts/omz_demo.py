@@ -17,7 +17,7 @@ Three changes let it run on OpenVINO 2026, and nothing else is changed:
 
 * ``openvino.runtime`` is an alias of ``openvino`` (every name it had lives there now);
 * the model's output tensors get the names the OpenPose wrapper looks for ("pafs", "heatmaps"):
-  OpenVINO 2025+ no longer carries names set on the producing node over to the model's outputs;
+  OpenVINO 2026 no longer carries names set on the producing node over to the model's outputs;
 * the demo's legacy CPU keys are spelled as today's: ``CPU_THROUGHPUT_STREAMS`` (AUTO unless
   ``-nstreams``) → ``NUM_STREAMS``, ``CPU_THREADS_NUM`` → ``INFERENCE_NUM_THREADS``. Its
   ``CPU_BIND_THREAD=NO`` is not carried over: with pinning off it ran 1.5 % slower here, and the
