@@ -82,19 +82,29 @@ def make_clip(source: Path, out: Path, frames: int = 300) -> Path:
     return out
 
 
+def _run_for_report(argv: list[str], report: Path, timeout: float | None = None) -> dict[str, Any]:
+    """Run ``python ARGV`` from the repository root and return the JSON it wrote to ``report``,
+    with the command that reproduces it; RuntimeError with stderr's last line if it failed."""
+    done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0 or not report.exists():
+        lines = done.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exit code {done.returncode}")
+    data = json.loads(report.read_text())
+    data["command"] = "python " + " ".join(argv).replace(str(ROOT) + "/", "")
+    return data
+
+
 def run_pipeline(model: dict[str, str], clip: Path, frames: int, mode: str, workdir: Path,
                  write: bool = True) -> dict[str, Any]:
     tag = f"{model['name']}-{mode}-{'written' if write else 'drawn'}"
     report = workdir / f"{tag}.json"
     output = ["-o", str(workdir / f"{tag}.avi")] if write else []
-    cmd = [sys.executable, "-m", "pipeline", "-i", str(clip), "--loop", "-at", model["family"], "-m", model["path"],
-           "-no_show", "--mode", mode, "--max-frames", str(frames), *output, "--telemetry-out", str(report)]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"pipeline failed: {done.stderr.strip().splitlines()[-1:]}")
-    data = json.loads(report.read_text())
-    data["command"] = "python -m pipeline " + " ".join(cmd[3:]).replace(str(ROOT) + "/", "")
-    return data
+    argv = ["-m", "pipeline", "-i", str(clip), "--loop", "-at", model["family"], "-m", model["path"], "-no_show",
+            "--mode", mode, "--max-frames", str(frames), *output, "--telemetry-out", str(report)]
+    try:
+        return _run_for_report(argv, report)
+    except RuntimeError as exc:
+        raise RuntimeError(f"pipeline failed: {exc}") from None
 
 
 def run_omz_demo(model: dict[str, str], clip: Path, seconds: float, workdir: Path, *, write: bool = False,
@@ -103,22 +113,18 @@ def run_omz_demo(model: dict[str, str], clip: Path, seconds: float, workdir: Pat
     Returns its figures, or ``{"error": reason}`` when it cannot run here."""
     tag = f"{model['name']}-omz-{'latency' if one_request else 'user'}-{nireq}-{'written' if write else 'drawn'}"
     report = workdir / f"{tag}.json"
-    args = ["-i", str(clip), "--loop", "-m", model["path"], "-at", model["family"], "--max-frames", "100000",
-            "--seconds", f"{seconds:g}"]
+    argv = ["scripts/omz_demo.py", "-i", str(clip), "--loop", "-m", model["path"], "-at", model["family"],
+            "--max-frames", "100000", "--seconds", f"{seconds:g}", "--json", str(report)]
     if write:
-        args += ["-o", str(workdir / f"{tag}.avi")]
+        argv += ["-o", str(workdir / f"{tag}.avi")]
     if one_request:
-        args += ["-nireq", "1", "-nstreams", "1"]
+        argv += ["-nireq", "1", "-nstreams", "1"]
     elif nireq:
-        args += ["-nireq", str(nireq)]
-    done = subprocess.run([sys.executable, "scripts/omz_demo.py", *args, "--json", str(report)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=seconds * 10 + 600)
-    if done.returncode != 0 or not report.exists():
-        lines = done.stderr.strip().splitlines()
-        return {"error": lines[-1] if lines else f"exit code {done.returncode}"}
-    data = json.loads(report.read_text())
-    data["command"] = "python scripts/omz_demo.py " + " ".join(args).replace(str(ROOT) + "/", "")
-    return data
+        argv += ["-nireq", str(nireq)]
+    try:
+        return _run_for_report(argv, report, timeout=seconds * 10 + 600)
+    except RuntimeError as exc:
+        return {"error": str(exc)}
 
 
 def omz_demo_runs(model: dict[str, str], clip: Path, seconds: float, workdir: Path) -> dict[str, Any]:
@@ -126,6 +132,7 @@ def omz_demo_runs(model: dict[str, str], clip: Path, seconds: float, workdir: Pa
     written at that setting."""
     if model["family"] not in ("openpose", "ae"):
         return {}
+    print(f"{model['name']}: the Open Model Zoo demo's loop, same clip …", file=sys.stderr, flush=True)
     tries = [run_omz_demo(model, clip, seconds, workdir), run_omz_demo(model, clip, seconds, workdir, nireq=8)]
     ok = [t for t in tries if "error" not in t]
     if not ok:
@@ -374,10 +381,7 @@ def main() -> int:
             fps = raw["throughput"]["fps"]
             user = run_pipeline(model, clip, int(fps * ns.seconds), "user", work)
             user_drawn = run_pipeline(model, clip, int(fps * ns.seconds), "user", work, write=False)
-            omz: dict[str, Any] = {}
-            if not ns.no_omz and model["family"] in ("openpose", "ae"):
-                print(f"{model['name']}: the Open Model Zoo demo's loop, same clip …", file=sys.stderr, flush=True)
-                omz = omz_demo_runs(model, clip, ns.seconds, work)
+            omz = {} if ns.no_omz else omz_demo_runs(model, clip, ns.seconds, work)
             again = raw_throughput()["throughput"]["fps"]
             raw["throughput"]["runs_fps"] = [fps, again]
             raw["throughput"]["fps"] = (fps + again) / 2

@@ -222,6 +222,7 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
         else:
             pipe.await_any()
     pipe.await_all()
+    cap.release()
     if writer is not None:
         writer.release()
     span = t_last - t_first
@@ -260,12 +261,16 @@ def _main() -> int:
     try:
         figures = run(ns)
     except Exception as exc:  # noqa: BLE001 - a baseline that cannot run is reported in one line
-        print(f"error: the Open Model Zoo demo baseline cannot run: {str(exc).strip().splitlines()[-1][:200]}",
-              file=sys.stderr)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
+        print(f"error: the Open Model Zoo demo baseline cannot run: {reason}", file=sys.stderr)
+        return 2
+    if not figures["frames"]:
+        print("error: the Open Model Zoo demo baseline showed no frame", file=sys.stderr)
         return 2
     lat = figures["latency_ms"]
-    print(f"OMZ demo loop: {figures['frames']} frames, {figures['fps']:.1f} FPS, latency p50 {lat['p50']:.1f} ms "
-          f"({figures['requests']} requests, {figures['streams']} streams, {figures['precision']})")
+    print(f"OMZ demo loop: {figures['frames']} frames, {figures['fps'] or 0.0:.1f} FPS, latency p50 "
+          f"{lat['p50']:.1f} ms ({figures['requests']} requests, {figures['streams']} streams, "
+          f"{figures['precision']})")
     if ns.json:
         Path(ns.json).write_text(json.dumps(figures, indent=1))
     return 0

@@ -96,6 +96,10 @@ class MjpegAviWriter:
         self._max_chunk = max(self._max_chunk, len(data))
         self.frames_total += 1
 
+    def release(self) -> None:
+        """``close`` under ``cv2.VideoWriter``'s name, so that callers treat both alike."""
+        self.close()
+
     def close(self) -> None:
         if self._file is None:
             return

@@ -51,6 +51,7 @@ class Stage:
         self.draining = False  # a draining Stop arrived (only capture acts on it)
         self.started = False  # the controller said Start: every stage is up
         self.cpu_at_start = 0.0  # CPU seconds spent before Start (imports, compilation, warm-up)
+        self.peak_pss_mb = 0.0  # the largest proportional set size sampled so far
         self._last_stats = time.monotonic()
         self._parent = os.getppid()
         self._pollers: dict[tuple[int, ...], zmq.Poller] = {}
@@ -133,8 +134,7 @@ class Stage:
         process's whole-run CPU time and memory."""
         figs = {"items": self.items, "busy_ms": self.busy_ns / 1e6, **process_figures()}
         figs["cpu_run_s"] = figs["cpu_s"] - self.cpu_at_start if self.started else 0.0
-        self._peak_pss_mb = max(getattr(self, "_peak_pss_mb", 0.0), figs["pss_mb"])
-        figs["peak_pss_mb"] = self._peak_pss_mb
+        self.peak_pss_mb = figs["peak_pss_mb"] = max(self.peak_pss_mb, figs["pss_mb"])
         return figs
 
     def maybe_report(self, force: bool = False, final: bool = False) -> None:

@@ -34,6 +34,7 @@ class Capture(Stage):
         self.admitted = 0
         self.finished = 0
         self._warned = 0
+        self._busy_from = 0  # when the work on the batch being read began (for busy_ns)
         # video files decode straight into the ring slot (no copy)
         self.direct = plan.source.kind == "video"
         self.frame_shape = (plan.source.frame_h, plan.source.frame_w, 3)
@@ -81,14 +82,13 @@ class Capture(Stage):
                 self.poll([self.credits], 100)
                 continue
             batch, ended = self._read(want)
-            t_read = time.monotonic_ns()
             if batch:
                 now = time.monotonic_ns()
                 for frame in batch:
                     frame.stamps[Stamp.CAPTURED] = now
                 transport.send_all(self.out, batch)
                 self.items += len(batch)
-                self.busy_ns += now - (t_read if self.reader.live else int(batch[0].stamps[Stamp.READ]))
+                self.busy_ns += now - self._busy_from
             elif self.reader.live and not ended:
                 self.poll([], 0)
                 continue
@@ -108,6 +108,8 @@ class Capture(Stage):
             self._forward_warnings()
             if got is None:
                 return batch, not self.reader.live
+            if not batch:  # busy from decoding a file's frame, or from a camera's frame arriving
+                self._busy_from = time.monotonic_ns() if self.reader.live else got.t_read_ns
             h, w = got.frame.shape[:2]
             view = self.ring.view(self.ring.slot_of(seq), (h, w, 3))
             if not np.shares_memory(view, got.frame):  # decoded elsewhere: copy it in

@@ -96,10 +96,7 @@ class OutputWriter:
 
     def close(self) -> None:
         if self._video is not None:
-            if isinstance(self._video, MjpegAviWriter):
-                self._video.close()
-            else:
-                self._video.release()
+            self._video.release()
             self._video = None
 
 
