@@ -64,9 +64,18 @@ class RingSpec:
         return self.header_bytes + self.stride * self.slots
 
 
+SHM_TAG_ENV = "POSEPIPE_SHM_TAG"
+
+
+def _tag_prefix(tag: str | None) -> str:
+    return f"{NAME_PREFIX}-{tag}-" if tag else f"{NAME_PREFIX}-"
+
+
 def unique_name(role: str) -> str:
-    """A segment name unique to this run: ``posepipe-<role>-<random>``."""
-    return f"{NAME_PREFIX}-{role}-{secrets.token_hex(6)}"
+    """A segment name unique to this run: ``posepipe-<role>-<random>``, or
+    ``posepipe-<tag>-<role>-<random>`` where ``POSEPIPE_SHM_TAG`` is set (the tests set it, so
+    that they count only their own segments on a host where other pipelines run)."""
+    return f"{_tag_prefix(os.environ.get(SHM_TAG_ENV))}{role}-{secrets.token_hex(6)}"
 
 
 def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
@@ -211,9 +220,11 @@ class SlotRing:
         return self.view(slot, shape, dtype)
 
 
-def pipeline_segments() -> list[str]:
-    """Names of this product's segments currently in /dev/shm (for tests and leak checks)."""
+def pipeline_segments(tag: str | None = None) -> list[str]:
+    """Names of this product's segments currently in /dev/shm (for tests and leak checks); with
+    ``tag``, only those created under that ``POSEPIPE_SHM_TAG``."""
+    prefix = _tag_prefix(tag) if tag else NAME_PREFIX
     try:
-        return sorted(n for n in os.listdir("/dev/shm") if n.startswith(NAME_PREFIX))
+        return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
     except FileNotFoundError:
         return []

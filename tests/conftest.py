@@ -2,15 +2,22 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ring import pipeline_segments
+import os
+import uuid
+
+from pipeline.ring import SHM_TAG_ENV, pipeline_segments
+
+# Every segment this test session's processes create carries this tag (children inherit the
+# environment), so the leak check below ignores other pipelines running on the same host.
+SHM_TAG = os.environ.setdefault(SHM_TAG_ENV, uuid.uuid4().hex[:8])
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_segments():
     """Every test must leave /dev/shm as it found it."""
-    before = set(pipeline_segments())
+    before = set(pipeline_segments(SHM_TAG))
     yield
-    leaked = set(pipeline_segments()) - before
+    leaked = set(pipeline_segments(SHM_TAG)) - before
     assert not leaked, f"shared-memory segments left behind: {sorted(leaked)}"
 
 
