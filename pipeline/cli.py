@@ -22,14 +22,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    run = load_defaults()["run"]  # config/defaults.toml: the defaults of the options below
+    defaults = load_defaults()  # config/defaults.toml: the defaults of the options below
+    run, defaults_live = defaults["run"], defaults["live"]
     parser = _Parser(prog="python -m pipeline", add_help=False,
                      description="Real-time multi-person 2D pose estimation on OpenVINO, one process per stage.")
     args = parser.add_argument_group("Options")
     args.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="Show this help message and exit.")
-    args.add_argument("-i", "--input", required=True,
+    args.add_argument("-i", "--input", required=True, action="append",
                       help="Required. An input to process. The input must be a single image, a folder of images, "
-                           "video file or camera id.")
+                           "video file or camera id; also a stream URL (rtsp://, http(s)://, …). Give -i several "
+                           "times for several sources, or a LIST.streams file with one source per line.")
     args.add_argument("--loop", "-loop", action="store_true", help="Optional. Enable reading the input in a loop.")
     args.add_argument("-o", "--output", help="Optional. Name of output to save: a video file (.mp4, .avi, …), an "
                                              "image file for an image input, or a folder.")
@@ -79,7 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "[[x, y, score], …], \"score\": s}, …]} in frame pixels, COCO-17 order.")
     extra.add_argument("--control", metavar="ADDRESS",
                        help="ZeroMQ address of the control socket (default: ipc:// in a private run directory).")
-    extra.add_argument("--max-frames", type=int, default=0, help="Stop after this many frames (default: no limit).")
+    extra.add_argument("--max-frames", type=int, default=0,
+                       help="Stop each source after this many frames (default: no limit).")
+    extra.add_argument("--capture-workers", type=int, default=run["capture_workers"],
+                       help="Capture processes the sources are spread over (default: one per two cores, at most "
+                            "one per source).")
+    extra.add_argument("--realtime", action="store_true",
+                       help="Pace file sources at their own frame rate, as a camera would deliver them.")
+    extra.add_argument("--stall-timeout", type=float, default=defaults_live["stall_timeout"], metavar="SECONDS",
+                       help="A live source (camera, stream) silent this long is reopened with back-off "
+                            f"(default {defaults_live['stall_timeout']:g}).")
+    extra.add_argument("--batch-timeout-ms", type=float, default=run["batch_timeout_ms"], metavar="MS",
+                       help="In User specified mode a batch of frames leaves for inference when full or when its "
+                            f"first frame has waited this long (default {run['batch_timeout_ms']:g}).")
     extra.add_argument("--telemetry-out", metavar="FILE",
                        help="Write the run's figures (per stage and per mode) as JSON; "
                             "scripts/plot_report.py charts it.")
@@ -128,11 +142,12 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
     if ns.decode_workers < 0:
         raise UsageError("--decode-workers must be positive")
     return PipelineConfig(
-        input=ns.input, inference=inference, loop=ns.loop, output=ns.output, prob_threshold=ns.prob_threshold,
+        inputs=tuple(ns.input), inference=inference, loop=ns.loop, output=ns.output, prob_threshold=ns.prob_threshold,
         raw_output=ns.raw_output_message, show=show, utilization_monitors=ns.utilization_monitors, mode=ns.mode,
         decode_workers=ns.decode_workers, ring_slots=ns.ring_slots, poses_out=ns.poses_out, control=ns.control,
         max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out, batch=ns.batch,
-        telemetry_period=float(defaults["telemetry"]["period"]),
+        telemetry_period=float(defaults["telemetry"]["period"]), capture_workers=ns.capture_workers,
+        realtime=ns.realtime, stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
         reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))
 
 

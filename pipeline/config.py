@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .families import FAMILIES, ModelPlan
 from .ring import RingSpec
 from .transport import Endpoints
 
+if TYPE_CHECKING:
+    from .sourcelist import SourceSpec
+
 MODES = ("user", "latency")
 MAX_BATCH = 16
 AUTO_BATCH_MAX = 8  # measured on hpe-0001: 8 frames per hop reach 0.90 of the raw limit, 2 reach 0.82
 AUTO_BATCH_BYTES = 32 * 2**20
 MODE_TITLES = {"user": "User specified", "latency": "Min latency"}
+# Sources whose frames ask for different network input sizes get a compiled model each, up to
+# this many sizes; further sizes are letterboxed into the first source's.
+MAX_INPUT_SHAPES = 4
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ def nstreams_for(value: str, device: str) -> int:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    input: str
+    inputs: tuple[str, ...]  # -i, in order (``.streams`` lists expanded)
     inference: InferenceConfig
     loop: bool = False
     output: str | None = None
@@ -87,6 +94,10 @@ class PipelineConfig:
     max_frames: int = 0  # stop after this many frames (0 = no limit)
     telemetry_out: str | None = None
     trace_out: str | None = None
+    capture_workers: int = 0  # 0 = derived from the cores and the number of sources
+    stall_timeout: float = 5.0  # a live source silent this long is reopened
+    realtime: bool = False  # pace file sources at their own frame rate
+    batch_timeout_ms: float = 5.0  # a batch leaves preprocess when full or this old
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob_threshold <= 1.0:
@@ -103,6 +114,17 @@ class PipelineConfig:
             raise UsageError(f"--ring-slots ({self.ring_slots}) must be at least --batch ({self.batch})")
         if self.max_frames < 0:
             raise UsageError(f"--max-frames must be positive (got {self.max_frames})")
+        if not 0 <= self.capture_workers <= 64:
+            raise UsageError(f"--capture-workers must be between 1 and 64 (got {self.capture_workers})")
+        if not 0.1 <= self.stall_timeout <= 3600:  # also rejects NaN
+            raise UsageError(f"--stall-timeout must be between 0.1 and 3600 seconds (got {self.stall_timeout})")
+        if not 0 <= self.batch_timeout_ms <= 10000:
+            raise UsageError(f"--batch-timeout-ms must be between 0 and 10000 (got {self.batch_timeout_ms})")
+
+    @property
+    def input(self) -> str:
+        """The inputs as the user gave them, for reports."""
+        return " ".join(self.inputs)
 
     def workers(self) -> int:
         if self.decode_workers:
@@ -133,7 +155,7 @@ class PipelineConfig:
 class SourceInfo:
     """What the launcher learnt about the input before starting the stages."""
 
-    kind: str  # "image", "folder", "video", "camera"
+    kind: str  # "image", "folder", "video", "camera", "stream"
     frame_h: int  # the first frame's size (network input size is chosen from it)
     frame_w: int
     max_frame_bytes: int  # the largest frame's size, for the frame ring's slots
@@ -144,19 +166,40 @@ class SourceInfo:
 
     @property
     def live(self) -> bool:
-        return self.kind == "camera"
+        return self.kind in ("camera", "stream")
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Everything a stage process needs, passed to it as its only argument."""
+    """Everything a stage process needs, passed to it as its first argument."""
 
     config: PipelineConfig
-    source: SourceInfo
-    model: ModelPlan
+    sources: tuple["SourceSpec", ...]  # the sources known at start, by id
+    models: tuple[ModelPlan, ...]  # one per network input shape; a source names its own (SourceSpec.model)
     endpoints: Endpoints
-    frames_ring: RingSpec
     tensors_ring: RingSpec
     maps_ring: RingSpec
-    workers: int
+    workers: int  # decode workers
     batch: int = 1  # frames per hop in User specified mode (see PipelineConfig.batch_for)
+    capture_workers: int = 1
+    frame_bytes: int = 0  # a frame ring slot: the largest frame of any source
+    frame_slots: int = 8  # slots of each capture process's frame ring
+
+    @property
+    def model(self) -> ModelPlan:
+        """The first source's model plan (the one every plan shares but for the input size)."""
+        return self.models[0]
+
+    @property
+    def slots(self) -> int:
+        """Frames of the whole run in flight at most (tensor and map ring slots)."""
+        return self.tensors_ring.slots
+
+
+@dataclass(frozen=True)
+class CaptureAssignment:
+    """What one capture process reads: its frame ring and its sources, each with the frame index
+    to start at (non-zero when a restarted process resumes its predecessor's sources)."""
+
+    ring: RingSpec
+    sources: tuple[tuple[Any, int], ...]  # (SourceSpec, resume index)

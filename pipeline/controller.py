@@ -6,8 +6,10 @@ directory, binds the events, control and ``ctl`` sockets, and spawns the stages.
 
 * stage messages (ready, warnings, errors, figures, the sink's end of stream);
 * ``ctl`` requests (``pipeline.ctl`` and the window's Tab key): mode toggle, status, stop;
-* the child processes: a decode worker that dies is restarted and its frames decoded again;
-  any other stage that dies stops the run with a one-line error.
+* the child processes: a decode worker that dies is restarted and its frames decoded again; a
+  capture process that dies is restarted and its sources resume where preprocess last heard
+  of them; any other stage that dies stops the run with a one-line error;
+* the sources (:mod:`pipeline.sourcetable`): the run ends when every source has ended.
 
 Ctrl-C or SIGTERM first drains (capture stops, frames in flight finish), then cancels. On every
 exit path the controller stops and reaps every child, unlinks every segment and removes the
@@ -16,6 +18,7 @@ runtime directory.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 import json
@@ -31,17 +34,19 @@ from typing import Any
 import zmq
 
 from . import transport
-from .config import MODE_TITLES, MODES, PipelineConfig, RunPlan
-from .errors import EXIT_FAILURE, EXIT_OK, PipelineError
+from .config import MAX_INPUT_SHAPES, MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
+from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, UsageError
 from .families import plan_model
 from .memory import pss_mb
-from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message, SetMode, StageError,
-                       StageReady, StageStats, Start, Stop, WorkerLost)
+from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
+                       RemoveSource, ResumeAt, SetMode, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .telemetry import Telemetry
 from .textreport import final_table, status_line
 from .trace import TraceRecorder
 from .ring import SlotRing, packed_bytes
+from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
 from .sources import probe
+from .sourcetable import SourceTable, source_lines
 
 STAGES = {  # label -> (module, class)
     "sink": ("stages.sink", "Sink"),
@@ -53,6 +58,7 @@ STAGES = {  # label -> (module, class)
 DRAIN_TIMEOUT_S = 1.5
 JOIN_TIMEOUT_S = 2.0
 MAX_WORKER_RESTARTS = 20
+RESTARTED = ("decode", "capture")  # stages restarted when they die; any other ends the run
 
 
 def log(text: str) -> None:
@@ -81,7 +87,7 @@ class Child:
 
     @property
     def identity(self) -> str:
-        return f"decode{self.instance}.{self.generation}" if self.kind == "decode" else self.kind
+        return f"{self.kind}{self.instance}.{self.generation}" if self.kind in RESTARTED else self.kind
 
 
 class Controller:
@@ -94,7 +100,9 @@ class Controller:
         self.ctx: zmq.Context | None = None
         self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
         self.figures: dict[str, dict[str, Any]] = {}  # the last figures of every process, by label
-        self.finished: EndOfStream | None = None
+        self.sources: SourceTable | None = None
+        self.lost_captures: dict[str, Child] = {}  # dead capture processes waiting for ResumeAt
+        self.finished = False
         self.interrupts = 0
         self.stop_requested = False  # a stop asked for through ctl or the window: exit 0
         self.stopping = False
@@ -111,43 +119,92 @@ class Controller:
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> RunPlan:
         cfg = self.config
-        source = probe(cfg.input)
-        for name in source.skipped:
-            log(f"warning: skipping {name}: not a readable image")
-        model = plan_model(cfg.inference.model, cfg.inference.architecture, (source.frame_h, source.frame_w),
-                           cfg.inference.tsize, cfg.inference.device)
+        texts = expand_inputs(cfg.inputs)
+        specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in enumerate(texts)]
+        models, specs = self._plan_models(specs)
         if cfg.output:
             from stages.writers import output_kind
-            output_kind(cfg.output, source)
+            for spec in specs:
+                path = output_for(cfg.output, spec.id, len(specs), spec.info)
+                assert path is not None
+                output_kind(path, spec.info)
         for path, option in ((cfg.poses_out, "--poses-out"), (cfg.telemetry_out, "--telemetry-out"),
                              (cfg.trace_out, "--trace-out")):
             if path:
                 _check_writable(path, option)
         self.runtime = transport.RuntimeDir()
         endpoints = transport.Endpoints.in_directory(self.runtime.path, cfg.control)
-        batch = cfg.batch_for(source.max_frame_bytes)
+        frame_bytes = max(s.info.max_frame_bytes for s in specs)
+        batch = cfg.batch_for(frame_bytes)
         slots = cfg.slots(batch)
-        shapes = [shape for _, shape in model.outputs]
-        frames = SlotRing.create("frames", slots, source.max_frame_bytes)
-        self.rings.append(frames)
-        tensors = SlotRing.create("tensors", slots, model.net_h * model.net_w * 3)
+        workers = capture_workers(cfg.capture_workers, len(specs))
+        self.sources = SourceTable(specs, workers)
+        tensors = SlotRing.create("tensors", slots, max(m.net_h * m.net_w * 3 for m in models))
         self.rings.append(tensors)
-        maps = SlotRing.create("maps", slots, packed_bytes(shapes))
+        maps = SlotRing.create("maps", slots, max(packed_bytes([shape for _, shape in m.outputs]) for m in models))
         self.rings.append(maps)
-        return RunPlan(config=cfg, source=source, model=model, endpoints=endpoints, frames_ring=frames.spec,
-                       tensors_ring=tensors.spec, maps_ring=maps.spec, workers=cfg.workers(), batch=batch)
+        # each capture process's ring: room for the run's frames in flight, and for two frames of
+        # each of its sources (and of two more added at run time)
+        per_worker = -(-len(specs) // workers)
+        frame_slots = max(slots, 2 * (per_worker + 2))
+        return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
+                       maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
+                       frame_bytes=frame_bytes, frame_slots=frame_slots)
 
-    def spawn(self, kind: str, instance: int = 0, generation: int = 0) -> Child:
+    def _plan_models(self, specs: list[SourceSpec]) -> tuple[tuple[Any, ...], list[SourceSpec]]:
+        """A model plan per network input size the sources ask for (sources of one camera model
+        share one): each source is then inferred at the size it would be alone. Past
+        ``MAX_INPUT_SHAPES`` sizes, a source is letterboxed into the first source's."""
+        inf = self.config.inference
+        models: list[Any] = []
+        by_frame: dict[tuple[int, int], int] = {}
+        out = []
+        for spec in specs:
+            hw = (spec.info.frame_h, spec.info.frame_w)
+            if hw not in by_frame:
+                plan = plan_model(inf.model, inf.architecture, hw, inf.tsize, inf.device)
+                same = [i for i, m in enumerate(models) if (m.net_h, m.net_w) == (plan.net_h, plan.net_w)]
+                if same:
+                    by_frame[hw] = same[0]
+                elif len(models) < MAX_INPUT_SHAPES:
+                    by_frame[hw] = len(models)
+                    models.append(plan)
+                else:
+                    by_frame[hw] = 0
+            out.append(dataclasses.replace(spec, model=by_frame[hw]))
+        return tuple(models), out
+
+    def _probe(self, text: str, sid: int, count: int) -> Any:
+        try:
+            info = probe(text)
+        except PipelineError as exc:
+            if count > 1:
+                exc.args = (f"source {sid}: {exc}",)
+            raise
+        for name in info.skipped:
+            log(f"warning: skipping {name}: not a readable image")
+        return info
+
+    def spawn(self, kind: str, instance: int = 0, generation: int = 0, extra: Any = None) -> Child:
         assert self.plan is not None
         child = Child(label="", kind=kind, process=None, instance=instance, generation=generation)
-        child.label = child.identity if kind == "decode" else kind
+        child.label = child.identity
         module, cls = STAGES[kind]
         proc = mp.get_context("spawn").Process(target=_stage_entry, name=f"posepipe-{child.label}",
-                                               args=(module, cls, self.plan, instance, child.identity))
+                                               args=(module, cls, self.plan, instance, child.identity, extra))
         proc.start()
         child.process = proc
         self.children[child.label] = child
         return child
+
+    def spawn_capture(self, instance: int, generation: int = 0, resume: dict[int, int] | None = None) -> Child:
+        """A capture process with a frame ring of its own (a restarted one gets a new ring, since
+        its predecessor's frames may still be in flight)."""
+        assert self.plan is not None and self.sources is not None
+        ring = SlotRing.create("frames", self.plan.frame_slots, self.plan.frame_bytes)
+        self.rings.append(ring)
+        assignment = CaptureAssignment(ring.spec, tuple(self.sources.assignment(instance, resume)))
+        return self.spawn("capture", instance, generation, assignment)
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -163,10 +220,12 @@ class Controller:
             self.control = transport.socket(self.ctx, zmq.PUB, ep.control, bind=True)
             self.ctl = transport.socket(self.ctx, zmq.REP, ep.ctl, bind=True)
             log(f"control: {ep.ctl}  (python -m pipeline.ctl {ep.ctl} toggle|status|stop)")
-            for kind in ("sink", "infer", "preprocess", "capture"):
+            for kind in ("sink", "infer", "preprocess"):
                 self.spawn(kind)
             for i in range(self.plan.workers):
                 self.spawn("decode", i)
+            for i in range(self.plan.capture_workers):
+                self.spawn_capture(i)
             self.supervise()
         except PipelineError as exc:
             self.fail("pipeline", str(exc), exc.exit_code)
@@ -205,7 +264,7 @@ class Controller:
                 self.on_ctl()
             self.watch_children()
             now = time.monotonic()
-            if self.error is not None or self.finished is not None:
+            if self.error is not None or self.finished:
                 return
             if self.interrupts and not drain_deadline:
                 log("stopping: finishing the frames in flight (Ctrl-C again to stop at once)")
@@ -235,10 +294,13 @@ class Controller:
                 child.info = msg.info
             if msg.stage == "infer":
                 info = msg.info
-                log(f"model: {self.plan.model.family} {os.path.basename(self.plan.model.path)}, input "
-                    f"{info.get('net_input')}, device {info.get('device')}, precision {info.get('precision')}, "
+                plan = self.plan
+                log(f"model: {plan.model.family} {os.path.basename(plan.model.path)}, input "
+                    f"{', '.join(f'{m.net_w}x{m.net_h}' for m in plan.models)}, device {info.get('device')}, precision {info.get('precision')}, "
                     f"{info.get('requests')} requests, {info.get('streams')} streams, batches of "
-                    f"{self.plan.batch}, {self.plan.frames_ring.slots} slots, mode {MODE_TITLES[self.mode]}")
+                    f"{plan.batch}, {plan.slots} slots, {len(plan.sources)} source"
+                    f"{'s' if len(plan.sources) > 1 else ''} on {plan.capture_workers} capture process"
+                    f"{'es' if plan.capture_workers > 1 else ''}, mode {MODE_TITLES[self.mode]}")
         elif isinstance(msg, StageError):
             self.fail(msg.stage, msg.message, msg.exit_code)
         elif isinstance(msg, Log):
@@ -246,14 +308,20 @@ class Controller:
         elif isinstance(msg, StageStats):
             self.figures[msg.stage] = msg.figures
             self.telemetry.add_figures(msg.stage, msg.figures)
+            if msg.stage.startswith("capture") and self.sources is not None:
+                self.sources.add_capture_figures(msg.figures)
         elif isinstance(msg, FrameTimes):
             if not self.first_frame_ns and len(msg.stamps):
                 self.first_frame_ns = int(msg.stamps[0][-1])
             self.telemetry.add_frames(msg.stamps, msg.modes, msg.workers)
+            if self.sources is not None:
+                self.sources.add_frames(msg)
             if self.tracer is not None:
-                self.tracer.add(msg.stamps, msg.workers, msg.seqs)
-        elif isinstance(msg, EndOfStream):
-            self.finished = msg
+                self.tracer.add(msg.stamps, msg.workers, msg.seqs, msg.sources)
+        elif isinstance(msg, EndOfStream) and self.sources is not None:
+            self.source_ended(msg)
+        elif isinstance(msg, ResumeAt):
+            self.resume_capture(msg)
         elif isinstance(msg, ControlRequest):
             self.apply(msg)
 
@@ -267,6 +335,11 @@ class Controller:
         elif req.command == "stop":
             self.interrupts = max(self.interrupts, 1)
             self.stop_requested = True
+        elif req.command in ("add", "remove"):
+            try:
+                self.add_source(req.arg) if req.command == "add" else self.remove_source(req.arg)
+            except PipelineError as exc:
+                return ControlReply(False, self.state(), str(exc))
         elif req.command != "status":
             return ControlReply(False, self.state(), f"unknown command {req.command!r}")
         return ControlReply(True, self.state())
@@ -284,15 +357,72 @@ class Controller:
         return {"mode": self.mode, "frames": sink.get("frames", 0), "fps": sink.get("fps", 0.0),
                 "latency_ms": sink.get("latency_ms", 0.0),
                 "stages": {label: c.process.pid for label, c in self.children.items()},
-                "frames_by_mode": self.telemetry.frames_by_mode(), "window": self.telemetry.snapshot()}
+                "frames_by_mode": self.telemetry.frames_by_mode(), "window": self.telemetry.snapshot(),
+                "sources": self.sources.status(time.monotonic_ns()) if self.sources is not None else {}}
+
+    # -- sources -----------------------------------------------------------------------------
+    def source_ended(self, end: EndOfStream) -> None:
+        assert self.sources is not None
+        if end.source in self.sources.done:
+            return
+        self.sources.ended(end)
+        if end.error and len(self.sources.specs) > 1:
+            log(f"warning: source {end.source} ended after {end.frames} frames: {end.error}")
+        self.finished = self.sources.all_done()
+
+    def add_source(self, text: str) -> None:
+        """``ctl add SOURCE``: probe it, give it the next id and the least busy capture process."""
+        assert self.sources is not None and self.plan is not None
+        if not text:
+            raise UsageError("add needs a source: an image, a folder, a video, a camera id or a stream URL")
+        if self.interrupts or self.finished:
+            raise UsageError("the run is ending: no source can be added")
+        info = probe(text)
+        if info.max_frame_bytes > self.plan.frame_bytes:
+            raise UsageError(f"{text}: frames of {info.frame_w}x{info.frame_h} are larger than this run's frame "
+                             f"slots ({self.plan.frame_bytes} bytes); start a run with it instead")
+        first = self.plan.model
+        wanted = plan_model(first.path, first.family, (info.frame_h, info.frame_w), self.config.inference.tsize)
+        model = next((i for i, m in enumerate(self.plan.models) if (m.net_h, m.net_w) == (wanted.net_h, wanted.net_w)),
+                     0)  # a size the run has no model for is letterboxed into the first source's
+        spec = SourceSpec(self.sources.next_id(), text, info, model)
+        worker = self.sources.place(spec)
+        owner = next(c for c in self.children.values() if c.kind == "capture" and c.instance == worker)
+        self.broadcast(AddSource(owner.identity, spec.id, spec.to_dict()))
+        log(f"source {spec.id} added: {text} ({info.kind}, {info.frame_w}x{info.frame_h})")
+
+    def remove_source(self, arg: str) -> None:
+        assert self.sources is not None
+        if not arg.isdigit() or int(arg) not in self.sources.specs:
+            raise UsageError(f"no source {arg!r}; sources: {', '.join(map(str, sorted(self.sources.specs)))}")
+        sid = int(arg)
+        if sid in self.sources.done:
+            raise UsageError(f"source {sid} has ended already")
+        self.sources.removed.add(sid)
+        self.broadcast(RemoveSource(sid))
+        log(f"source {sid} removed")
+
+    def resume_capture(self, msg: ResumeAt) -> None:
+        """Preprocess said where the sources of a dead capture process resume: start its successor."""
+        child = self.lost_captures.pop(msg.identity, None)
+        if child is None or self.stopping:
+            return
+        resume = {int(k): v for k, v in msg.next_index.items()}
+        self.spawn_capture(child.instance, child.generation + 1, resume)
 
     # -- status line -------------------------------------------------------------------------
     def progress(self) -> tuple[int, int] | None:
-        if self.plan is None or self.plan.source.live or (self.config.loop and not self.config.max_frames):
+        """(frames out, frames in all) when every source is a file of known length."""
+        if self.sources is None or (self.config.loop and not self.config.max_frames):
             return None
-        total = self.plan.source.frames if not self.config.loop else self.config.max_frames
-        if self.config.max_frames:
-            total = min(total, self.config.max_frames) if total else self.config.max_frames
+        total = 0
+        for spec in self.sources.specs.values():
+            frames = spec.info.frames if not self.config.loop else self.config.max_frames
+            if self.config.max_frames:
+                frames = min(frames, self.config.max_frames) if frames else self.config.max_frames
+            if spec.live or not frames:
+                return None
+            total += frames
         return (self.telemetry.frames, total) if total else None
 
     def print_status(self) -> None:
@@ -331,15 +461,20 @@ class Controller:
             # a stage that reported an error has already failed the run
             for msg in transport.drain(self.events):
                 self.on_event(msg)
-            if self.error is not None or self.finished is not None:
+            if self.error is not None or self.finished:
                 return
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
-            if child.kind == "decode" and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
+            if child.kind in RESTARTED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
                 self.restarts += 1
                 del self.children[label]
-                log(f"warning: decode worker {label} {how}; restarting it")
-                self.broadcast(WorkerLost(child.identity))
-                self.spawn("decode", child.instance, child.generation + 1)
+                if child.kind == "decode":
+                    log(f"warning: decode worker {label} {how}; restarting it")
+                    self.broadcast(WorkerLost(child.identity))
+                    self.spawn("decode", child.instance, child.generation + 1)
+                else:
+                    log(f"warning: capture process {label} {how}; restarting it where its sources left off")
+                    self.lost_captures[child.identity] = child
+                    self.broadcast(CaptureLost(child.identity))
                 continue
             self.fail(label, f"stage {label} died unexpectedly ({how})")
             return
@@ -387,7 +522,9 @@ class Controller:
             "model": os.path.basename(self.config.inference.model), "device": info.get("device"),
             "precision": info.get("precision"), "requests": info.get("requests"), "streams": info.get("streams"),
             "threads": info.get("threads"), "net_input": info.get("net_input"),
-            "decode_workers": plan.workers if plan else None, "ring_slots": plan.frames_ring.slots if plan else None,
+            "decode_workers": plan.workers if plan else None, "ring_slots": plan.slots if plan else None,
+            "sources": len(self.sources.specs) if self.sources else None,
+            "capture_workers": plan.capture_workers if plan else None,
             "batch": plan.batch if plan else None,
             "machine": machine_description(),
             "first_frame_s": (self.first_frame_ns - self.started_ns) / 1e9 if self.first_frame_ns else None,
@@ -409,8 +546,11 @@ class Controller:
         """``--telemetry-out`` and ``--trace-out``, whatever the outcome of the run."""
         try:
             if self.config.telemetry_out:
+                report = self.telemetry.report(self.meta())
+                if self.sources is not None:
+                    report["sources"] = self.sources.totals()
                 with open(self.config.telemetry_out, "w") as f:
-                    json.dump(self.telemetry.report(self.meta()), f, indent=1)
+                    json.dump(report, f, indent=1)
             if self.tracer is not None and self.config.trace_out:
                 pids = {label: c.process.pid for label, c in self.children.items() if c.process is not None}
                 self.tracer.write(self.config.trace_out, pids)
@@ -427,6 +567,8 @@ class Controller:
                 pct = report["all"]["latency_ms"]
                 if pct.get("p50") is not None:
                     latency = f" (p50 {pct['p50']:.1f}, p95 {pct['p95']:.1f})"
+            if self.sources is not None and len(self.sources.specs) > 1:
+                print("\n".join(source_lines(self.sources.totals())), flush=True)
             print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
             print(f"FPS: {sink['fps']:.1f}", flush=True)
             print(f"Latency: {sink['latency_ms']:.1f} ms{latency}", flush=True)
@@ -434,8 +576,10 @@ class Controller:
             stage, message, code = self.error
             log(f"error: {message}" if stage == "pipeline" else f"error: {stage}: {message}")
             return code
-        if self.finished is not None and self.finished.error:
-            log(f"error: {self.finished.error}")
+        errors = self.sources.errors() if self.sources is not None else []
+        for sid, message in errors:
+            log(f"error: {message}" if len(self.sources.specs) == 1 else f"error: source {sid}: {message}")
+        if errors:
             return EXIT_FAILURE
         if self.interrupts and not self.stop_requested:
             return 130
@@ -504,9 +648,9 @@ def _check_writable(path: str, option: str) -> None:
     check_writable_folder(os.path.dirname(os.path.abspath(path)), f"{option} {path}")
 
 
-def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str) -> None:
+def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str, extra: Any = None) -> None:
     from stages.base import stage_main
-    stage_main(module, cls, plan, instance, identity)
+    stage_main(module, cls, plan, instance, identity, extra)
 
 
 def run(config: PipelineConfig) -> int:

@@ -1,7 +1,9 @@
 """Headless control of a running pipeline: ``python -m pipeline.ctl ADDRESS COMMAND``.
 
 Commands: ``toggle`` (switch between User specified and Min latency), ``mode user|latency``,
-``status`` (print the current state as JSON), ``stop`` (finish the frames in flight and exit).
+``status`` (print the current state as JSON, with every source's state and figures), ``stop``
+(finish the frames in flight and exit), ``add SOURCE`` (read one more source), ``remove ID``
+(stop reading source ID).
 ADDRESS is the one the pipeline prints at start (``control: ipc://…``) or gave ``--control``.
 """
 
@@ -38,14 +40,17 @@ def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0) -
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.ctl", description=__doc__.splitlines()[0])
     parser.add_argument("address", help="the controller's address, as printed at start")
-    parser.add_argument("command", choices=("toggle", "mode", "status", "stop"))
-    parser.add_argument("mode", nargs="?", choices=MODES, help="with 'mode': the mode to switch to")
+    parser.add_argument("command", choices=("toggle", "mode", "status", "stop", "add", "remove"))
+    parser.add_argument("arg", nargs="?", metavar="ARG",
+                        help="with 'mode': user or latency; with 'add': the source; with 'remove': its id")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer (default 3)")
     ns = parser.parse_args(argv)
-    if ns.command == "mode" and not ns.mode:
+    if ns.command == "mode" and ns.arg not in MODES:
         parser.error("'mode' needs a mode name: " + " or ".join(MODES))
+    if ns.command in ("add", "remove") and not ns.arg:
+        parser.error(f"'{ns.command}' needs " + ("a source" if ns.command == "add" else "a source id"))
     try:
-        reply = request(ns.address, ns.command, ns.mode or "", ns.timeout)
+        reply = request(ns.address, ns.command, ns.arg or "", ns.timeout)
     except zmq.Again:
         print(f"error: no answer from {ns.address} within {ns.timeout:g} s (is the pipeline running?)",
               file=sys.stderr)

@@ -78,10 +78,13 @@ def _register(cls: type[Message]) -> type[Message]:
 @_register
 @dataclass(frozen=True)
 class Frame(Message):
-    """A frame in flight: capture → preprocess → inference → decode worker.
+    """A frame in flight: capture → preprocess → inference → decode worker → sink.
 
-    ``slot`` indexes every ring (frames, tensors, maps); ``seq`` counts admitted frames of the
-    run from 0 and fixes the output order. ``index`` is the frame's own number in its source.
+    The pixels sit in the frame ring of the capture process that read it (``ring``, at
+    ``lseq``). Preprocess admits frames of every source into one sequence: ``seq`` counts them
+    from 0 and fixes the output order, and ``slot`` indexes the tensor and map rings. ``source``
+    is the source's id (its 0-based position among the inputs) and ``index`` the frame's own
+    number in that source, counted across loops.
     ``scale``/``pad_x``/``pad_y`` map frame pixels to network-input pixels:
     ``net = frame * scale + pad``.
     """
@@ -96,6 +99,10 @@ class Frame(Message):
     source: int = 0
     index: int = 0
     name: str = ""
+    cap: str = ""  # the capture process that read it (its identity, e.g. "capture0.1")
+    ring: str = ""  # that process's frame ring (segment name) …
+    lseq: int = -1  # … and the frame's sequence number in it
+    model: int = 0  # which of the run's network input shapes it is letterboxed into
     scale: float = 1.0
     pad_x: float = 0.0
     pad_y: float = 0.0
@@ -143,18 +150,21 @@ class Poses(Message):
 @_register
 @dataclass(frozen=True)
 class EndOfStream(Message):
-    """The source is exhausted (or was stopped): ``count`` frames were admitted in all."""
+    """A source is exhausted, removed or stopped. It travels behind the source's frames; the sink
+    acts on it once every frame admitted before it (``count``) is out."""
 
     TAG: ClassVar[int] = 3
-    count: int
+    count: int  # capture → preprocess: -1; after preprocess: frames of the whole run admitted before it
     source: int = 0
     error: str = ""  # non-empty when the input broke before its end
+    frames: int = 0  # frames of this source delivered (capture) or finished (sink → controller)
 
 
 @_register
 @dataclass(frozen=True)
 class Finished(Message):
-    """Sink → capture: every frame with ``seq < upto`` is shown/written; its slots are free."""
+    """Sink → preprocess: every frame with ``seq < upto`` is shown/written; its tensor and map
+    slots are free."""
 
     TAG: ClassVar[int] = 4
     upto: int
@@ -268,8 +278,8 @@ class Log(Message):
 class FrameTimes(Message):
     """Sink → controller, about once a second: the timestamps of the frames it finished.
 
-    ``stamps`` is int64 ``(n, NUM_STAMPS)``; ``seqs``, ``workers`` and ``latency_mode`` (1 for
-    frames admitted in Min latency mode) are ``(n,)``."""
+    ``stamps`` is int64 ``(n, NUM_STAMPS)``; ``seqs``, ``workers``, ``latency_mode`` (1 for
+    frames admitted in Min latency mode) and ``sources`` are ``(n,)``."""
 
     TAG: ClassVar[int] = 16
     ARRAYS: ClassVar[dict[str, np.dtype]] = {
@@ -277,12 +287,14 @@ class FrameTimes(Message):
         "seqs": np.dtype(np.int64),
         "workers": np.dtype(np.int32),
         "latency_mode": np.dtype(np.uint8),
+        "sources": np.dtype(np.int32),
     }
 
     stamps: np.ndarray
     seqs: np.ndarray
     workers: np.ndarray
     latency_mode: np.ndarray
+    sources: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     @property
     def modes(self) -> list[str]:
@@ -295,6 +307,60 @@ class Start(Message):
     """Controller → stages: every stage is up; capture may begin reading."""
 
     TAG: ClassVar[int] = 15
+
+
+@_register
+@dataclass(frozen=True)
+class Released(Message):
+    """Sink or preprocess → a capture process: these frames (``lseq`` in its frame ring) are done
+    with; their slots are free."""
+
+    TAG: ClassVar[int] = 17
+    ARRAYS: ClassVar[dict[str, np.dtype]] = {"lseqs": np.dtype(np.int64)}
+    lseqs: np.ndarray
+
+
+@_register
+@dataclass(frozen=True)
+class AddSource(Message):
+    """Controller → the capture process ``worker``: read source ``source`` (``spec`` is a
+    :class:`pipeline.sourcelist.SourceSpec` as a dict), starting at frame ``resume``."""
+
+    TAG: ClassVar[int] = 18
+    worker: str
+    source: int
+    spec: dict[str, Any]
+    resume: int = 0
+
+
+@_register
+@dataclass(frozen=True)
+class RemoveSource(Message):
+    """Controller → capture processes: stop reading ``source`` (it ends like a file that ended)."""
+
+    TAG: ClassVar[int] = 19
+    source: int
+
+
+@_register
+@dataclass(frozen=True)
+class CaptureLost(Message):
+    """Controller → stages: the capture process ``identity`` died. Preprocess answers with
+    :class:`ResumeAt`; nobody sends it credit any more."""
+
+    TAG: ClassVar[int] = 20
+    identity: str
+
+
+@_register
+@dataclass(frozen=True)
+class ResumeAt(Message):
+    """Preprocess → controller: for each source (id as text), the first frame index it has not
+    received, so that a restarted capture process neither loses nor repeats a frame."""
+
+    TAG: ClassVar[int] = 21
+    identity: str
+    next_index: dict[str, int]
 
 
 # --------------------------------------------------------------------------------------------

@@ -228,3 +228,26 @@ def pipeline_segments(tag: str | None = None) -> list[str]:
         return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
     except FileNotFoundError:
         return []
+
+
+class RingSet:
+    """Rings of one geometry attached by name on first use (every capture process, restarted
+    ones too, has a frame ring of the run's frame geometry); closed together."""
+
+    def __init__(self, slots: int, slot_bytes: int) -> None:
+        self.slots, self.slot_bytes = slots, slot_bytes
+        self.rings: dict[str, SlotRing] = {}
+
+    def get(self, name: str) -> SlotRing:
+        ring = self.rings.get(name)
+        if ring is None:
+            ring = self.rings[name] = SlotRing.attach(RingSpec(name, self.slots, self.slot_bytes))
+        return ring
+
+    def read(self, name: str, seq: int, shape: tuple[int, ...]) -> np.ndarray:
+        return self.get(name).read(seq, shape)
+
+    def close(self) -> None:
+        for ring in self.rings.values():
+            ring.close()
+        self.rings.clear()

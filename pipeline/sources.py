@@ -1,4 +1,4 @@
-"""Inputs: a single image, a folder of images, a video file, or a camera id.
+"""Inputs: a single image, a folder of images, a video file, a camera id, or a network stream.
 
 :func:`probe` looks at the input once, in the launcher, and says what it is, how large its frames
 are and (for folders) which files are images; :func:`open_reader` then gives the capture stage a
@@ -26,6 +26,17 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", "
 
 def is_camera_id(text: str) -> bool:
     return text.isdigit()
+
+
+def is_stream_url(text: str) -> bool:
+    """``rtsp://``, ``http(s)://`` and any other ``scheme://`` that FFmpeg may open."""
+    scheme, sep, rest = text.partition("://")
+    return bool(sep and rest and scheme.replace("+", "").isalnum() and not os.path.exists(text))
+
+
+# How long FFmpeg may take to open a network stream, and to wait for its next frame, before the
+# read fails (and the live reader reopens it with back-off).
+STREAM_OPEN_TIMEOUT_S = 10.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,9 +93,14 @@ def image_size(path: str) -> tuple[int, int] | None:
 # probing
 
 
-def _open_capture(target: str | int) -> cv2.VideoCapture:
+def _open_capture(target: str | int, read_timeout_s: float = 0.0) -> cv2.VideoCapture:
     # FFmpeg keeps its own decoding threads: one thread saves ~0.07 ms of CPU per 768x432 frame
     # but adds ~0.2 ms to each frame's latency in Min latency mode (measured), so leave them be
+    if isinstance(target, str) and is_stream_url(target):
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(STREAM_OPEN_TIMEOUT_S * 1000)]
+        if read_timeout_s > 0:
+            params += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
+        return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
     return cv2.VideoCapture(target)
 
 
@@ -95,6 +111,11 @@ def probe(text: str) -> SourceInfo:
                                      f"camera {text} opened but delivered no frame")
         h, w = frame.shape[:2]
         return SourceInfo("camera", h, w, _frame_bytes(h, w), fps, 0)
+    if is_stream_url(text):
+        frame, fps, _ = _first_frame(text, f"cannot open stream {text}: unreachable, refused, or not a stream FFmpeg "
+                                           "can read", f"stream {text} opened but delivered no frame")
+        h, w = frame.shape[:2]
+        return SourceInfo("stream", h, w, _frame_bytes(h, w), fps if 0 < fps < 1000 else 0.0, 0)
     if not os.path.exists(text):
         raise InputError(f"input not found: {text}")
     if os.path.isdir(text):
@@ -155,7 +176,6 @@ def _probe_video(path: str) -> SourceInfo:
     return SourceInfo("video", h, w, _frame_bytes(h, w), fps if 0 < fps < 1000 else 0.0, max(count, 0))
 
 
-# ---------------------------------------------------------------------------------------------
 # readers
 
 
@@ -168,7 +188,8 @@ class Captured:
 
 
 class Reader:
-    """Yields frames; :meth:`read` returns None at the end of the input."""
+    """Yields frames; :meth:`read` returns None at the end of the input (a live reader: when no
+    new frame is there yet)."""
 
     live = False
     error: str = ""  # set when the input broke before its end
@@ -178,6 +199,21 @@ class Reader:
         """The next frame. A reader may decode straight into ``into`` (a buffer of the expected
         frame size) and return it as the frame; callers check with ``np.shares_memory``."""
         raise NotImplementedError
+
+    def skip(self, frames: int) -> None:
+        """Pass over the next ``frames`` frames (a restarted capture resumes after the last frame
+        its predecessor delivered)."""
+        for _ in range(frames):
+            if self.read() is None:
+                return
+
+    @property
+    def state(self) -> str:
+        return "reading"
+
+    def fileno(self) -> int | None:
+        """A descriptor that becomes readable when a new frame is there (live readers), else None."""
+        return None
 
     def close(self) -> None:
         pass
@@ -196,7 +232,17 @@ class ImageReader(Reader):
         self.files, self.loop = files, loop
         self.warnings = []
         self._next = 0
+        self._count = 0  # frames delivered, across loops
         self._cache: np.ndarray | None = None  # a single image looped is decoded once
+
+    def skip(self, frames: int) -> None:
+        if frames <= 0:
+            return
+        if self.loop:
+            self._next = frames % len(self.files)
+        else:
+            self._next = min(frames, len(self.files))
+        self._count = frames
 
     def read(self, into: np.ndarray | None = None) -> Captured | None:
         while True:
@@ -219,7 +265,8 @@ class ImageReader(Reader):
                 continue
             if len(self.files) == 1:
                 self._cache = img
-            return Captured(_to_bgr(img), i, os.path.basename(path), t)
+            self._count += 1
+            return Captured(_to_bgr(img), self._count - 1, os.path.basename(path), t)
 
 
 class VideoReader(Reader):
@@ -230,6 +277,22 @@ class VideoReader(Reader):
         if not self._cap.isOpened():
             raise InputError(f"cannot open {path}")
         self._count = 0
+        self._in_pass = 0
+
+    def skip(self, frames: int) -> None:
+        """Grab without decoding the pixels: resuming deep into a file costs little."""
+        for _ in range(frames):
+            if self._cap.grab():
+                self._count += 1
+                self._in_pass += 1
+                continue
+            if not self.loop or self._in_pass == 0:
+                return
+            self._reopen()
+
+    def _reopen(self) -> None:
+        self._cap.release()
+        self._cap = _open_capture(self.path)
         self._in_pass = 0
 
     def read(self, into: np.ndarray | None = None) -> Captured | None:
@@ -245,37 +308,55 @@ class VideoReader(Reader):
                               "(truncated or damaged)")
             if not self.loop or self._in_pass == 0:
                 return None
-            self._cap.release()
-            self._cap = _open_capture(self.path)
-            self._in_pass = 0
+            self._reopen()
 
     def close(self) -> None:
         self._cap.release()
 
 
-class CameraReader(Reader):
-    """A live camera, grabbed on a thread so that the newest frame is always at hand.
+class LiveReader(Reader):
+    """A camera or a network stream, grabbed on a thread so that the newest frame is always at
+    hand.
 
-    Frames the pipeline had no room for are dropped (counted in ``dropped``); a camera that stops
-    delivering is reopened with exponential back-off.
+    Frames the pipeline had no room for are dropped (counted in ``dropped``). A source that stops
+    delivering (a failed read, or no frame for ``stall_s`` seconds) is reopened with exponential
+    back-off (counted in ``reopens``); meanwhile :attr:`state` says ``reconnecting``. Each new
+    frame makes :meth:`fileno` readable, so the capture loop sleeps in ``poll`` instead of
+    spinning.
     """
 
     live = True
 
-    def __init__(self, camera: int, backoff: tuple[float, float] = (0.5, 8.0), stall_s: float = 2.0) -> None:
-        self.camera, self.backoff, self.stall_s = camera, backoff, stall_s
+    def __init__(self, target: int | str, backoff: tuple[float, float] = (0.5, 8.0), stall_s: float = 5.0) -> None:
+        self.target, self.backoff, self.stall_s = target, backoff, stall_s
+        self.what = f"camera {target}" if isinstance(target, int) else f"stream {target}"
         self.warnings = []
         self.dropped = 0
         self.reopens = 0
         self._lock = threading.Condition()
         self._latest: Captured | None = None
         self._count = 0
+        self._connected = True
         self._stop = threading.Event()
-        self._cap = _open_capture(camera)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._cap = _open_capture(target, stall_s)
         if not self._cap.isOpened():
-            raise InputError(f"cannot open camera {camera}")
-        self._thread = threading.Thread(target=self._grab, name="camera", daemon=True)
+            self._close_pipe()
+            raise InputError(f"cannot open {self.what}")
+        self._thread = threading.Thread(target=self._grab, name="live", daemon=True)
         self._thread.start()
+
+    @property
+    def state(self) -> str:
+        return "live" if self._connected else "reconnecting"
+
+    def fileno(self) -> int | None:
+        return self._wake_r
+
+    def skip(self, frames: int) -> None:
+        self._count = max(self._count, frames)  # a live source resumes live; numbering goes on
 
     def _grab(self) -> None:
         delay = self.backoff[0]
@@ -283,41 +364,66 @@ class CameraReader(Reader):
             t = time.monotonic_ns()
             ok, frame = self._cap.read()
             if not ok or frame is None:
+                self._connected = False
                 self._cap.release()
                 with self._lock:
-                    self.warnings.append(f"camera {self.camera} stopped delivering; reopening in {delay:.1f}s")
+                    self.warnings.append(f"{self.what} stopped delivering; reopening in {delay:.1f}s")
                 if self._stop.wait(delay):
                     return
                 delay = min(delay * 2, self.backoff[1])
-                self._cap = _open_capture(self.camera)
+                self._cap = _open_capture(self.target, self.stall_s)
                 self.reopens += 1
                 continue
             delay = self.backoff[0]
+            self._connected = True
             with self._lock:
                 if self._latest is not None:
                     self.dropped += 1
                 self._latest = Captured(_to_bgr(frame), self._count, "", t)
                 self._count += 1
                 self._lock.notify_all()
+            try:
+                os.write(self._wake_w, b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full of wake-ups already
 
-    def read(self, into: np.ndarray | None = None, timeout: float = 0.5) -> Captured | None:
-        """The newest frame not yet read; waits up to ``timeout`` and returns None if none came
-        (the caller loops: a live source has no end)."""
+    def read(self, into: np.ndarray | None = None, timeout: float = 0.0) -> Captured | None:
+        """The newest frame not yet read, or None if none came within ``timeout`` seconds (the
+        caller loops: a live source has no end)."""
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
         with self._lock:
-            if self._latest is None:
+            if self._latest is None and timeout > 0:
                 self._lock.wait(timeout)
             got, self._latest = self._latest, None
             return got
 
+    def _close_pipe(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2.0)
+        self._thread.join(timeout=max(2.0, self.stall_s + 1.0))
         self._cap.release()
+        self._close_pipe()
 
 
-def open_reader(text: str, info: SourceInfo, loop: bool, backoff: tuple[float, float] = (0.5, 8.0)) -> Reader:
+CameraReader = LiveReader  # the name earlier versions used
+
+
+def open_reader(text: str, info: SourceInfo, loop: bool, backoff: tuple[float, float] = (0.5, 8.0),
+                stall_s: float = 5.0) -> Reader:
     if info.kind == "camera":
-        return CameraReader(int(text), backoff)
+        return LiveReader(int(text), backoff, stall_s)
+    if info.kind == "stream":
+        return LiveReader(text, backoff, stall_s)
     if info.kind in ("image", "folder"):
         return ImageReader(info.files, loop)
     return VideoReader(text, loop, info.frames)

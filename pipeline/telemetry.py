@@ -428,6 +428,7 @@ class Telemetry:
         self._latest: dict[str, dict[str, Any]] = {}
         self._last_seen: dict[str, int] = {}
         self._dropped = 0
+        self._dropped_by: dict[str, int] = {}  # per capture process: its running total
         self._first_start: int | None = None
         self._last_done: int | None = None
         self.frames = 0
@@ -510,8 +511,8 @@ class Telemetry:
         m = _DECODE_LABEL.match(stage)
         if m:
             self._worker_figures(f"decode{m.group(1)}", figures, now, previous, totals)
-        if stage == "capture":
-            self._drop_figures(figures, now, totals)
+        if stage.startswith("capture"):
+            self._drop_figures(stage, figures, now, totals)
         if stage == "infer":
             self._inflight_figures(figures)
 
@@ -540,13 +541,16 @@ class Telemetry:
         if totals is not None:
             totals.workers.setdefault(worker, _WorkerTotals()).add(items, busy, period)
 
-    def _drop_figures(self, figures: dict[str, Any], now: int, totals: _ModeTotals | None) -> None:
-        """Capture's ``dropped`` is a running total: count what is new since the last figures."""
+    def _drop_figures(self, stage: str, figures: dict[str, Any], now: int, totals: _ModeTotals | None) -> None:
+        """A capture process's ``dropped`` is a running total: count what is new since its last
+        figures."""
         dropped = number(figures.get("dropped"))
-        if dropped is None or dropped <= self._dropped:
+        seen = self._dropped_by.get(stage, 0)
+        if dropped is None or dropped <= seen:
             return
-        new = int(dropped) - self._dropped
-        self._dropped = int(dropped)
+        new = int(dropped) - seen
+        self._dropped_by[stage] = int(dropped)
+        self._dropped += new
         self._events.append(_FigureEvent(now, dropped=new))
         if totals is not None:
             totals.dropped += new
@@ -594,8 +598,11 @@ class Telemetry:
     def _queues(self) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
         for stage, keys in QUEUE_FIGURES.items():
-            figs = self._latest.get(stage, {})
-            values = {k: number(figs.get(k)) for k in keys}
+            # capture figures are summed over the capture processes ("capture0.0", …)
+            found = [f for label, f in self._latest.items() if label == stage or
+                     (stage == "capture" and label.startswith("capture"))]
+            values = {k: sum(v for f in found if (v := number(f.get(k))) is not None) if any(
+                number(f.get(k)) is not None for f in found) else None for k in keys}
             out[stage] = {k: v for k, v in values.items() if v is not None}
         return out
 

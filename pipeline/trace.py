@@ -17,9 +17,11 @@ from .telemetry import STAGE_BOUNDS, STAGES
 _SPAN_BOUNDS = [(stage, STAGE_BOUNDS[stage][1]) for stage in STAGES]
 
 
-def chrome_trace(stamps: np.ndarray, workers: np.ndarray, pids: dict[str, int], seqs: np.ndarray) -> dict[str, Any]:
+def chrome_trace(stamps: np.ndarray, workers: np.ndarray, pids: dict[str, int], seqs: np.ndarray,
+                 sources: np.ndarray | None = None) -> dict[str, Any]:
     """A trace Perfetto and chrome://tracing open: one process track per stage process, one complete
-    ("X") event per frame per stage (its service time), named by stage, ``args={"frame": seq}``.
+    ("X") event per frame per stage (its service time), named by stage,
+    ``args={"frame": seq, "source": id}``.
 
     ``pids`` maps process labels to pids: "capture", "preprocess", "infer", "sink", and
     "decode{i}" for worker ``i`` (a label "decode{i}.{generation}" is accepted too). A process
@@ -32,18 +34,19 @@ def chrome_trace(stamps: np.ndarray, workers: np.ndarray, pids: dict[str, int], 
     seqs = np.asarray(seqs).reshape(-1)
     if not s.shape[0] == workers.size == seqs.size:
         raise ValueError(f"{s.shape[0]} frames but {workers.size} workers and {seqs.size} seqs")
+    src = np.zeros(seqs.size, np.int64) if sources is None else np.asarray(sources).reshape(-1)
     labels = _process_labels(workers)
     pid_of = _assign_pids(labels, pids)
     nonzero = s[s > 0]
     t0 = int(nonzero.min()) if nonzero.size else 0
-    spans: dict[str, list[tuple[int, int, int, str]]] = {label: [] for label in labels}
+    spans: dict[str, list[tuple[int, int, int, str, int]]] = {label: [] for label in labels}
     for stage, (a, b) in _SPAN_BOUNDS:
         for i in range(s.shape[0]):
             start, end = int(s[i, a]), int(s[i, b])
             if start <= 0 or end <= 0:
                 continue
             label = f"decode{int(workers[i])}" if stage == "decode" else stage
-            spans[label].append((start - t0, max(0, end - start), int(seqs[i]), stage))
+            spans[label].append((start - t0, max(0, end - start), int(seqs[i]), stage, int(src[i])))
     events: list[dict[str, Any]] = []
     for order, label in enumerate(labels):
         pid = pid_of[label]
@@ -75,14 +78,14 @@ def _assign_pids(labels: list[str], pids: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _span_events(label: str, pid: int, spans: list[tuple[int, int, int, str]]) -> list[dict[str, Any]]:
+def _span_events(label: str, pid: int, spans: list[tuple[int, int, int, str, int]]) -> list[dict[str, Any]]:
     """Complete events on thread lanes (tid 1, 2, …) so that no two spans of one lane overlap."""
     spans.sort()
     lane_ends: list[tuple[int, int]] = []  # (end, lane) heap of busy lanes
     free: list[int] = []
     lanes = 0
     events: list[dict[str, Any]] = []
-    for start, dur, seq, stage in spans:
+    for start, dur, seq, stage, source in spans:
         while lane_ends and lane_ends[0][0] <= start:
             heapq.heappush(free, heapq.heappop(lane_ends)[1])
         if free:
@@ -93,7 +96,7 @@ def _span_events(label: str, pid: int, spans: list[tuple[int, int, int, str]]) -
         heapq.heappush(lane_ends, (start + dur, lane))
         events.append({"ph": "X", "name": stage,
                        "cat": "frame", "pid": pid, "tid": lane, "ts": start / 1e3, "dur": dur / 1e3,
-                       "args": {"frame": seq}})
+                       "args": {"frame": seq, "source": source}})
     for lane in range(1, lanes + 1):
         name = label if lane == 1 else f"{label} #{lane}"
         events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": lane, "args": {"name": name}})
@@ -230,6 +233,7 @@ class TraceRecorder:
         self._stamps = np.zeros((max_frames, NUM_STAMPS), dtype=np.int64)
         self._workers = np.zeros(max_frames, dtype=np.int64)
         self._seqs = np.zeros(max_frames, dtype=np.int64)
+        self._sources = np.zeros(max_frames, dtype=np.int64)
         self._head = 0
         self._size = 0
         self.forgotten = 0
@@ -237,30 +241,36 @@ class TraceRecorder:
     def __len__(self) -> int:
         return self._size
 
-    def add(self, stamps: np.ndarray, workers: np.ndarray, seqs: np.ndarray) -> None:
-        """Frames as the sink finished them: ``(n, NUM_STAMPS)`` stamps, ``(n,)`` workers and seqs."""
+    def add(self, stamps: np.ndarray, workers: np.ndarray, seqs: np.ndarray, sources: np.ndarray | None = None) -> None:
+        """Frames as the sink finished them: ``(n, NUM_STAMPS)`` stamps, ``(n,)`` workers, seqs
+        and sources."""
         s = np.asarray(stamps, dtype=np.int64).reshape(-1, NUM_STAMPS)
         w, q = np.asarray(workers).reshape(-1), np.asarray(seqs).reshape(-1)
+        src = np.zeros(q.size, np.int64) if sources is None or not len(sources) else np.asarray(sources).reshape(-1)
         if not s.shape[0] == w.size == q.size:
             raise ValueError(f"{s.shape[0]} frames but {w.size} workers and {q.size} seqs")
         n = s.shape[0]
         keep = min(n, self.max_frames)
         rows = (self._head + np.arange(keep)) % self.max_frames
         self._stamps[rows], self._workers[rows], self._seqs[rows] = s[n - keep:], w[n - keep:], q[n - keep:]
+        self._sources[rows] = src[n - keep:]
         self._head = int((self._head + keep) % self.max_frames)
         self.forgotten += max(0, self._size + n - self.max_frames)
         self._size = min(self.max_frames, self._size + n)
 
     def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The kept frames, oldest first: (stamps, workers, seqs)."""
-        start = (self._head - self._size) % self.max_frames
-        rows = (start + np.arange(self._size)) % self.max_frames
+        rows = self._rows()
         return self._stamps[rows].copy(), self._workers[rows].copy(), self._seqs[rows].copy()
+
+    def _rows(self) -> np.ndarray:
+        start = (self._head - self._size) % self.max_frames
+        return (start + np.arange(self._size)) % self.max_frames
 
     def trace(self, pids: dict[str, int]) -> dict[str, Any]:
         """The kept frames as a Chrome trace (see :func:`chrome_trace`)."""
         stamps, workers, seqs = self.frames()
-        return chrome_trace(stamps, workers, pids, seqs)
+        return chrome_trace(stamps, workers, pids, seqs, self._sources[self._rows()])
 
     def write(self, path: str, pids: dict[str, int]) -> None:
         """Write :meth:`trace` as JSON to ``path``."""

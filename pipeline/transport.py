@@ -23,7 +23,9 @@ from .messages import Message
 #   tensors  preprocess PUSH -> infer PULL (bind)
 #   work     infer ROUTER (bind) <-> decode DEALER
 #   poses    decode PUSH / infer PUSH (EndOfStream) -> sink PULL (bind)
-#   credits  sink PUSH -> capture PULL (bind)
+#   credits  sink PUSH -> preprocess PULL (bind): tensor and map slots free again
+#   credits-<capture identity>  sink / preprocess PUSH -> that capture process's PULL (bind):
+#            its frame ring slots free again
 #   control  controller PUB (bind) -> every stage SUB
 #   events   every stage PUSH -> controller PULL (bind)
 #   ctl      controller REP (bind) <- pipeline.ctl / the window's Tab key (REQ)
@@ -47,6 +49,10 @@ class Endpoints:
         if ctl:
             names["ctl"] = ctl
         return cls(**names)
+
+    def capture_credits(self, identity: str) -> str:
+        """Where the capture process ``identity`` takes back its frame ring's slots."""
+        return f"{self.credits}-{identity}"
 
 
 class RuntimeDir:

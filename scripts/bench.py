@@ -220,7 +220,10 @@ def summarise(model: dict[str, str], raw: dict[str, Any], user: dict[str, Any], 
               omz: dict[str, Any] | None = None) -> dict[str, Any]:
     u, lsec = user["all"], lat["all"]
     frames = u["frames"] or 1
-    cpu = {k: v / frames * 1000 for k, v in user["meta"]["cpu_run_s"].items()}
+    cpu: dict[str, float] = {}
+    for k, v in user["meta"]["cpu_run_s"].items():  # capture processes ("capture0.0", …) summed
+        key = "capture" if k.startswith("capture") else k
+        cpu[key] = cpu.get(key, 0.0) + v / frames * 1000
     return {
         **omz_summary(omz or {}, raw),
         "model": model["name"], "family": model["family"], "weights": model["weights"],

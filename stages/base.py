@@ -39,8 +39,9 @@ class Stage:
 
     name: ClassVar[str] = "stage"
 
-    def __init__(self, plan: RunPlan, instance: int = 0, identity: str = "") -> None:
+    def __init__(self, plan: RunPlan, instance: int = 0, identity: str = "", extra: Any = None) -> None:
         self.plan = plan
+        self.extra = extra  # what this one process needs besides the plan (a capture's assignment)
         self.config = plan.config
         self.instance = instance
         self.identity = identity or f"{self.name}{instance}"
@@ -72,7 +73,7 @@ class Stage:
     # -- helpers for subclasses -------------------------------------------------------------
     @property
     def label(self) -> str:
-        return self.identity if self.name == "decode" else self.name
+        return self.identity if self.name in ("decode", "capture") else self.name
 
     def socket(self, kind: int, address: str, *, bind: bool, identity: bytes | None = None) -> zmq.Socket:
         assert self.ctx is not None
@@ -200,7 +201,8 @@ def name_process(label: str) -> None:
         pass
 
 
-def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, identity: str = "") -> None:
+def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, identity: str = "",
+               extra: Any = None) -> None:
     """Process entry point: run one stage's life cycle and exit with its status."""
     name_process(identity or cls_name.lower())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
@@ -214,7 +216,7 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
     opened = False
     try:
         cls = getattr(importlib.import_module(module), cls_name)
-        stage = cls(plan, instance, identity)
+        stage = cls(plan, instance, identity, extra)
         stage.ctx = ctx
         stage.events = transport.socket(ctx, zmq.PUSH, plan.endpoints.events, bind=False)
         stage.control = transport.socket(ctx, zmq.SUB, plan.endpoints.control, bind=False)

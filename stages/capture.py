@@ -1,128 +1,273 @@
-"""Capture: reads the input and admits frames into the frame ring under a credit limit.
+"""Capture: one process reads some of the run's sources into its own frame ring.
 
-The sink returns credit with :class:`Finished` once a frame is shown or written. At most
-``limit`` frames are in flight: all the ring's slots in "User specified" mode, one in "Min
-latency" mode. File inputs wait for credit (lossless back-pressure); a live camera keeps grabbing
-on its own thread, and frames that found no credit are dropped, oldest first, and counted.
+The controller spreads the sources over ``--capture-workers`` processes (and restarts one that
+dies, telling it where each source resumes). A process goes round its sources and admits frames
+under two limits: its ring's free slots (slots come back with :class:`Released`, from the sink once
+a frame is out, or from preprocess for a frame it already had), and a per-source share of the
+ring, so that a file read at full speed cannot crowd out a camera. In Min latency mode each
+source has one frame in flight.
+
+File sources are lossless: they wait for room (back-pressure), and ``--realtime`` paces them at
+their own frame rate. Live sources (cameras, network streams) grab on their own threads and keep
+only the newest frame; a frame that found no room is dropped and counted. A source ends alone
+(its :class:`EndOfStream` travels behind its last frame); the process lives on until Stop, since
+``ctl add`` may give it a new source.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import zmq
 
 from pipeline import sources, transport
-from pipeline.messages import EndOfStream, Finished, Frame, Stamp, new_stamps
+from pipeline.config import CaptureAssignment
+from pipeline.errors import PipelineError
+from pipeline.messages import AddSource, EndOfStream, Frame, Message, Released, RemoveSource, Stamp, new_stamps
 from pipeline.ring import SlotRing
+from pipeline.sourcelist import SourceSpec
 
 from .base import Stage
+
+
+@dataclass
+class SourceState:
+    """One source as this process reads it."""
+
+    spec: SourceSpec
+    reader: sources.Reader
+    next_index: int  # the index the next frame gets (frames before it were delivered already)
+    started_ns: int = 0  # --realtime: when pacing began, and at which index
+    started_index: int = 0
+    in_flight: int = 0
+    ended: bool = False
+    warned: int = 0
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        return self.spec.id
+
+    def due_ns(self, fps: float) -> int:
+        """--realtime: when the next frame is due (0 = now)."""
+        if fps <= 0 or not self.started_ns:
+            return 0
+        return self.started_ns + int((self.next_index - self.started_index) * 1e9 / fps)
 
 
 class Capture(Stage):
     name = "capture"
 
     def open(self) -> dict[str, Any]:
-        plan = self.plan
-        self.reader = sources.open_reader(self.config.input, plan.source, self.config.loop,
-                                          self.config.reopen_backoff)
-        self.ring = SlotRing.attach(plan.frames_ring)
-        self.out = self.socket(zmq.PUSH, plan.endpoints.frames, bind=False)
-        self.credits = self.socket(zmq.PULL, plan.endpoints.credits, bind=True)
-        self.admitted = 0
-        self.finished = 0
-        self._warned = 0
-        self._busy_from = 0  # when the work on the batch being read began (for busy_ns)
-        # video files decode straight into the ring slot (no copy)
-        self.direct = plan.source.kind == "video"
-        self.frame_shape = (plan.source.frame_h, plan.source.frame_w, 3)
-        return {"kind": plan.source.kind, "live": self.reader.live}
+        assignment: CaptureAssignment = self.extra
+        self.ring = SlotRing.attach(assignment.ring)
+        self.out = self.socket(zmq.PUSH, self.plan.endpoints.frames, bind=False)
+        self.credits = self.socket(zmq.PULL, self.plan.endpoints.capture_credits(self.identity), bind=True)
+        self.sources: list[SourceState] = []
+        self.lseq = 0  # frames admitted into this ring
+        self.owner: dict[int, int] = {}  # lseq in flight -> source id
+        self.turn = 0  # round robin: the source served first next time
+        self.ends: list[EndOfStream] = []  # to send behind the frames read so far
+        for spec, resume in assignment.sources:
+            self.add(spec, resume)
+        return {"sources": [s.id for s in self.sources], "ring": self.ring.spec.name}
 
-    def limit(self) -> int:
-        return 1 if self.mode == "latency" else self.ring.slots
+    # -- sources -----------------------------------------------------------------------------
+    def add(self, spec: SourceSpec, resume: int) -> None:
+        cfg = self.config
+        try:
+            reader = sources.open_reader(spec.text, spec.info, cfg.loop, cfg.reopen_backoff, cfg.stall_timeout)
+            if resume:
+                reader.skip(resume)
+        except PipelineError as exc:
+            self.warn(f"source {spec.id}: {exc}")
+            self.ends.append(EndOfStream(-1, spec.id, str(exc), resume))
+            return
+        self.sources.append(SourceState(spec, reader, resume))
 
+    def end(self, state: SourceState) -> None:
+        """The source is done (ended, failed, removed or stopped): close it, and send its end
+        behind its frames."""
+        if state.ended:
+            return
+        self._forward_warnings(state)
+        state.figures = {**self.source_figures(state), "state": "ended"}
+        state.ended = True
+        state.reader.close()
+        self.ends.append(EndOfStream(-1, state.id, state.reader.error, state.next_index))
+
+    def on_message(self, msg: Message) -> None:
+        if isinstance(msg, AddSource) and msg.worker == self.identity:
+            self.add(SourceSpec.from_dict(msg.spec), msg.resume)
+        elif isinstance(msg, RemoveSource):
+            for state in self.sources:
+                if state.id == msg.source:
+                    self.end(state)
+
+    def active(self) -> list[SourceState]:
+        return [s for s in self.sources if not s.ended]
+
+    def _forward_warnings(self, state: SourceState) -> None:
+        warnings = state.reader.warnings
+        while state.warned < len(warnings):
+            self.warn(f"source {state.id}: {warnings[state.warned]}")
+            state.warned += 1
+
+    # -- credit ------------------------------------------------------------------------------
     def _take_credits(self) -> None:
         for msg in transport.drain(self.credits):
-            if isinstance(msg, Finished):
-                self.finished = max(self.finished, msg.upto)
+            if isinstance(msg, Released):
+                for lseq in msg.lseqs.tolist():
+                    sid = self.owner.pop(lseq, None)
+                    if sid is not None:
+                        for state in self.sources:
+                            if state.id == sid:
+                                state.in_flight -= 1
 
-    def _forward_warnings(self) -> None:
-        while self._warned < len(self.reader.warnings):
-            self.warn(self.reader.warnings[self._warned])
-            self._warned += 1
+    def _slot_free(self) -> bool:
+        """The slot the next frame would take is not held by a frame still in flight."""
+        return self.lseq - self.ring.slots not in self.owner
 
-    def figures(self) -> dict[str, Any]:
-        figs = super().figures()
-        figs.update(in_flight=self.admitted - self.finished, limit=self.limit(),
-                    dropped=getattr(self.reader, "dropped", 0))
-        return figs
+    def share(self) -> int:
+        """Frames in flight per source at most: one in Min latency mode; otherwise an equal part
+        of the ring, so that no source crowds out the others."""
+        if self.mode == "latency":
+            return 1
+        return max(1, self.ring.slots // max(1, len(self.active())))
 
     def batch_size(self) -> int:
-        """Frames read and sent together: ``--batch`` for files in User specified mode; one at a
-        time in Min latency mode and from a live camera (never wait for a frame to fill a batch)."""
-        if self.mode == "latency" or self.reader.live:
-            return 1
-        return min(self.plan.batch, self.limit())
+        """Frames read and sent together: ``--batch`` in User specified mode (live sources only
+        add what they have, never wait), one at a time in Min latency mode."""
+        return 1 if self.mode == "latency" else max(1, self.plan.batch)
 
+    # -- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
-        max_frames = self.config.max_frames
         while not self.started and not self.draining:
             self.poll([], 100)
-        ended = False
-        while not self.draining and not ended:
+        if self.config.realtime:
+            now = time.monotonic_ns()
+            for state in self.sources:
+                state.started_ns, state.started_index = now, state.next_index
+        while True:
             self._take_credits()
-            want = self.batch_size()
-            if max_frames:
-                want = min(want, max_frames - self.admitted)
-                if want <= 0:
-                    break
-            if self.limit() - (self.admitted - self.finished) < want:
-                self.poll([self.credits], 100)
-                continue
-            batch, ended = self._read(want)
-            if batch:
+            if self.draining:
+                for state in self.active():
+                    self.end(state)
+            batch = [] if self.draining else self._read_round()
+            if batch or self.ends:
                 now = time.monotonic_ns()
                 for frame in batch:
                     frame.stamps[Stamp.CAPTURED] = now
-                transport.send_all(self.out, batch)
-                self.items += len(batch)
-                self.busy_ns += now - self._busy_from
-            elif self.reader.live and not ended:
-                self.poll([], 0)
-                continue
-            self.poll([], 0)
-        self._forward_warnings()
-        transport.send(self.out, EndOfStream(count=self.admitted, error=self.reader.error))
-        self.wait_for_stop()
+                out: list[Message] = [*batch, *self.ends]
+                self.ends = []
+                transport.send_all(self.out, out)
+            if not batch:
+                self.poll(self._wake_sockets(), self._idle_ms())
 
-    def _read(self, want: int) -> tuple[list[Frame], bool]:
-        """Read up to ``want`` frames into the ring; also says whether the input has ended."""
+    def _wake_sockets(self) -> list[Any]:
+        return [self.credits, *(fd for s in self.active() if (fd := s.reader.fileno()) is not None)]
+
+    def _idle_ms(self) -> int:
+        """How long to sleep with nothing to read: until the next paced frame is due, else until
+        a frame, a credit or a control message arrives (200 ms at most)."""
+        if not self.config.realtime:
+            return 200
+        now = time.monotonic_ns()
+        dues = [s.due_ns(s.spec.info.fps) for s in self.active() if not s.spec.live]
+        if not dues:
+            return 200
+        return int(min(200, max(0, (min(dues) - now) / 1e6)))
+
+    def _ready(self, state: SourceState, now: int) -> bool:
+        if state.ended or state.in_flight >= self.share():
+            return False
+        if self.config.max_frames and state.next_index >= self.config.max_frames:
+            self.end(state)
+            return False
+        if self.config.realtime and not state.spec.live and state.due_ns(state.spec.info.fps) > now:
+            return False
+        return True
+
+    def _read_round(self) -> list[Frame]:
+        """Go round the sources, one frame from each that is ready, until the batch is full or
+        nobody has anything; the round starts one source later each time."""
         batch: list[Frame] = []
-        while len(batch) < want:
-            seq = self.admitted
-            slot_view = self.ring.view(self.ring.slot_of(seq), self.frame_shape) if self.direct else None
-            got = self.reader.read(slot_view)
-            del slot_view
-            self._forward_warnings()
-            if got is None:
-                return batch, not self.reader.live
-            if not batch:  # busy from decoding a file's frame, or from a camera's frame arriving
-                self._busy_from = time.monotonic_ns() if self.reader.live else got.t_read_ns
-            h, w = got.frame.shape[:2]
-            view = self.ring.view(self.ring.slot_of(seq), (h, w, 3))
-            if not np.shares_memory(view, got.frame):  # decoded elsewhere: copy it in
-                view[...] = got.frame
-            del view
-            slot = self.ring.commit(seq)
-            stamps = new_stamps()
-            stamps[Stamp.READ] = got.t_read_ns
-            batch.append(Frame(seq=seq, slot=slot, height=h, width=w, index=got.index, name=got.name,
-                               mode=self.mode, stamps=stamps))
-            self.admitted += 1
-        return batch, False
+        want = self.batch_size()
+        progress = True
+        while progress and len(batch) < want:
+            progress = False
+            order = self.sources[self.turn:] + self.sources[:self.turn]
+            self.turn = (self.turn + 1) % max(1, len(self.sources))
+            now = time.monotonic_ns()
+            for state in order:
+                if len(batch) >= want or not self._slot_free():
+                    break
+                if not self._ready(state, now):
+                    continue
+                frame = self._read(state)
+                if frame is not None:
+                    batch.append(frame)
+                    progress = True
+        return batch
+
+    def _read(self, state: SourceState) -> Frame | None:
+        info = state.spec.info
+        slot = self.ring.slot_of(self.lseq)
+        direct = info.kind == "video" and info.max_frame_bytes <= self.ring.spec.slot_bytes
+        view = self.ring.view(slot, (info.frame_h, info.frame_w, 3)) if direct else None
+        got = state.reader.read(view)
+        del view
+        self._forward_warnings(state)
+        if got is None:
+            if not state.reader.live:
+                self.end(state)
+            return None
+        busy_from = time.monotonic_ns() if state.reader.live else got.t_read_ns
+        h, w = got.frame.shape[:2]
+        if h * w * 3 > self.ring.spec.slot_bytes:
+            self.warn(f"source {state.id}: skipped a {w}x{h} frame: larger than the frames the run was "
+                      "planned for")
+            return None
+        target = self.ring.view(slot, (h, w, 3))
+        if not np.shares_memory(target, got.frame):  # decoded elsewhere: copy it in
+            target[...] = got.frame
+        del target
+        lseq = self.lseq
+        self.ring.commit(lseq)
+        self.lseq += 1
+        self.owner[lseq] = state.id
+        state.in_flight += 1
+        stamps = new_stamps()
+        stamps[Stamp.READ] = got.t_read_ns
+        frame = Frame(seq=-1, slot=-1, height=h, width=w, source=state.id, index=state.next_index, name=got.name,
+                      cap=self.identity, ring=self.ring.spec.name, lseq=lseq, model=state.spec.model, mode=self.mode,
+                      stamps=stamps)
+        state.next_index += 1
+        self.items += 1
+        self.busy_ns += time.monotonic_ns() - busy_from
+        return frame
+
+    # -- figures -----------------------------------------------------------------------------
+    def source_figures(self, state: SourceState) -> dict[str, Any]:
+        if state.ended:
+            return state.figures
+        reader = state.reader
+        return {"state": reader.state, "kind": state.spec.info.kind, "frames": state.next_index,
+                "in_flight": state.in_flight, "dropped": getattr(reader, "dropped", 0),
+                "reconnects": getattr(reader, "reopens", 0)}
+
+    def figures(self) -> dict[str, Any]:
+        figs = super().figures()
+        per_source = {str(s.id): self.source_figures(s) for s in self.sources}
+        figs.update(in_flight=len(self.owner), limit=self.ring.slots, sources=per_source,
+                    dropped=sum(int(f.get("dropped", 0)) for f in per_source.values()))
+        return figs
 
     def close(self) -> None:
-        self.reader.close()
+        for state in self.sources:
+            if not state.ended:
+                state.reader.close()
         self.ring.close()

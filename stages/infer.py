@@ -4,7 +4,9 @@
   tensor ring's uint8 BGR NHWC pixels, so conversion runs inside OpenVINO.
 * Each ring slot has its own input and output ``ov.Tensor`` over shared memory: a request reads
   the tensor ring and writes the map ring directly, with no copy.
-* Two compiled models, one per mode: "user" (throughput hint, or ``-nstreams/-nthreads``, with
+* Sources whose frames need different input sizes get a compiled model per size (the run's
+  ``models``; a frame names its own), each with its own requests.
+* Two compiled models per size, one per mode: "user" (throughput hint, or ``-nstreams/-nthreads``, with
   ``-nireq`` requests or twice OpenVINO's optimal number) and "latency" (latency hint, one request).
   The second one compiles on a background thread after the stage is up.
 * Completion callbacks run on OpenVINO's threads; they only queue the request and wake the main
@@ -88,6 +90,7 @@ class Engine:
     """One compiled model and its requests."""
 
     mode: str
+    model: int  # index into the run's models (one per network input size)
     compiled: Any
     requests: list[Any]
     free: collections.deque[int] = field(default_factory=collections.deque)
@@ -105,16 +108,18 @@ class Infer(Stage):
         cfg = self.config.inference
         self.core = ov.Core()
         check_device(self.core, cfg.device)
-        self.model = build_model(self.core, plan.model)
+        self.models = [build_model(self.core, m) for m in plan.models]
         self.tensors = SlotRing.attach(plan.tensors_ring)
         self.maps = SlotRing.attach(plan.maps_ring)
-        shapes = [shape for _, shape in plan.model.outputs]
         slots = self.tensors.slots
-        self.in_tensors = [ov.Tensor(self.tensors.view(s, (1, plan.model.net_h, plan.model.net_w, 3)), shared_memory=True)
-                           for s in range(slots)]
-        self.out_tensors = [[ov.Tensor(v, shared_memory=True) for v in self.maps.views(s, shapes)] for s in range(slots)]
-        self.engines: dict[str, Engine] = {}
-        self.engines[self.mode] = self._compile(self.mode)
+        # per model and slot: tensors over the rings' shared memory (views, no copies)
+        self.in_tensors = [[ov.Tensor(self.tensors.view(s, (1, m.net_h, m.net_w, 3)), shared_memory=True)
+                            for s in range(slots)] for m in plan.models]
+        self.out_tensors = [[[ov.Tensor(v, shared_memory=True) for v in self.maps.views(s, [sh for _, sh in m.outputs])]
+                             for s in range(slots)] for m in plan.models]
+        self.engines: dict[tuple[str, int], Engine] = {}
+        for m in range(len(plan.models)):
+            self.engines[self.mode, m] = self._compile(self.mode, m)
         other = "latency" if self.mode == "user" else "user"
         self._pending_engine: queue.SimpleQueue[Engine | BaseException] = queue.SimpleQueue()
         self._compiler = threading.Thread(target=self._compile_later, args=(other,), daemon=True)
@@ -138,13 +143,13 @@ class Infer(Stage):
         self._occupancy: dict[str, int] = collections.defaultdict(int)
         self._mode_time: dict[str, int] = collections.defaultdict(int)
         self._occupancy_t = time.monotonic_ns()
-        return dict(self.engines[self.mode].info)
+        return dict(self.engines[self.mode, 0].info)
 
     # -- compilation ------------------------------------------------------------------------
-    def _compile(self, mode: str) -> Engine:
+    def _compile(self, mode: str, model: int) -> Engine:
         cfg = self.config.inference
         try:
-            compiled = self.core.compile_model(self.model, cfg.device, compile_config(mode, cfg))
+            compiled = self.core.compile_model(self.models[model], cfg.device, compile_config(mode, cfg))
         except Exception as exc:  # noqa: BLE001 - OpenVINO errors are multi-line RuntimeErrors
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
             raise ModelError(f"cannot compile the model for {cfg.device}: {lines[-1][:200] if lines else exc}") from None
@@ -156,22 +161,24 @@ class Infer(Stage):
             # (measured: 1.93 of 2 requests busy on average, against 3.9 of 4)
             nreq = cfg.nireq or 2 * max(1, int(_prop(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
         requests = [compiled.create_infer_request() for _ in range(nreq)]
-        engine = Engine(mode, compiled, requests, collections.deque(range(nreq)))
+        engine = Engine(mode, model, compiled, requests, collections.deque(range(nreq)))
         for i, req in enumerate(requests):
-            req.set_callback(self._on_done, (mode, i))
+            req.set_callback(self._on_done, (mode, model, i))
         engine.info = {
             "mode": mode, "device": cfg.device, "requests": nreq,
             "streams": _prop(compiled, "NUM_STREAMS"), "threads": _prop(compiled, "INFERENCE_NUM_THREADS"),
             "precision": precision_name(_prop(compiled, "INFERENCE_PRECISION_HINT")),
-            "net_input": f"{self.plan.model.net_w}x{self.plan.model.net_h}",
+            "net_input": ", ".join(f"{m.net_w}x{m.net_h}" for m in self.plan.models),
         }
         return engine
 
     def _compile_later(self, mode: str) -> None:
-        try:
-            self._pending_engine.put(self._compile(mode))
-        except BaseException as exc:  # noqa: BLE001 - reported from the main thread
-            self._pending_engine.put(exc)
+        for model in range(len(self.models)):
+            try:
+                self._pending_engine.put(self._compile(mode, model))
+            except BaseException as exc:  # noqa: BLE001 - reported from the main thread
+                self._pending_engine.put(exc)
+                return
 
     def _adopt_engines(self) -> None:
         while not self._pending_engine.empty():
@@ -179,17 +186,21 @@ class Infer(Stage):
             if isinstance(got, BaseException):
                 self.warn(f"{got}; staying in {self.mode} mode")
             else:
-                self.engines[got.mode] = got
+                self.engines[got.mode, got.model] = got
 
     # -- callbacks (OpenVINO threads) --------------------------------------------------------
     def _on_done(self, *args: Any) -> None:
-        mode, index = args[-1]
-        self.done.put((mode, index, self.engines[mode].seq_of.get(index, -1)))
+        mode, model, index = args[-1]
+        self.done.put((mode, model, index, self.engines[mode, model].seq_of.get(index, -1)))
         os.write(self._wake_w, b"\0")
 
     # -- main loop ---------------------------------------------------------------------------
-    def engine(self) -> Engine:
-        return self.engines.get(self.mode) or next(iter(self.engines.values()))
+    def engine(self, model: int = 0) -> Engine:
+        """The engine of ``model`` in the current mode (the other mode's until it has compiled)."""
+        found = self.engines.get((self.mode, model))
+        if found is None:
+            found = next(e for (_, m), e in self.engines.items() if m == model)
+        return found
 
     def run(self) -> None:
         while True:
@@ -220,20 +231,30 @@ class Infer(Stage):
         self._occupancy_t = now
 
     def _start(self) -> None:
-        engine = self.engine()
-        if self.waiting and engine.free:
-            self._account()
-        while self.waiting and engine.free:
+        """Start every waiting frame whose model has a free request, in order."""
+        if not self.waiting:
+            return
+        self._account()
+        held: collections.deque[Frame] = collections.deque()
+        while self.waiting:
             frame = self.waiting.popleft()
+            engine = self.engine(frame.model)
+            if not engine.free:
+                held.append(frame)
+                if len(self.models) == 1:  # one model: nothing behind it can start either
+                    break
+                continue
             index = engine.free.popleft()
             req = engine.requests[index]
-            req.set_input_tensor(self.in_tensors[frame.slot])
-            for i, t in enumerate(self.out_tensors[frame.slot]):
+            req.set_input_tensor(self.in_tensors[frame.model][frame.slot])
+            for i, t in enumerate(self.out_tensors[frame.model][frame.slot]):
                 req.set_output_tensor(i, t)
             engine.seq_of[index] = frame.seq
             frame.stamps[Stamp.INFER_START] = time.monotonic_ns()
             self.running[frame.seq] = (engine.mode, index, frame)
             req.start_async()
+        held.extend(self.waiting)
+        self.waiting = held
 
     def _collect(self) -> None:
         try:
@@ -243,8 +264,8 @@ class Infer(Stage):
             pass
         self._account()
         while not self.done.empty():
-            mode, index, seq = self.done.get()
-            engine = self.engines[mode]
+            mode, model, index, seq = self.done.get()
+            engine = self.engines[mode, model]
             req = engine.requests[index]
             req.wait()  # re-raises an inference failure here, on the main thread
             engine.free.append(index)

@@ -1,9 +1,13 @@
-"""Sink: restores input order, draws the skeletons, shows and/or writes each frame, returns credit.
+"""Sink: restores the run's order, draws the skeletons, shows and/or writes each frame, returns
+credit.
 
 Poses arrive from the decode workers in any order; the sink keeps them until the next frame in
-sequence is there. For each frame in order it draws on the frame in the frame ring (in place),
-shows it (OpenCV window; **Tab** toggles the mode, **Esc**/**q** stops), writes it (``-o``),
-records its poses (``-r``, ``--poses-out``), and tells capture the slot is free.
+sequence is there. For each frame in order it draws on the frame in its capture process's frame
+ring (in place), shows it (OpenCV window, a grid when there are several sources; **Tab** toggles
+the mode, **Esc**/**q** stops), writes it to its source's output (``-o``), records its poses
+(``-r``, ``--poses-out``), and gives the slots back: the frame ring's to the capture process, the
+tensor and map rings' to preprocess. A source's :class:`EndOfStream` closes that source's output
+once every frame before it is out, and is passed on to the controller.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import zmq
 
 from pipeline import transport
 from pipeline.config import MODE_TITLES
-from pipeline.messages import ControlRequest, EndOfStream, Finished, FrameTimes, Poses, Stamp
+from pipeline.messages import (AddSource, CaptureLost, ControlRequest, EndOfStream, Finished, FrameTimes, Message,
+                               Poses, Stamp)
 from pipeline.monitors import Monitors
-from pipeline.telemetry import STAGES, Telemetry
-from pipeline.ring import SlotRing
+from pipeline.ring import RingSet
 from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
+from pipeline.sourcelist import SourceSpec, output_for
+from pipeline.sourcestats import SourceStats
+from pipeline.telemetry import STAGES, Telemetry
 
 from .base import Stage
+from .mosaic import Mosaic
+from .release import Releaser
 from .writers import OutputWriter, open_output
 
 WINDOW = "Human Pose Estimation"
@@ -85,13 +94,14 @@ def draw_stage_bars(image: np.ndarray, snapshot: dict[str, Any]) -> None:
                     (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def pose_record(frame_no: int, poses: Poses) -> dict[str, Any]:
-    """One ``--poses-out`` line: keypoints in frame pixels, COCO-17 order, score 0 = missing."""
+def pose_record(poses: Poses) -> dict[str, Any]:
+    """One ``--poses-out`` line: the source, the frame's number in it, and keypoints in frame
+    pixels, COCO-17 order, score 0 = missing."""
     people = []
     for kp, score in zip(poses.keypoints, poses.scores):
         people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(s), 4)] for x, y, s in kp],
                        "score": round(float(score), 4)})
-    record: dict[str, Any] = {"frame": frame_no, "poses": people}
+    record: dict[str, Any] = {"source": poses.frame.source, "frame": poses.frame.index, "poses": people}
     if poses.frame.name:
         record["image"] = poses.frame.name
     return record
@@ -102,25 +112,31 @@ class Sink(Stage):
 
     def open(self) -> dict[str, Any]:
         plan = self.plan
-        self.frames = SlotRing.attach(plan.frames_ring)
+        self.frames = RingSet(plan.frame_slots, plan.frame_bytes)
         self.inp = self.socket(zmq.PULL, plan.endpoints.poses, bind=True)
         self.credits = self.socket(zmq.PUSH, plan.endpoints.credits, bind=False)
-        self.writer: OutputWriter | None = open_output(self.config.output, plan.source) if self.config.output else None
+        self.releaser = Releaser(self)
+        self.specs: dict[int, SourceSpec] = {s.id: s for s in plan.sources}
+        self.writers: dict[int, OutputWriter] = {}
         self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
         self.overlay = Telemetry(window_s=2.0, period_s=self.config.telemetry_period, mode=self.mode)
+        self.per_source = SourceStats(window_s=2.0, window_frames=500)
+        self.mosaic = Mosaic()
         self.monitors = Monitors(self.config.utilization_monitors)
         self._snapshot: dict[str, Any] = {}
         self._snapshot_t = 0.0
         self.pending: dict[int, Poses] = {}
         self.next_seq = 0
-        self.eos: EndOfStream | None = None
+        self.ends: list[EndOfStream] = []  # waiting for the frames before them
+        self.done: set[int] = set()  # sources whose end has been passed on
+        self.rendered: dict[int, int] = {}  # frames out, per source
         self.window_open = False
         self.first_read_ns = 0
         self.last_out_ns = 0
         self.latency_sum_ns = 0
         self.people = 0
-        self.times: list[tuple[np.ndarray, int, int, int]] = []  # (stamps, seq, worker, latency mode)
+        self.times: list[tuple[np.ndarray, int, int, int, int]] = []  # (stamps, seq, worker, latency mode, source)
         self._times_sent = time.monotonic()
         return {"output": self.config.output or "", "show": self.show}
 
@@ -132,39 +148,79 @@ class Sink(Stage):
                         if msg.frame.seq >= self.next_seq:
                             self.pending[msg.frame.seq] = msg
                     elif isinstance(msg, EndOfStream):
-                        self.eos = msg
-            released = self.next_seq
+                        self.ends.append(msg)
+            out = []
             while self.next_seq in self.pending:
-                self.render(self.pending.pop(self.next_seq))
+                poses = self.pending.pop(self.next_seq)
+                self.render(poses)
+                out.append(poses.frame)
                 self.next_seq += 1
-            if self.next_seq != released:
+            if out:
                 transport.send(self.credits, Finished(self.next_seq))
+                self.releaser.release(out)
+            if self.ends:
+                self.end_sources()
             if self.window_open:
                 self.handle_key(cv2.waitKey(1))
             if time.monotonic() - self._times_sent >= self.config.telemetry_period:
                 self.send_times()
-            if self.eos is not None and self.next_seq >= self.eos.count:
-                self.finish()
-                self.wait_for_stop()
 
+    def on_message(self, msg: Message) -> None:
+        if isinstance(msg, AddSource):
+            spec = SourceSpec.from_dict(msg.spec)
+            self.specs[spec.id] = spec
+        elif isinstance(msg, CaptureLost):
+            self.releaser.lost(msg.identity)
+
+    # -- per source --------------------------------------------------------------------------
+    def writer_for(self, source: int) -> OutputWriter | None:
+        if not self.config.output or source in self.done:
+            return None
+        writer = self.writers.get(source)
+        if writer is None:
+            spec = self.specs[source]
+            path = output_for(self.config.output, source, max(len(self.plan.sources), len(self.specs)), spec.info)
+            writer = self.writers[source] = open_output(path, spec.info)
+        return writer
+
+    def end_sources(self) -> None:
+        """Sources whose every frame is out: close their output, tell the controller."""
+        waiting = []
+        for end in self.ends:
+            if end.count > self.next_seq:
+                waiting.append(end)
+                continue
+            if end.source in self.done:
+                continue  # said again by a restarted capture process
+            self.done.add(end.source)
+            writer = self.writers.pop(end.source, None)
+            if writer is not None:
+                writer.close()
+            self.send_times()
+            self.emit(EndOfStream(count=self.next_seq, source=end.source, error=end.error,
+                                  frames=self.rendered.get(end.source, 0)))
+        self.ends = waiting
+
+    # -- one frame ---------------------------------------------------------------------------
     def render(self, poses: Poses) -> None:
         frame = poses.frame
         t_in = time.monotonic_ns()
         frame.stamps[Stamp.SINK_IN] = t_in
-        image = self.frames.read(frame.seq, (frame.height, frame.width, 3))
+        image = self.frames.read(frame.ring, frame.lseq, (frame.height, frame.width, 3))
         draw_poses(image, poses.keypoints)
         if self.monitors.active:
             self.monitors.update()
             self.monitors.draw(image)
-        if self.writer is not None:
-            self.writer.write(image, frame.name)
+        writer = self.writer_for(frame.source)
+        if writer is not None:
+            writer.write(image, frame.name)
         if self.show:
             self.display(image, frame)
         del image
         if self.config.raw_output:
             self.print_raw(poses)
         if self.poses_file is not None:
-            self.poses_file.write(json.dumps(pose_record(frame.seq, poses), separators=(",", ":")) + "\n")
+            self.poses_file.write(json.dumps(pose_record(poses), separators=(",", ":")) + "\n")
         t_out = time.monotonic_ns()
         frame.stamps[Stamp.SINK_OUT] = t_out
         latency = t_out - int(frame.stamps[Stamp.READ])
@@ -173,24 +229,38 @@ class Sink(Stage):
         self.last_out_ns = t_out
         self.latency_sum_ns += latency
         self.people += poses.count
+        self.rendered[frame.source] = self.rendered.get(frame.source, 0) + 1
         self.items += 1
         self.busy_ns += t_out - t_in
-        self.times.append((frame.stamps, frame.seq, frame.worker, int(frame.mode == "latency")))
+        self.times.append((frame.stamps, frame.seq, frame.worker, int(frame.mode == "latency"), frame.source))
 
     def display(self, image: np.ndarray, frame: Any) -> None:
         stamps = frame.stamps.copy()
         stamps[Stamp.SINK_OUT] = time.monotonic_ns()
         self.overlay.add_frames(stamps[None, :], frame.mode, np.asarray([frame.worker]))
+        self.per_source.add(np.asarray([frame.source]), stamps[None, Stamp.READ], stamps[None, Stamp.SINK_OUT])
         now = time.monotonic()
         if now - self._snapshot_t > 0.25:
             self._snapshot, self._snapshot_t = self.overlay.snapshot(), now
         snap = self._snapshot
         latency = (snap.get("latency_ms") or {}).get("p50") or 0.0
-        put_text(image, f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms", 0)
-        put_text(image, f"Mode: {MODE_TITLES[self.mode]} (Tab to switch)", 1)
-        draw_stage_bars(image, snap)
+        title = f"Mode: {MODE_TITLES[self.mode]} (Tab to switch)"
+        if len(self.specs) > 1:
+            mine = self.per_source.window(int(stamps[Stamp.SINK_OUT])).get(frame.source, {})
+            p50 = (mine.get("latency_ms") or {}).get("p50") or 0.0
+            live = sorted(s for s in self.specs if s not in self.done)
+            self.mosaic.put(frame.source, image, [f"source {frame.source}: {mine.get('fps', 0.0):.1f} FPS, {p50:.0f} ms"],
+                            live if frame.source in live else [*live, frame.source])
+            shown = self.mosaic.canvas
+        else:
+            put_text(image, f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms", 0)
+            put_text(image, title, 1)
+            draw_stage_bars(image, snap)
+            shown = image
         try:
-            cv2.imshow(WINDOW, image)
+            cv2.imshow(WINDOW, shown)
+            if len(self.specs) > 1:
+                cv2.setWindowTitle(WINDOW, f"{WINDOW}: {snap.get('fps') or 0.0:.1f} FPS, {latency:.0f} ms, {title}")
             self.window_open = True
         except cv2.error as exc:
             self.show = False
@@ -211,7 +281,8 @@ class Sink(Stage):
 
     def print_raw(self, poses: Poses) -> None:
         out = sys.stdout
-        out.write(f"frame {poses.frame.seq}: {poses.count} people\n")
+        where = f"source {poses.frame.source} frame" if len(self.specs) > 1 else "frame"
+        out.write(f"{where} {poses.frame.index}: {poses.count} people\n")
         for i, (kp, score) in enumerate(zip(poses.keypoints, poses.scores)):
             points = " ".join(f"({x:.1f},{y:.1f},{s:.2f})" for x, y, s in kp)
             out.write(f"  person {i} score {score:.3f}: {points}\n")
@@ -222,25 +293,18 @@ class Sink(Stage):
         self._times_sent = time.monotonic()
         if not self.times:
             return
-        stamps, seqs, workers, modes = zip(*self.times)
+        stamps, seqs, workers, modes, sources = zip(*self.times)
         self.times = []
         self.emit(FrameTimes(stamps=np.stack(stamps), seqs=np.asarray(seqs, np.int64),
-                             workers=np.asarray(workers, np.int32), latency_mode=np.asarray(modes, np.uint8)))
+                             workers=np.asarray(workers, np.int32), latency_mode=np.asarray(modes, np.uint8),
+                             sources=np.asarray(sources, np.int32)))
 
     def summary(self) -> dict[str, Any]:
         n = self.next_seq
         wall = (self.last_out_ns - self.first_read_ns) / 1e9 if n else 0.0
         # percentiles come from the controller's telemetry, which keeps them in bounded memory
         return {"frames": n, "fps": n / wall if wall > 0 else 0.0, "latency_ms": self.latency_sum_ns / max(1, n) / 1e6,
-                "people": self.people, "wall_s": wall}
-
-    def finish(self) -> None:
-        """Every frame is out: finalise the files and tell the controller."""
-        self.finalise()
-        self.send_times()
-        assert self.eos is not None
-        self.emit(EndOfStream(count=self.next_seq, error=self.eos.error))
-        self.maybe_report(force=True)
+                "people": self.people, "wall_s": wall, "frames_by_source": {str(k): v for k, v in self.rendered.items()}}
 
     def figures(self) -> dict[str, Any]:
         figs = super().figures()
@@ -249,15 +313,18 @@ class Sink(Stage):
         return figs
 
     def finalise(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        for writer in self.writers.values():
+            writer.close()
+        self.writers.clear()
         if self.poses_file is not None:
             self.poses_file.close()
             self.poses_file = None
 
     def close(self) -> None:
-        self.finalise()
-        if self.window_open:
-            cv2.destroyAllWindows()
-        self.frames.close()
+        try:
+            self.send_times()
+        finally:
+            self.finalise()
+            if self.window_open:
+                cv2.destroyAllWindows()
+            self.frames.close()

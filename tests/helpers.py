@@ -86,3 +86,60 @@ def make_clip(path: Path, frames: int = 24, size: tuple[int, int] = (384, 288), 
     cap.release()
     assert written == frames, f"sample has fewer than {start + frames} frames"
     return path
+
+
+class Background:
+    """``python -m pipeline ARGS`` started in the background with a control address, as a context
+    manager: whatever happens in the ``with`` block, the pipeline is gone at its end."""
+
+    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.tag = uuid.uuid4().hex
+        self.address = f"ipc://{tmp_path}/ctl-{self.tag[:8]}"
+        full_env = dict(os.environ, POSEPIPE_TEST_TAG=self.tag, OPENCV_LOG_LEVEL="OFF")
+        full_env.pop("DISPLAY", None)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, "--control", self.address], cwd=ROOT,
+                                     env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def __enter__(self) -> "Background":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+        for pid in tagged_processes(self.tag):
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+    def ctl(self, *words: str, timeout: float = 10) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipeline.ctl", self.address, *words, "--timeout", str(timeout)],
+                              cwd=ROOT, capture_output=True, text=True)
+
+    def status(self, timeout: float = 90) -> dict:
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = self.ctl("status", timeout=3)
+            if done.returncode == 0:
+                return json.loads(done.stdout)
+            assert self.proc.poll() is None, self.proc.communicate()
+            time.sleep(0.3)
+        raise AssertionError("the pipeline never answered")
+
+    def wait_until(self, check, timeout: float = 120) -> dict:
+        """Poll ``status`` until ``check(state)`` holds; return that state."""
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.status()
+            if check(state):
+                return state
+            time.sleep(0.3)
+        raise AssertionError(f"not reached in {timeout} s: {state}")
+
+    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, err

@@ -36,7 +36,7 @@ class FakeCapture:
 
 def test_camera_is_reopened_after_it_stops_and_drops_are_counted(monkeypatch):
     FakeCapture.opened = 0
-    monkeypatch.setattr(sources, "_open_capture", lambda target: FakeCapture(20))
+    monkeypatch.setattr(sources, "_open_capture", lambda target, *timeout: FakeCapture(20))
     reader = sources.CameraReader(3, backoff=(0.05, 0.2))
     try:
         seen = set()

@@ -57,7 +57,7 @@ def test_bad_options_exit_2_with_one_line(args, expected):
 ])
 def test_batch_size_follows_the_frame_size_unless_given(batch, ring_slots, frame, expected):
     from pipeline.config import InferenceConfig, PipelineConfig
-    cfg = PipelineConfig(input="x", inference=InferenceConfig(model="m.xml", architecture="openpose"),
+    cfg = PipelineConfig(inputs=("x",), inference=InferenceConfig(model="m.xml", architecture="openpose"),
                          batch=batch, ring_slots=ring_slots)
     got = cfg.batch_for(frame[0] * frame[1] * 3)
     assert got == expected

@@ -30,10 +30,11 @@ class DecodeWorker(Stage):
     def open(self) -> dict[str, Any]:
         plan = self.plan
         self.maps = SlotRing.attach(plan.maps_ring)
-        self.shapes = [shape for _, shape in plan.model.outputs]
-        self.decoder, warmup = make_decoder(plan.model)
+        # one decoder per network input shape (Frame.model); they share the family's kernels
+        self.shapes = [[shape for _, shape in m.outputs] for m in plan.models]
+        self.decoders = [make_decoder(m) for m in plan.models]
         t0 = time.monotonic()
-        warmup()
+        self.decoders[0][1]()
         self.work = self.socket(zmq.DEALER, plan.endpoints.work, bind=False, identity=self.identity.encode())
         self.out = self.socket(zmq.PUSH, plan.endpoints.poses, bind=False)
         return {"warmup_s": round(time.monotonic() - t0, 3)}
@@ -58,8 +59,8 @@ class DecodeWorker(Stage):
         frame.stamps[Stamp.DECODE_IN] = t0
         if self.maps.committed(frame.slot) != frame.seq:
             raise RuntimeError(f"map slot {frame.slot} does not hold frame {frame.seq}")
-        maps = self.maps.views(frame.slot, self.shapes)
-        keypoints, scores = self.decoder(maps)
+        maps = self.maps.views(frame.slot, self.shapes[frame.model])
+        keypoints, scores = self.decoders[frame.model][0](maps)
         del maps
         keypoints = np.ascontiguousarray(keypoints, dtype=np.float32)
         scores = np.ascontiguousarray(scores, dtype=np.float32)
