@@ -27,3 +27,32 @@ def sample():
     if not SAMPLE.exists():
         pytest.skip("sample clip not fetched (make sample)")
     return SAMPLE
+
+
+@pytest.fixture
+def rtsp_servers(sample):
+    """Start real RTSP servers on 127.0.0.1 (tests/rtsp.py): ``make(fps=10, name="stream",
+    source=sample)`` returns a started :class:`tests.rtsp.RtspServer`; all are stopped at the end.
+    Skips when GStreamer's RTSP server packages are not installed."""
+    from tests.rtsp import RtspServer, rtsp_server_missing
+    reason = rtsp_server_missing()
+    if reason:
+        pytest.skip(reason)
+    servers = []
+
+    def make(fps=10, name="stream", source=None):
+        server = RtspServer(source or sample, fps=fps, name=name)
+        servers.append(server)
+        return server.start()
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.close()
+
+
+@pytest.fixture
+def rtsp_server(rtsp_servers):
+    """One real RTSP server streaming the sample clip at 10 FPS (``.url``, ``.stop()``, …)."""
+    return rtsp_servers()
