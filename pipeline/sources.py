@@ -200,12 +200,13 @@ class Reader:
         frame size) and return it as the frame; callers check with ``np.shares_memory``."""
         raise NotImplementedError
 
-    def skip(self, frames: int) -> None:
+    def skip(self, frames: int) -> int:
         """Pass over the next ``frames`` frames (a restarted capture resumes after the last frame
-        its predecessor delivered)."""
-        for _ in range(frames):
+        its predecessor delivered); returns how many there were."""
+        for done in range(frames):
             if self.read() is None:
-                return
+                return done
+        return frames
 
     @property
     def state(self) -> str:
@@ -235,14 +236,14 @@ class ImageReader(Reader):
         self._count = 0  # frames delivered, across loops
         self._cache: np.ndarray | None = None  # a single image looped is decoded once
 
-    def skip(self, frames: int) -> None:
+    def skip(self, frames: int) -> int:
         if frames <= 0:
-            return
-        if self.loop:
-            self._next = frames % len(self.files)
-        else:
-            self._next = min(frames, len(self.files))
-        self._count = frames
+            return 0
+        if not self.loop:
+            frames = min(frames, len(self.files) - self._next)
+        self._next = (self._next + frames) % len(self.files) if self.loop else self._next + frames
+        self._count += frames
+        return frames
 
     def read(self, into: np.ndarray | None = None) -> Captured | None:
         while True:
@@ -279,16 +280,19 @@ class VideoReader(Reader):
         self._count = 0
         self._in_pass = 0
 
-    def skip(self, frames: int) -> None:
+    def skip(self, frames: int) -> int:
         """Grab without decoding the pixels: resuming deep into a file costs little."""
-        for _ in range(frames):
+        done = 0
+        while done < frames:
             if self._cap.grab():
                 self._count += 1
                 self._in_pass += 1
+                done += 1
                 continue
             if not self.loop or self._in_pass == 0:
-                return
+                break
             self._reopen()
+        return done
 
     def _reopen(self) -> None:
         self._cap.release()
@@ -355,8 +359,9 @@ class LiveReader(Reader):
     def fileno(self) -> int | None:
         return self._wake_r
 
-    def skip(self, frames: int) -> None:
+    def skip(self, frames: int) -> int:
         self._count = max(self._count, frames)  # a live source resumes live; numbering goes on
+        return frames
 
     def _grab(self) -> None:
         delay = self.backoff[0]

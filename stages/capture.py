@@ -7,9 +7,11 @@ a frame is out, or from preprocess for a frame it already had), and a per-source
 ring, so that a file read at full speed cannot crowd out a camera. In Min latency mode each
 source has one frame in flight.
 
-File sources are lossless: they wait for room (back-pressure), and ``--realtime`` paces them at
-their own frame rate. Live sources (cameras, network streams) grab on their own threads and keep
-only the newest frame; a frame that found no room is dropped and counted. A source ends alone
+File sources are lossless: they wait for room (back-pressure). With ``--realtime`` they stand in
+for cameras: paced at their own frame rate, and a frame that is due while its source has no room
+is dropped and counted, as a camera's would be. Live sources (cameras, network streams) grab on
+their own threads and keep only the newest frame; a frame that found no room is dropped and
+counted. A source ends alone
 (its :class:`EndOfStream` travels behind its last frame); the process lives on until Stop, since
 ``ctl add`` may give it a new source.
 """
@@ -43,6 +45,7 @@ class SourceState:
     started_ns: int = 0  # --realtime: when pacing began, and at which index
     started_index: int = 0
     in_flight: int = 0
+    dropped: int = 0  # --realtime file frames that were due while there was no room
     ended: bool = False
     warned: int = 0
     figures: dict[str, Any] = field(default_factory=dict)
@@ -191,6 +194,20 @@ class Capture(Stage):
             return False
         return True
 
+    def _drop_late(self, state: SourceState, now: int) -> None:
+        """--realtime: a file source with no room for a frame that is due passes over the frames
+        it is late by, as a camera would drop them."""
+        fps = state.spec.info.fps
+        if not self.config.realtime or state.spec.live or state.ended or fps <= 0:
+            return
+        if state.in_flight < self.share() and self._slot_free():
+            return
+        late = int((now - state.due_ns(fps)) * fps / 1e9)
+        if late >= 1:
+            passed = state.reader.skip(late)
+            state.next_index += passed
+            state.dropped += passed
+
     def _read_round(self) -> list[Frame]:
         """Go round the sources, one frame from each that is ready, until the batch is full or
         nobody has anything; the round starts one source later each time."""
@@ -203,6 +220,7 @@ class Capture(Stage):
             self.turn = (self.turn + 1) % max(1, len(self.sources))
             now = time.monotonic_ns()
             for state in order:
+                self._drop_late(state, now)
                 if len(batch) >= want or not self._slot_free():
                     break
                 if not self._ready(state, now):
@@ -256,7 +274,7 @@ class Capture(Stage):
             return state.figures
         reader = state.reader
         return {"state": reader.state, "kind": state.spec.info.kind, "frames": state.next_index,
-                "in_flight": state.in_flight, "dropped": getattr(reader, "dropped", 0),
+                "in_flight": state.in_flight, "dropped": getattr(reader, "dropped", 0) + state.dropped,
                 "reconnects": getattr(reader, "reopens", 0)}
 
     def figures(self) -> dict[str, Any]:

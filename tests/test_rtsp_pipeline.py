@@ -31,7 +31,7 @@ def test_stream_reconnects_while_the_other_source_goes_on(rtsp_servers, clip, tm
     server = rtsp_servers(fps=15, name="cam")
     out = tmp_path / "p.jsonl"
     with Background(tmp_path, "-i", server.url, "-i", str(clip), "-at", "movenet", "-m", movenet_model(),
-                    "-no_show", "--loop", "--realtime", "--stall-timeout", "2", "--poses-out", str(out)) as run:
+                    "-no_show", "--loop", "--stall-timeout", "2", "--poses-out", str(out)) as run:
         state = run.wait_until(lambda s: frames_of(s, 0) >= 10 and frames_of(s, 1) >= 5)
         assert state["sources"]["0"]["kind"] == "stream" and state["sources"]["0"]["state"] == "live"
 
