@@ -387,8 +387,9 @@ class Controller:
                      0)  # a size the run has no model for is letterboxed into the first source's
         spec = SourceSpec(self.sources.next_id(), text, info, model)
         worker = self.sources.place(spec)
-        owner = next(c for c in self.children.values() if c.kind == "capture" and c.instance == worker)
-        self.broadcast(AddSource(owner.identity, spec.id, spec.to_dict()))
+        owner = next((c for c in self.children.values() if c.kind == "capture" and c.instance == worker), None)
+        if owner is not None:  # else that process is being restarted, and its assignment has the source
+            self.broadcast(AddSource(owner.identity, spec.id, spec.to_dict()))
         log(f"source {spec.id} added: {text} ({info.kind}, {info.frame_w}x{info.frame_h})")
 
     def remove_source(self, arg: str) -> None:

@@ -1,5 +1,6 @@
-"""The window's view of several sources: a grid with one cell per source, each cell showing that
-source's newest frame (scaled to fit, aspect kept) with its own figures."""
+"""The window's view of several sources: a header line for the whole run over a grid with one
+cell per source, each cell showing that source's newest frame (scaled to fit, aspect kept) with
+its own figures."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def grid_shape(count: int) -> tuple[int, int]:
     return max(1, math.ceil(count / cols)), cols
 
 
+HEADER = 28  # pixels of the run's line above the grid
+
+
 class Mosaic:
     def __init__(self, max_w: int = 1600, max_h: int = 900) -> None:
         self.max_w, self.max_h = max_w, max_h
@@ -31,7 +35,7 @@ class Mosaic:
         h = min(self.max_h // rows, w * 9 // 16)
         w = h * 16 // 9
         self.cell = (max(16, w), max(9, h))
-        self.canvas = np.zeros((self.cell[1] * rows, self.cell[0] * cols, 3), np.uint8)
+        self.canvas = np.zeros((HEADER + self.cell[1] * rows, self.cell[0] * cols, 3), np.uint8)
 
     def put(self, source: int, image: np.ndarray, lines: list[str], sources: list[int]) -> None:
         """Draw ``image`` (any size) into ``source``'s cell with ``lines`` of text on it."""
@@ -40,7 +44,7 @@ class Mosaic:
         at = self.order.index(source)
         cols = self.canvas.shape[1] // self.cell[0]
         cw, ch = self.cell
-        x0, y0 = (at % cols) * cw, (at // cols) * ch
+        x0, y0 = (at % cols) * cw, HEADER + (at // cols) * ch
         cell = self.canvas[y0:y0 + ch, x0:x0 + cw]
         h, w = image.shape[:2]
         scale = min(cw / w, ch / h)
@@ -52,3 +56,9 @@ class Mosaic:
             cv2.putText(cell, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
             cv2.putText(cell, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, CELL_TEXT, 1, cv2.LINE_AA)
         cv2.rectangle(cell, (0, 0), (cw - 1, ch - 1), (64, 64, 64), 1)
+
+    def header(self, text: str) -> None:
+        """The run's line (FPS, latency, mode) above the grid."""
+        bar = self.canvas[:HEADER]
+        bar[...] = 32
+        cv2.putText(bar, text, (8, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.55, CELL_TEXT, 1, cv2.LINE_AA)

@@ -251,6 +251,7 @@ class Sink(Stage):
             live = sorted(s for s in self.specs if s not in self.done)
             self.mosaic.put(frame.source, image, [f"source {frame.source}: {mine.get('fps', 0.0):.1f} FPS, {p50:.0f} ms"],
                             live if frame.source in live else [*live, frame.source])
+            self.mosaic.header(f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms  {title}")
             shown = self.mosaic.canvas
         else:
             put_text(image, f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms", 0)
@@ -259,8 +260,6 @@ class Sink(Stage):
             shown = image
         try:
             cv2.imshow(WINDOW, shown)
-            if len(self.specs) > 1:
-                cv2.setWindowTitle(WINDOW, f"{WINDOW}: {snap.get('fps') or 0.0:.1f} FPS, {latency:.0f} ms, {title}")
             self.window_open = True
         except cv2.error as exc:
             self.show = False
