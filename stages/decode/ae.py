@@ -47,9 +47,10 @@ NMS_RADIUS = 2
 
 def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
            min_pose_score: float = 0.0, max_people: int = 30, detection_threshold: float = 0.1,
-           tag_threshold: float = 1.0, dist_weight: float = 1.0, fill_threshold: float = 0.05,
-           fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
-           fill_reach: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+           tag_threshold: float = 1.0, dist_weight: float = 1.0, score_weight: float = 0.5,
+           dup_radius: float = 6.0, noise_peaks: float = 5.0, fill_threshold: float = 0.05,
+           noise_fill: float = 3.0, fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
+           fill_reach: float = 2.0, fill_min_joints: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Decode one frame of human-pose-estimation-0005/0006/0007 outputs.
 
     Parameters
@@ -78,9 +79,11 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
     return decode_with(kernels, heatmaps, embeddings, stride=stride,
                        min_pose_score=min_pose_score, max_people=max_people,
                        detection_threshold=detection_threshold, tag_threshold=tag_threshold,
-                       dist_weight=dist_weight, fill_threshold=fill_threshold,
-                       fill_tag_threshold=fill_tag_threshold, fill_separation=fill_separation,
-                       fill_reach=fill_reach)
+                       dist_weight=dist_weight, score_weight=score_weight, dup_radius=dup_radius,
+                       noise_peaks=noise_peaks, fill_threshold=fill_threshold,
+                       noise_fill=noise_fill, fill_tag_threshold=fill_tag_threshold,
+                       fill_separation=fill_separation, fill_reach=fill_reach,
+                       fill_min_joints=fill_min_joints)
 
 
 def decode_with(backend: ModuleType, heatmaps: np.ndarray, embeddings: np.ndarray, *,
@@ -118,9 +121,11 @@ def _squeeze(a: np.ndarray) -> np.ndarray:
 def decode_checked(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *,
                    stride: float = 2, min_pose_score: float = 0.0, max_people: int = 30,
                    detection_threshold: float = 0.1, tag_threshold: float = 1.0,
-                   dist_weight: float = 1.0, fill_threshold: float = 0.05,
-                   fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
-                   fill_reach: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+                   dist_weight: float = 1.0, score_weight: float = 0.5, dup_radius: float = 6.0,
+                   noise_peaks: float = 5.0, fill_threshold: float = 0.05,
+                   noise_fill: float = 3.0, fill_tag_threshold: float = 0.5,
+                   fill_separation: float = 3.0, fill_reach: float = 2.0,
+                   fill_min_joints: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """The AE decoder proper, on heatmaps ``heat`` (17, H, W) float32 (NMS-negated or plain)
     and ``tags`` (17, H, W) float32 of the same size (shared with
     :mod:`stages.decode.higherhrnet`)."""
@@ -131,17 +136,21 @@ def decode_checked(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *,
     peaks_ij = np.zeros((k, max_people, 2), np.int64)
     peaks_score = np.zeros((k, max_people), np.float64)
     peaks_count = np.zeros(k, np.int64)
-    backend.find_peaks(heat, float(detection_threshold), NMS_RADIUS, True, peaks_xy, peaks_ij,
-                       peaks_score, peaks_count)
+    sigma = backend.noise_sigma(heat)
+    backend.find_peaks(heat, max(float(detection_threshold), noise_peaks * sigma), NMS_RADIUS,
+                       True, peaks_xy, peaks_ij, peaks_score, peaks_count)
     cap = k * max_people
     pose_peak = np.full((cap, k), -1, np.int64)
     pose_tag = np.zeros(cap, np.float64)
     n = backend.group_ae(peaks_xy, peaks_ij, peaks_score, peaks_count, tags, JOINT_ORDER,
-                         float(tag_threshold), float(dist_weight), pose_peak, pose_tag)
+                         float(tag_threshold), float(dist_weight), float(score_weight),
+                         float(dup_radius), pose_peak, pose_tag)
     kpts = np.zeros((max(int(n), 1), k, 3), np.float64)
     backend.ae_keypoints(pose_peak, int(n), peaks_xy, peaks_score, kpts)
-    backend.fill_missing(heat, tags, kpts, pose_tag, int(n), float(fill_threshold),
-                         float(fill_tag_threshold), float(fill_separation), float(fill_reach))
+    backend.fill_missing(heat, tags, kpts, pose_tag, int(n),
+                         max(float(fill_threshold), noise_fill * sigma),
+                         float(fill_tag_threshold), float(fill_separation), float(fill_reach),
+                         int(fill_min_joints))
     out_kpts = np.zeros((min(int(n), max_people), k, 3), np.float32)
     out_scores = np.zeros(out_kpts.shape[0], np.float32)
     n = backend.finalize_poses(kpts, int(n), float(stride), float(min_pose_score), out_kpts,

@@ -206,6 +206,42 @@ def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
                 out[c, y, x] = top * (1.0 - wy) + bottom * wy
 
 
+NOISE_BINS = 1024  # resolution of :func:`noise_sigma`'s histogram over [0, 1)
+
+
+@nb.njit(cache=True)
+def noise_sigma(maps: np.ndarray) -> float:
+    """Robust estimate of the standard deviation of zero-mean noise on score maps (C, H, W).
+
+    Most cells of a heatmap are background, so the median of ``|value|`` over all finite cells is
+    the background's; for Gaussian noise it is 0.6745 sigma. The median is read from a histogram
+    of ``NOISE_BINS`` bins over [0, 1) (larger values in the last bin): the centre of the first
+    bin where the cumulative count reaches half the cells. Returns 0.0 for a map without finite
+    cells.
+    """
+    hist = np.zeros(NOISE_BINS, np.int64)
+    flat = maps.ravel()
+    n = 0
+    for i in range(flat.shape[0]):
+        v = abs(np.float64(flat[i]))
+        if not np.isfinite(v):
+            continue
+        b = int(v * NOISE_BINS)
+        if b > NOISE_BINS - 1:
+            b = NOISE_BINS - 1
+        hist[b] += 1
+        n += 1
+    if n == 0:
+        return 0.0
+    half = (n + 1) // 2
+    acc = 0
+    for b in range(NOISE_BINS):
+        acc += hist[b]
+        if acc >= half:
+            return (b + 0.5) / NOISE_BINS / 0.6745
+    return 1.0 / 0.6745
+
+
 # ---------------------------------------------------------------------------------------------
 # OpenPose: part affinity fields and greedy assembly
 # ---------------------------------------------------------------------------------------------
@@ -565,8 +601,8 @@ def hungarian(cost: np.ndarray, out_col: np.ndarray) -> None:
 @nb.njit(cache=True)
 def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray,
              peaks_count: np.ndarray, tags: np.ndarray, joint_order: np.ndarray,
-             tag_threshold: float, dist_weight: float, out_pose_peak: np.ndarray,
-             out_pose_tag: np.ndarray) -> int:
+             tag_threshold: float, dist_weight: float, score_weight: float, dup_radius: float,
+             out_pose_peak: np.ndarray, out_pose_tag: np.ndarray) -> int:
     """Group peaks into people by their associative-embedding tags.
 
     Parameters
@@ -582,7 +618,14 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
         A joint may join a person only if its tag is closer than this to the person's mean tag.
     dist_weight : float
         Weight of the spatial term: cost = tag distance + ``dist_weight`` * distance to the
-        person's centre / max(H, W).
+        person's centre / max(H, W) - ``score_weight`` * the candidate's heatmap value.
+    score_weight : float
+        Weight of the detection score in the cost: of two candidates for one person, the
+        stronger peak wins (a noise bump on the flank of a joint's blob loses to the blob).
+    dup_radius : float
+        A candidate left without a person is a second detection of a joint already taken, and is
+        dropped, when some person whose tag is within ``tag_threshold`` has that joint closer
+        than ``dup_radius`` cells; otherwise it starts a new person.
     out_pose_peak : (Q, K) int64
         Written: per person, the index of its peak of each joint or -1. People beyond ``Q`` are
         dropped; ``Q = K * P`` never drops any.
@@ -596,7 +639,8 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
 
     For each joint type in turn, the candidates are assigned to the people found so far by an
     optimal (Hungarian) assignment on the cost above, pairs whose tags are too far apart being
-    forbidden; a candidate left without a person starts a new one.
+    forbidden; a candidate left without a person starts a new one unless it duplicates a joint
+    already taken (``dup_radius``), candidates taken strongest first.
     """
     n_types = peaks_score.shape[0]
     cap = out_pose_peak.shape[0]
@@ -634,22 +678,43 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
                     if d_tag < tag_threshold:
                         dx = x - cx_sum[p] / count[p]
                         dy = y - cy_sum[p] / count[p]
-                        cost[r, p] = d_tag + dist_weight * np.sqrt(dx * dx + dy * dy) / norm
+                        cost[r, p] = (d_tag + dist_weight * np.sqrt(dx * dx + dy * dy) / norm
+                                      - score_weight * peaks_score[j, cand[r]])
                     else:
                         cost[r, p] = FORBIDDEN
             hungarian(cost, assigned)
             for r in range(nc):
                 if assigned[r] >= 0 and cost[r, assigned[r]] >= FORBIDDEN:
                     assigned[r] = -1
+            for r in range(nc):  # the assigned joints first: duplicates are checked against them
+                p = assigned[r]
+                if p >= 0:
+                    i = cand[r]
+                    out_pose_peak[p, j] = i
+                    tag_sum[p] += cand_tag[r]
+                    cx_sum[p] += peaks_xy[j, i, 0]
+                    cy_sum[p] += peaks_xy[j, i, 1]
+                    count[p] += 1
         for r in range(nc):
             p = assigned[r]
-            if p < 0:
-                if n_pose >= cap:
-                    continue
-                p = n_pose
-                n_pose += 1
-                out_pose_peak[p, :] = -1
+            if p >= 0:
+                continue
             i = cand[r]
+            dup = False
+            for q in range(n_pose):
+                iq = out_pose_peak[q, j]
+                if iq < 0 or not abs(cand_tag[r] - tag_sum[q] / count[q]) < tag_threshold:
+                    continue
+                dx = peaks_xy[j, i, 0] - peaks_xy[j, iq, 0]
+                dy = peaks_xy[j, i, 1] - peaks_xy[j, iq, 1]
+                if dx * dx + dy * dy < dup_radius * dup_radius:
+                    dup = True
+                    break
+            if dup or n_pose >= cap:
+                continue
+            p = n_pose
+            n_pose += 1
+            out_pose_peak[p, :] = -1
             out_pose_peak[p, j] = i
             tag_sum[p] += cand_tag[r]
             cx_sum[p] += peaks_xy[j, i, 0]
@@ -684,7 +749,7 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 @nb.njit(cache=True)
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
-                 min_separation: float, reach: float) -> int:
+                 min_separation: float, reach: float, min_joints: int) -> int:
     """Fill the joints the grouping left empty from the heatmaps and tags.
 
     ``heat`` (K, H, W) may carry a graph NMS's negated non-maxima: its absolute value is used.
@@ -698,7 +763,8 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
       person's centre (mean of its joints; ``extent`` = distance of its farthest joint from it).
 
     It is rejected when it lies closer than ``min_separation`` cells to joint ``j`` of any other
-    person, so no person takes another's joint. Accepted fills are refined to sub-cell precision
+    person, so no person takes another's joint. People with fewer than ``min_joints`` joints are
+    not filled (a group of a few noise peaks must not grow into a person). Accepted fills are refined to sub-cell precision
     and written into ``kpts`` (>= n, K, 3), in map cells.
 
     People are filled in index order, each person's window being set before its fills; returns
@@ -738,7 +804,7 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
                 cx += kpts[p, j, 0]
                 cy += kpts[p, j, 1]
                 cnt += 1
-        if cnt == 0:
+        if cnt == 0 or cnt < min_joints:
             continue
         cx /= cnt
         cy /= cnt

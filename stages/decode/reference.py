@@ -97,6 +97,21 @@ def find_peaks(maps: np.ndarray, threshold: float, radius: int, absolute: bool,
     return total
 
 
+NOISE_BINS = 1024
+
+
+def noise_sigma(maps: np.ndarray) -> float:
+    """See :func:`stages.decode.kernels.noise_sigma`."""
+    v = np.abs(maps.astype(np.float64).ravel())
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 0.0
+    bins = np.minimum((v * NOISE_BINS).astype(np.int64), NOISE_BINS - 1)
+    cum = np.cumsum(np.bincount(bins, minlength=NOISE_BINS))
+    b = int(np.searchsorted(cum, (v.size + 1) // 2))
+    return (b + 0.5) / NOISE_BINS / 0.6745
+
+
 def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
     """See :func:`stages.decode.kernels.upsample_bilinear`."""
     _, h, w = src.shape
@@ -314,8 +329,8 @@ def hungarian(cost: np.ndarray, out_col: np.ndarray) -> None:
 
 def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray,
              peaks_count: np.ndarray, tags: np.ndarray, joint_order: np.ndarray,
-             tag_threshold: float, dist_weight: float, out_pose_peak: np.ndarray,
-             out_pose_tag: np.ndarray) -> int:
+             tag_threshold: float, dist_weight: float, score_weight: float, dup_radius: float,
+             out_pose_peak: np.ndarray, out_pose_tag: np.ndarray) -> int:
     """See :func:`stages.decode.kernels.group_ae`."""
     n_types = peaks_score.shape[0]
     cap = out_pose_peak.shape[0]
@@ -336,21 +351,28 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
             d_tag = np.abs(ctag[:, None] - stats[None, :, 0])
             dist = np.hypot(peaks_xy[j, idx, 0][:, None] - stats[None, :, 1],
                             peaks_xy[j, idx, 1][:, None] - stats[None, :, 2])
-            cost = np.where(d_tag < tag_threshold, d_tag + dist_weight * dist / norm, FORBIDDEN)
+            cost = np.where(d_tag < tag_threshold,
+                            d_tag + dist_weight * dist / norm
+                            - score_weight * peaks_score[j, idx][:, None], FORBIDDEN)
             hungarian(cost, assigned)
             rows = np.nonzero(assigned >= 0)[0]
             bad = rows[cost[rows, assigned[rows]] >= FORBIDDEN]
             assigned[bad] = -1
-        for r, i in enumerate(idx):
-            p = int(assigned[r])
-            if p < 0:
-                if len(members) >= cap:
-                    continue
-                members.append([])
-                p = len(members) - 1
-                out_pose_peak[p] = -1
+        for r in np.nonzero(assigned >= 0)[0]:
+            p, i = int(assigned[r]), idx[r]
             out_pose_peak[p, j] = i
             members[p].append((ctag[r], peaks_xy[j, i, 0], peaks_xy[j, i, 1]))
+        for r in np.nonzero(assigned < 0)[0]:
+            i = idx[r]
+            taken = [q for q, mm in enumerate(members) if out_pose_peak[q, j] >= 0
+                     and abs(ctag[r] - np.sum(np.asarray(mm)[:, 0]) / len(mm)) < tag_threshold]
+            near = [math.hypot(*(peaks_xy[j, i] - peaks_xy[j, out_pose_peak[q, j]])) < dup_radius
+                    for q in taken]
+            if any(near) or len(members) >= cap:
+                continue
+            members.append([(ctag[r], peaks_xy[j, i, 0], peaks_xy[j, i, 1])])
+            out_pose_peak[len(members) - 1] = -1
+            out_pose_peak[len(members) - 1, j] = i
     for p, mm in enumerate(members):
         out_pose_tag[p] = np.sum(np.asarray(mm)[:, 0]) / len(mm)
     return len(members)
@@ -366,14 +388,14 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
-                 min_separation: float, reach: float) -> int:
+                 min_separation: float, reach: float, min_joints: int) -> int:
     """See :func:`stages.decode.kernels.fill_missing`."""
     _, h, w = heat.shape
     yy, xx = np.mgrid[0:h, 0:w]
     filled = 0
     for p in range(n):
         have = kpts[p, :, 2] > 0.0
-        if not have.any():
+        if not have.any() or np.count_nonzero(have) < min_joints:
             continue
         centre = kpts[p, have, :2].sum(axis=0) / np.count_nonzero(have)
         extent = float(np.max(np.hypot(*(kpts[p, have, :2] - centre).T)))

@@ -296,7 +296,7 @@ def _ae_state(backend, heat, tags, max_people=30):
     cap = 17 * max_people
     pose_peak = np.full((cap, 17), -1, np.int64)
     pose_tag = np.zeros(cap)
-    n = backend.group_ae(xy, ij, score, count, tags, ae.JOINT_ORDER, 1.0, 1.0, pose_peak,
+    n = backend.group_ae(xy, ij, score, count, tags, ae.JOINT_ORDER, 1.0, 1.0, 0.5, 6.0, pose_peak,
                          pose_tag)
     kpts = np.zeros((max(n, 1), 17, 3))
     backend.ae_keypoints(pose_peak, n, xy, score, kpts)
@@ -318,7 +318,7 @@ def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
     np.testing.assert_allclose(a[2], b[2], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a[3], b[3], rtol=1e-12)
 
-    for args in [(0.05, 0.5, 3.0, 2.0), (0.01, 2.0, 1.0, 10.0), (0.05, 0.5, 3.0, 0.5)]:
+    for args in [(0.05, 0.5, 3.0, 2.0, 4), (0.01, 2.0, 1.0, 10.0, 0), (0.05, 0.5, 3.0, 0.5, 1)]:
         k1, k2 = a[3].copy(), b[3].copy()
         f1 = kernels.fill_missing(heat, emb, k1, a[2], a[0], *args)
         f2 = reference.fill_missing(heat, emb, k2, b[2], b[0], *args)
