@@ -371,8 +371,9 @@ def greedy_pairs(scores: np.ndarray, out_a: np.ndarray, out_b: np.ndarray,
 
 @nb.njit(cache=True)
 def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarray,
-                   peaks_count: np.ndarray, limbs: np.ndarray, n_samples: int,
-                   min_alignment: float, min_success: float, short_len: float, short_min: float,
+                   peaks_count: np.ndarray, limbs: np.ndarray, limb_len: np.ndarray,
+                   max_stretch: float, n_samples: int, min_alignment: float,
+                   min_success: float, short_len: float, short_min: float,
                    out_entries: np.ndarray, out_entry_score: np.ndarray,
                    out_entry_parts: np.ndarray) -> int:
     """Assemble OpenPose peaks into people, limb by limb, as OpenPose does.
@@ -386,6 +387,13 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     limbs : (L, 4) int64
         Per limb, in assembly order: keypoint type ``a``, type ``b``, PAF channel of the x
         component, PAF channel of the y component (field points from ``a`` to ``b``).
+    limb_len : (L,) float64
+        Each limb's usual length in person heights (0: not used for the scale).
+    max_stretch : float
+        A candidate limb from a person whose scale is known (from its limbs so far, each at
+        least one cell long) is rejected when it is longer than ``max_stretch`` times the usual
+        length at that scale plus one cell: a small person's joint is not joined to a big
+        person's, nor the other way round.
     n_samples, min_alignment, min_success, short_len, short_min
         Limb scoring parameters, see :func:`limb_score`.
     out_entries : (E, K) int64
@@ -415,6 +423,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     pair_b = np.empty(max_peaks, np.int64)
     pair_s = np.empty(max_peaks, np.float64)
     scores_buf = np.empty(max_peaks * max_peaks, np.float64)
+    log_scale = np.zeros(cap, np.float64)  # per person: sum of log(length / usual length)
+    n_scale = np.zeros(cap, np.int64)
     for li in range(limbs.shape[0]):
         ta = limbs[li, 0]
         tb = limbs[li, 1]
@@ -425,6 +435,19 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
         sc = scores_buf[:na * nb_].reshape((na, nb_))
         score_limbs(pafs[limbs[li, 2]], pafs[limbs[li, 3]], peaks_xy[ta, :na], peaks_xy[tb, :nb_],
                     n_samples, min_alignment, min_success, short_len, short_min, sc)
+        usual = limb_len[li]
+        if usual > 0.0:
+            for ia in range(na):
+                for ib in range(nb_):
+                    if not sc[ia, ib] > 0.0:
+                        continue
+                    length = np.sqrt((peaks_xy[tb, ib, 0] - peaks_xy[ta, ia, 0]) ** 2
+                                     + (peaks_xy[tb, ib, 1] - peaks_xy[ta, ia, 1]) ** 2)
+                    for e in (owner[ta * max_peaks + ia], owner[tb * max_peaks + ib]):
+                        if e >= 0 and n_scale[e] > 0:
+                            expected = usual * np.exp(log_scale[e] / n_scale[e])
+                            if length > max_stretch * expected + 1.0:
+                                sc[ia, ib] = -1.0
         k = greedy_pairs(sc, pair_a, pair_b, pair_s)
         for t in range(k):
             ia = pair_a[t]
@@ -434,6 +457,13 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
             gb = tb * max_peaks + ib
             pa = owner[ga]
             pb = owner[gb]
+            length = np.sqrt((peaks_xy[tb, ib, 0] - peaks_xy[ta, ia, 0]) ** 2
+                             + (peaks_xy[tb, ib, 1] - peaks_xy[ta, ia, 1]) ** 2)
+            ls = 0.0
+            lc = 0
+            if usual > 0.0 and length >= 1.0:
+                ls = np.log(length / usual)
+                lc = 1
             if pa < 0 and pb < 0:
                 if n_entries >= cap:
                     continue
@@ -445,6 +475,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                 out_entries[e, tb] = ib
                 out_entry_score[e] = peaks_score[ta, ia] + peaks_score[tb, ib] + s
                 out_entry_parts[e] = 2
+                log_scale[e] = ls
+                n_scale[e] = lc
                 owner[ga] = e
                 owner[gb] = e
             elif pa >= 0 and pb < 0:
@@ -452,12 +484,16 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                     out_entries[pa, tb] = ib
                     out_entry_score[pa] += peaks_score[tb, ib] + s
                     out_entry_parts[pa] += 1
+                    log_scale[pa] += ls
+                    n_scale[pa] += lc
                     owner[gb] = pa
             elif pb >= 0 and pa < 0:
                 if out_entries[pb, ta] < 0:
                     out_entries[pb, ta] = ia
                     out_entry_score[pb] += peaks_score[ta, ia] + s
                     out_entry_parts[pb] += 1
+                    log_scale[pb] += ls
+                    n_scale[pb] += lc
                     owner[ga] = pb
             elif pa == pb:
                 out_entry_score[pa] += s
@@ -475,6 +511,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                             owner[kt * max_peaks + q] = pa
                     out_entry_score[pa] += out_entry_score[pb] + s
                     out_entry_parts[pa] += out_entry_parts[pb]
+                    log_scale[pa] += log_scale[pb] + ls
+                    n_scale[pa] += n_scale[pb] + lc
                     alive[pb] = False
     # Compact the surviving people to the front, keeping their order.
     n = 0

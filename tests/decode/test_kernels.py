@@ -231,7 +231,8 @@ def test_group_openpose_and_keypoints_match_twin_on_rendered_maps(n_people, nois
         cap = int(count.sum())
         ent = np.full((cap, 18), -1, np.int64)
         es, ep = np.zeros(cap), np.zeros(cap, np.int64)
-        n = backend.group_openpose(pafs, xy, score, count, openpose._LIMB_TABLE, *LIMB_ARGS,
+        n = backend.group_openpose(pafs, xy, score, count, openpose._LIMB_TABLE,
+                                   openpose.LIMB_LENGTHS, 2.5, *LIMB_ARGS,
                                    ent, es, ep)
         kp = np.zeros((max(n, 1), 17, 3))
         m = backend.openpose_keypoints(ent, n, ep, xy, score, openpose.OP18_TO_COCO17, 3, kp)
