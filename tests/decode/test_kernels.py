@@ -280,16 +280,66 @@ def test_hungarian_is_optimal_and_matches_twin(shape, integer):
         assert cost[rows, out_k[rows]].sum() == pytest.approx(_brute_force_cost(cost))
 
 
-def test_hungarian_larger_random_matches_twin():
+def _improvable(cost: np.ndarray, col: np.ndarray) -> bool:
+    """Whether an assignment of every row of ``cost`` (n <= m) can be made cheaper.
+
+    An assignment is optimal exactly when no sequence of moves lowers its cost, a move taking
+    row i from its column to another column j, whose own row then moves on, and so on, ending in
+    a free column or back where it started. Over the columns, a move from ``col[i]`` to ``j``
+    costs ``cost[i, j] - cost[i, col[i]]``; free columns lead to a hub node which leads to every
+    taken column at no cost. The assignment can be improved iff this graph has a negative cycle
+    (Bellman-Ford)."""
+    n, m = cost.shape
+    hub = m
+    edges = []
+    for i in range(n):
+        for j in range(m):
+            if j != col[i]:
+                edges.append((col[i], j, cost[i, j] - cost[i, col[i]]))
+    free = set(range(m)) - set(col.tolist())
+    edges += [(j, hub, 0.0) for j in free] + [(hub, int(c), 0.0) for c in col]
+    dist = np.zeros(m + 1)
+    for _ in range(m + 1):
+        changed = False
+        for a, b, w in edges:
+            if dist[a] + w < dist[b] - 1e-9:
+                dist[b] = dist[a] + w
+                changed = True
+        if not changed:
+            return False
+    return True
+
+
+def test_the_optimality_check_finds_a_worse_assignment():
+    cost = np.array([[1.0, 2.0, 9.0], [2.0, 1.0, 9.0]])
+    assert not _improvable(cost, np.array([0, 1]))
+    assert _improvable(cost, np.array([1, 0]))  # swap the two rows
+    assert _improvable(np.array([[5.0, 1.0]]), np.array([0]))  # a cheaper free column
+    cost = np.random.default_rng(7).uniform(0.0, 1.0, (30, 45))
+    greedy = np.zeros(30, np.int64)
+    taken: set[int] = set()
+    for i in range(30):  # each row its cheapest free column, in row order: not optimal here
+        greedy[i] = min((j for j in range(45) if j not in taken), key=lambda j: cost[i, j])
+        taken.add(int(greedy[i]))
+    assert _improvable(cost, greedy)
+
+
+def test_hungarian_larger_random_matches_twin_and_is_optimal():
     rng = np.random.default_rng(7)
-    cost = rng.uniform(0.0, 1.0, (30, 45))
-    out_k = np.zeros(30, np.int64)
-    out_r = np.zeros(30, np.int64)
-    kernels.hungarian(cost, out_k)
-    reference.hungarian(cost, out_r)
-    np.testing.assert_array_equal(out_k, out_r)
-    greedy = cost.min(axis=1).sum()
-    assert cost[np.arange(30), out_k].sum() >= greedy - 1e-12
+    for shape in ((30, 45), (45, 30), (25, 25)):
+        cost = rng.uniform(0.0, 1.0, shape)
+        out_k = np.zeros(shape[0], np.int64)
+        out_r = np.zeros(shape[0], np.int64)
+        kernels.hungarian(cost, out_k)
+        reference.hungarian(cost, out_r)
+        np.testing.assert_array_equal(out_k, out_r)
+        if shape[0] <= shape[1]:
+            assert not _improvable(cost, out_k)
+        else:  # rows left over: the assignment of the columns must be optimal on the transpose
+            rows = np.argsort(out_k)[shape[0] - shape[1]:]
+            col_of_row = np.full(shape[1], -1)
+            col_of_row[out_k[rows]] = rows
+            assert not _improvable(cost.T, col_of_row)
 
 
 def _ae_state(backend, heat, tags, max_people=30):
@@ -344,3 +394,16 @@ def test_finalize_poses_matches_twin(seed):
         np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6)
         np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-6)
         assert np.all(np.diff(outs[0][2]) <= 0)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.02, 0.06])
+def test_noise_sigma_matches_twin_and_estimates_the_noise(sigma):
+    rng = np.random.default_rng(11)
+    poses = render.crowd(rng, 6, 96, 96)
+    heat, _ = render.render_ae(poses, render.spaced_tags(rng, 6), 96, 96, noise=sigma,
+                               nms_negate=True, rng=rng)
+    heat[0, 0, 0] = np.nan
+    got = kernels.noise_sigma(heat)
+    assert got == reference.noise_sigma(heat)
+    assert abs(got - sigma) <= 0.1 * sigma + 1.0 / kernels.NOISE_BINS
+    assert kernels.noise_sigma(np.full((2, 3, 3), np.nan, np.float32)) == 0.0
