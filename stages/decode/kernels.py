@@ -213,18 +213,19 @@ NOISE_BINS = 1024  # resolution of :func:`noise_sigma`'s histogram over [0, 1)
 def noise_sigma(maps: np.ndarray) -> float:
     """Robust estimate of the standard deviation of zero-mean noise on score maps (C, H, W).
 
-    Most cells of a heatmap are background, so the median of ``|value|`` over all finite cells is
-    the background's; for Gaussian noise it is 0.6745 sigma. The median is read from a histogram
-    of ``NOISE_BINS`` bins over [0, 1) (larger values in the last bin): the centre of the first
-    bin where the cumulative count reaches half the cells. Returns 0.0 for a map without finite
-    cells.
+    Most cells of a heatmap are background, so the median of ``|value|`` over the finite non-zero
+    cells is the background's; for Gaussian noise it is 0.6745 sigma. Cells exactly zero are left
+    out: a ReLU (HigherHRNet's graph) zeroes the negative half of the noise, and what is left is
+    still half-normal. The median is read from a histogram of ``NOISE_BINS`` bins over [0, 1)
+    (larger values in the last bin): the centre of the first bin where the cumulative count
+    reaches half the cells. Returns 0.0 for a map without finite non-zero cells.
     """
     hist = np.zeros(NOISE_BINS, np.int64)
     flat = maps.ravel()
     n = 0
     for i in range(flat.shape[0]):
         v = abs(np.float64(flat[i]))
-        if not np.isfinite(v):
+        if not np.isfinite(v) or v == 0.0:
             continue
         b = int(v * NOISE_BINS)
         if b > NOISE_BINS - 1:
@@ -761,6 +762,130 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
     for p in range(n_pose):
         out_pose_tag[p] = tag_sum[p] / count[p]
     return n_pose
+
+
+@nb.njit(cache=True)
+def _fits(pose_peak: np.ndarray, peaks_xy: np.ndarray, p: int, q: int, j: int, x0: float,
+          x1: float, y0: float, y1: float, margin: float, dup_radius: float) -> bool:
+    """Whether joint ``j`` of group ``q`` can join group ``p`` (bounding box ``x0..x1``,
+    ``y0..y1``): see :func:`merge_fragments`."""
+    iq = pose_peak[q, j]
+    if iq < 0:
+        return False
+    x = peaks_xy[j, iq, 0]
+    y = peaks_xy[j, iq, 1]
+    grow = margin * max(x1 - x0, y1 - y0) + 2.0
+    if x < x0 - grow or x > x1 + grow or y < y0 - grow or y > y1 + grow:
+        return False
+    ip = pose_peak[p, j]
+    if ip >= 0:
+        dx = x - peaks_xy[j, ip, 0]
+        dy = y - peaks_xy[j, ip, 1]
+        return dx * dx + dy * dy < dup_radius * dup_radius
+    return True
+
+
+@nb.njit(cache=True)
+def merge_fragments(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_ij: np.ndarray,
+                    tags: np.ndarray, merge_tag_threshold: float, dup_radius: float,
+                    margin: float, out_pose_tag: np.ndarray) -> int:
+    """Merge the fragments of a person back into it, after :func:`group_ae`.
+
+    A joint whose tag noise took it away from its person's tag starts a group of its own, which
+    may collect a few more such joints, or a noise peak: a fragment. Groups are taken smallest
+    first (fewest joints; ties: the later group). A joint of the group *fits* a larger group
+    (more joints, or as many and earlier) when it lies inside that group's bounding box grown by
+    ``margin`` times its larger side plus 2 cells, and that group either lacks the joint or has
+    it closer than ``dup_radius`` cells (the same joint detected twice). The group gives its
+    fitting joints to the larger group whose mean tag is closest, among those within
+    ``merge_tag_threshold`` that more than half of its joints fit; a joint detected twice is
+    dropped (the larger group's stays); joints that do not fit stay where they are, and a group
+    left empty is removed.
+
+    ``pose_peak`` (Q, K) rows ``0..n-1`` are rewritten (merged groups removed, order kept);
+    ``out_pose_tag`` (>= n) receives each remaining group's mean tag. Returns the new count.
+    """
+    k = pose_peak.shape[1]
+    count = np.zeros(n, np.int64)
+    x0 = np.full(n, np.inf)
+    x1 = np.full(n, -np.inf)
+    y0 = np.full(n, np.inf)
+    y1 = np.full(n, -np.inf)
+    for p in range(n):
+        for j in range(k):
+            i = pose_peak[p, j]
+            if i >= 0:
+                count[p] += 1
+                x0[p] = min(x0[p], peaks_xy[j, i, 0])
+                x1[p] = max(x1[p], peaks_xy[j, i, 0])
+                y0[p] = min(y0[p], peaks_xy[j, i, 1])
+                y1[p] = max(y1[p], peaks_xy[j, i, 1])
+    order = np.argsort(-count, kind="mergesort")  # largest first, ties in index order
+    alive = np.ones(n, np.bool_)
+    for rq in range(n - 1, 0, -1):
+        q = order[rq]
+        if count[q] == 0:
+            continue
+        tq = _group_tag(pose_peak, q, tags, peaks_ij)
+        best = -1
+        best_d = merge_tag_threshold
+        for rp in range(rq):
+            p = order[rp]
+            if not alive[p] or count[p] == 0:
+                continue
+            d = abs(_group_tag(pose_peak, p, tags, peaks_ij) - tq)
+            if not d < best_d:
+                continue
+            n_fit = 0
+            for j in range(k):
+                n_fit += _fits(pose_peak, peaks_xy, p, q, j, x0[p], x1[p], y0[p], y1[p],
+                               margin, dup_radius)
+            if 2 * n_fit > count[q]:
+                best = p
+                best_d = d
+        if best < 0:
+            continue
+        p = best
+        bx0, bx1, by0, by1 = x0[p], x1[p], y0[p], y1[p]
+        for j in range(k):
+            iq = pose_peak[q, j]
+            if iq < 0 or not _fits(pose_peak, peaks_xy, p, q, j, bx0, bx1, by0, by1, margin,
+                                   dup_radius):
+                continue
+            pose_peak[q, j] = -1
+            count[q] -= 1
+            if pose_peak[p, j] >= 0:
+                continue  # the same joint detected twice: the larger group's stays
+            pose_peak[p, j] = iq
+            count[p] += 1
+            x0[p] = min(x0[p], peaks_xy[j, iq, 0])
+            x1[p] = max(x1[p], peaks_xy[j, iq, 0])
+            y0[p] = min(y0[p], peaks_xy[j, iq, 1])
+            y1[p] = max(y1[p], peaks_xy[j, iq, 1])
+        if count[q] == 0:
+            alive[q] = False
+    m = 0
+    for p in range(n):
+        if not alive[p]:
+            continue
+        if m != p:
+            pose_peak[m, :] = pose_peak[p, :]
+        out_pose_tag[m] = _group_tag(pose_peak, m, tags, peaks_ij)
+        m += 1
+    return m
+
+
+@nb.njit(cache=True)
+def _group_tag(pose_peak: np.ndarray, p: int, tags: np.ndarray, peaks_ij: np.ndarray) -> float:
+    """Mean tag of group ``p``'s joints (in joint order), 0.0 for an empty group."""
+    total = 0.0
+    c = 0
+    for j in range(pose_peak.shape[1]):
+        i = pose_peak[p, j]
+        if i >= 0:
+            total += np.float64(tags[j, peaks_ij[j, i, 1], peaks_ij[j, i, 0]])
+            c += 1
+    return total / c if c > 0 else 0.0
 
 
 @nb.njit(cache=True)

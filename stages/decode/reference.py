@@ -103,7 +103,7 @@ NOISE_BINS = 1024
 def noise_sigma(maps: np.ndarray) -> float:
     """See :func:`stages.decode.kernels.noise_sigma`."""
     v = np.abs(maps.astype(np.float64).ravel())
-    v = v[np.isfinite(v)]
+    v = v[np.isfinite(v) & (v != 0.0)]
     if v.size == 0:
         return 0.0
     bins = np.minimum((v * NOISE_BINS).astype(np.int64), NOISE_BINS - 1)
@@ -392,6 +392,83 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
     for p, mm in enumerate(members):
         out_pose_tag[p] = np.sum(np.asarray(mm)[:, 0]) / len(mm)
     return len(members)
+
+
+def _fits(pose_peak: np.ndarray, peaks_xy: np.ndarray, p: int, q: int, j: int, x0: float,
+          x1: float, y0: float, y1: float, margin: float, dup_radius: float) -> bool:
+    """See :func:`stages.decode.kernels._fits`."""
+    iq = pose_peak[q, j]
+    if iq < 0:
+        return False
+    x, y = peaks_xy[j, iq]
+    grow = margin * max(x1 - x0, y1 - y0) + 2.0
+    if not (x0 - grow <= x <= x1 + grow and y0 - grow <= y <= y1 + grow):
+        return False
+    ip = pose_peak[p, j]
+    if ip < 0:
+        return True
+    dx, dy = x - peaks_xy[j, ip, 0], y - peaks_xy[j, ip, 1]
+    return bool(dx * dx + dy * dy < dup_radius * dup_radius)
+
+
+def _group_tag(pose_peak: np.ndarray, p: int, tags: np.ndarray, peaks_ij: np.ndarray) -> float:
+    """See :func:`stages.decode.kernels._group_tag`."""
+    total, c = 0.0, 0
+    for j in np.nonzero(pose_peak[p] >= 0)[0]:
+        i = pose_peak[p, j]
+        total += float(tags[j, peaks_ij[j, i, 1], peaks_ij[j, i, 0]])
+        c += 1
+    return total / c if c else 0.0
+
+
+def merge_fragments(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_ij: np.ndarray,
+                    tags: np.ndarray, merge_tag_threshold: float, dup_radius: float,
+                    margin: float, out_pose_tag: np.ndarray) -> int:
+    """See :func:`stages.decode.kernels.merge_fragments`."""
+    k = pose_peak.shape[1]
+
+    def box(p: int) -> tuple[float, float, float, float]:
+        js = np.nonzero(pose_peak[p] >= 0)[0]
+        pts = peaks_xy[js, pose_peak[p, js]]
+        return pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].min(), pts[:, 1].max()
+
+    def count(p: int) -> int:
+        return int(np.count_nonzero(pose_peak[p] >= 0))
+
+    order = sorted(range(n), key=lambda p: (-count(p), p))
+    alive = [True] * n
+    for rq in range(n - 1, 0, -1):
+        q = order[rq]
+        if count(q) == 0:
+            continue
+        tq = _group_tag(pose_peak, q, tags, peaks_ij)
+        best, best_d = -1, merge_tag_threshold
+        for p in order[:rq]:
+            if not alive[p] or count(p) == 0:
+                continue
+            d = abs(_group_tag(pose_peak, p, tags, peaks_ij) - tq)
+            if not d < best_d:
+                continue
+            bx = box(p)
+            fit = sum(_fits(pose_peak, peaks_xy, p, q, j, *bx, margin, dup_radius)
+                      for j in range(k))
+            if 2 * fit > count(q):
+                best, best_d = p, d
+        if best < 0:
+            continue
+        bx = box(best)
+        moving = [j for j in range(k)
+                  if _fits(pose_peak, peaks_xy, best, q, j, *bx, margin, dup_radius)]
+        for j in moving:
+            if pose_peak[best, j] < 0:
+                pose_peak[best, j] = pose_peak[q, j]
+            pose_peak[q, j] = -1
+        alive[q] = count(q) > 0
+    kept = [p for p in range(n) if alive[p]]
+    pose_peak[:len(kept)] = pose_peak[kept].copy()
+    for m in range(len(kept)):
+        out_pose_tag[m] = _group_tag(pose_peak, m, tags, peaks_ij)
+    return len(kept)
 
 
 def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_score: np.ndarray,

@@ -354,7 +354,8 @@ def _ae_state(backend, heat, tags, max_people=30):
     return n, pose_peak[:n], pose_tag[:n], kpts
 
 
-@pytest.mark.parametrize("n_people,jitter,noise", [(5, 0.0, 0.0), (15, 0.2, 0.01), (8, 0.4, 0.02)])
+@pytest.mark.parametrize("n_people,jitter,noise", [(5, 0.0, 0.0), (15, 0.2, 0.01), (8, 0.4, 0.02),
+                                                   (12, 0.9, 0.05)])
 def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
     rng = np.random.default_rng(n_people)
     poses = render.crowd(rng, n_people, 96, 128)
@@ -364,10 +365,21 @@ def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
                                  nms_negate=n_people != 5, rng=rng)
     a = _ae_state(kernels, heat, emb)
     b = _ae_state(reference, heat, emb)
+    _, (xy_, ij_, _, _) = _peaks(kernels, heat, 0.1, 2, 30, absolute=True)
     assert a[0] == b[0] >= n_people
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_allclose(a[2], b[2], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a[3], b[3], rtol=1e-12)
+
+    for args in [(1.0, 6.0, 0.1), (2.0, 3.0, 0.5), (0.3, 6.0, 0.0)]:
+        merged = []
+        for backend, state in ((kernels, a), (reference, b)):
+            pp, pt = state[1].copy(), np.zeros(state[0])
+            m = backend.merge_fragments(pp, state[0], xy_, ij_, emb, *args, pt)
+            merged.append((m, pp[:m], pt[:m]))
+        assert merged[0][0] == merged[1][0] <= a[0]
+        np.testing.assert_array_equal(merged[0][1], merged[1][1])
+        np.testing.assert_array_equal(merged[0][2], merged[1][2])
 
     for args in [(0.05, 0.5, 3.0, 2.0, 4), (0.01, 2.0, 1.0, 10.0, 0), (0.05, 0.5, 3.0, 0.5, 1)]:
         k1, k2 = a[3].copy(), b[3].copy()
