@@ -1,8 +1,21 @@
-"""Decode time per frame of each family's Numba decoder, against the Open Model Zoo Python decoders.
+"""Decode time per frame of each family's Numba decoder, against the Open Model Zoo Python decoders,
+and how well each finds people on maps with a trained network's kinds of noise.
 
 Run from the repository root::
 
     python -m scripts.bench_decode [--frames 50] [--people 1 5 15] [--json FILE]
+    python -m scripts.bench_decode --noise [--noise-frames 30] [--json FILE]
+
+**Noise table** (``--noise``): for each family and each noise level of
+:data:`tests.decode.render.NOISE_LEVELS` (clean; low; medium = heatmap noise σ 0.04, peak heights
+±40 %, PAF noise 0.1, tag noise 0.2 of the tag spacing; high), ``--noise-frames`` scenes of 1-15
+people, 40-250 px tall, placed close together (:func:`tests.decode.scenes.scene`), are rendered at
+the output size of the model's default input and decoded by our decoder (people kept at score
+>= 0.1, as the pipeline's default ``-t``) and by the Open Model Zoo decoder as its model wrapper
+configures it. Figures: people recall and precision, keypoints within 4 px of the truth (network-
+input pixels), and mean decode time per frame. The Open Model Zoo decoders come from
+``openvino.model_api`` when importable, else from ``openmodelzoo-modelapi`` 2022.3.0 installed in
+the cache as :mod:`scripts.omz_demo` does.
 
 Maps are rendered by the test-side encoder (:mod:`tests.decode.render`) at the output size of
 each model's default input: openpose 32x57 (human-pose-estimation-0001, 256x456), ae 144x144
@@ -38,14 +51,47 @@ if __package__ in (None, ""):
 from stages.decode import ae, higherhrnet, openpose  # noqa: E402
 from tests.decode import render  # noqa: E402
 
+from tests.decode import scenes  # noqa: E402
+
 try:  # the Open Model Zoo Python decoders, when their package is installed
     from openvino.model_api.models.hpe_associative_embedding import AssociativeEmbeddingDecoder
     from openvino.model_api.models.open_pose import OpenPoseDecoder
 except Exception:  # noqa: BLE001 - absent, or present but broken: numba-only columns
     AssociativeEmbeddingDecoder = OpenPoseDecoder = None
 
+
+def load_omz_decoders(install: bool = True) -> str | None:
+    """Make the OMZ decoders importable: ``openvino.model_api`` if it is, else the demo
+    baseline's ``openmodelzoo-modelapi`` from the cache (installed when ``install``). Returns
+    where they come from, or None."""
+    global AssociativeEmbeddingDecoder, OpenPoseDecoder
+    if OpenPoseDecoder is not None:
+        return "openvino-model-api"
+    from scripts import omz_demo
+    try:
+        omz_demo.alias_runtime(omz_demo.model_api_dir() if install else _cached_model_api())
+        from openvino.model_zoo.model_api.models import hpe_associative_embedding, open_pose
+    except Exception as e:  # noqa: BLE001 - no registry, or the wrappers do not load
+        print(f"Open Model Zoo decoders unavailable: {e}", file=sys.stderr)
+        return None
+    AssociativeEmbeddingDecoder = hpe_associative_embedding.AssociativeEmbeddingDecoder
+    OpenPoseDecoder = open_pose.OpenPoseDecoder
+    return omz_demo.MODELAPI
+
+
+def _cached_model_api() -> Any:
+    from scripts import omz_demo
+    from pipeline.modelfetch import cache_dir
+    target = cache_dir().parent / "omz-modelapi-2022.3.0"
+    if not omz_demo._installed(target):
+        raise FileNotFoundError(f"{target} is not installed")
+    return target
+
 # family: (map height, map width, stride)
 SIZES = {"openpose": (32, 57, 8), "ae": (144, 144, 2), "higherhrnet": (256, 256, 2)}
+NOISE_PAF_WIDTH = 1.0  # OpenPose's training fields: limbs one cell wide at stride 8
+TAG_SPACING = 1.5
+SCORE_THRESHOLD = 0.1  # the pipeline's default -t, and the OMZ wrappers' default
 
 
 @dataclass
@@ -205,6 +251,124 @@ def bench(family: str, n: int, frames: int, seed: int, paf_width: float) -> Row:
     return row
 
 
+# ---------------------------------------------------------------------------------------------
+# Noise table
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NoiseRow:
+    family: str
+    level: str
+    decoder: str  # "ours" or "omz"
+    frames: int
+    people: int
+    recall: float
+    precision: float
+    keypoints_4px: float
+    ms_per_frame: float
+
+
+def noisy_maps(family: str, truth_px: np.ndarray, level: render.Noise,
+               rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The family's output maps (batch axis removed) for poses in network-input pixels: OpenPose
+    (pafs, heatmaps); AE and HigherHRNet (NMS-negated heatmaps, tags) at the 1/2-resolution map,
+    HigherHRNet's made as its OMZ graph makes them (low-resolution maps upsampled and averaged)."""
+    h, w, stride = SIZES[family]
+    poses = scenes.to_cells(truth_px, stride)
+    if family == "openpose":
+        return render.render_openpose(poses, h, w, paf_width=NOISE_PAF_WIDTH, level=level, rng=rng)
+    tags = render.spaced_tags(rng, len(poses), TAG_SPACING)
+    if family == "ae":
+        return render.render_ae(poses, tags, h, w, level=level, tag_spacing=TAG_SPACING,
+                                nms_negate=True, rng=rng)
+    lo, hi, emb_lo = render.render_higherhrnet(poses, tags, h, w, level=level,
+                                               tag_spacing=TAG_SPACING, rng=rng)
+    up = np.zeros(hi.shape, np.float32)
+    emb = np.zeros(hi.shape, np.float32)
+    higherhrnet.kernels.upsample_bilinear(lo, up)
+    higherhrnet.kernels.upsample_bilinear(emb_lo, emb)
+    heat = render.maxpool_negate(np.maximum((up + hi) / 2, 0.0)).astype(np.float32)
+    return heat, emb
+
+
+def ours_in_pixels(family: str, maps: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Our decoder on ``maps``: people scoring >= the pipeline's default -t, input pixels."""
+    stride = SIZES[family][2]
+    kpts, scores = numba_decoder(family)(*maps, stride=stride)
+    return kpts[scores >= SCORE_THRESHOLD].astype(np.float64)
+
+
+def omz_in_pixels(family: str) -> Callable[[tuple[np.ndarray, ...]], np.ndarray] | None:
+    """The OMZ decoder as its wrapper runs it, returning people in input pixels as the wrapper
+    scales them (``* stride``; the OpenPose decoder has already added its half-cell delta)."""
+    run = omz_decoder(family)
+    if run is None:
+        return None
+    stride = SIZES[family][2]
+
+    def decode(maps: tuple[np.ndarray, ...]) -> np.ndarray:
+        poses = np.asarray(run(*omz_args(family, maps)()), np.float64)
+        out = poses.reshape(-1, 17, poses.shape[-1] if poses.size else 3)[..., :3].copy()
+        out[..., :2] *= stride
+        out[out[..., 2] <= 0] = 0.0
+        return out
+    return decode
+
+
+def noise_bench(families: list[str], levels: list[str], frames: int, seed: int = 0,
+                max_people: int = 15) -> list[NoiseRow]:
+    """The noise table's rows: per family and level, ours then (when available) the OMZ decoder
+    on the same ``frames`` scenes (people 1..max_people in turn)."""
+    rows = []
+    for family in families:
+        h, w, stride = SIZES[family]
+        decoders: list[tuple[str, Callable[[tuple[np.ndarray, ...]], np.ndarray]]] = [
+            ("ours", lambda maps, f=family: ours_in_pixels(f, maps))]
+        theirs = omz_in_pixels(family)
+        if theirs is not None:
+            decoders.append(("omz", theirs))
+        for level in levels:
+            cases = []
+            for i in range(frames):
+                rng = np.random.default_rng([seed, i])
+                truth = scenes.scene(rng, 1 + i % max_people, h * stride, w * stride)
+                cases.append((truth, noisy_maps(family, truth, render.NOISE_LEVELS[level], rng)))
+            for name, decode in decoders:
+                decode(cases[0][1])  # warm
+                tally = scenes.Tally()
+                total_ns = 0
+                for truth, maps in cases:
+                    t0 = time.perf_counter_ns()
+                    got = decode(maps)
+                    total_ns += time.perf_counter_ns() - t0
+                    tally.add(scenes.evaluate(got, truth))
+                rows.append(NoiseRow(family, level, name, frames, tally.truth,
+                                     round(tally.recall, 4), round(tally.precision, 4),
+                                     round(tally.keypoints_within, 4),
+                                     round(total_ns / frames / 1e6, 3)))
+    return rows
+
+
+def noise_markdown(rows: list[NoiseRow]) -> str:
+    """The noise table as Markdown: one line per family and level, ours beside the OMZ decoder."""
+    by_key = {(r.family, r.level, r.decoder): r for r in rows}
+    lines = ["| family | noise | people | recall | OMZ | precision | OMZ | keypoints within 4 px "
+             "| OMZ | decode ms/frame | OMZ |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.decoder != "ours":
+            continue
+        o = by_key.get((r.family, r.level, "omz"))
+
+        def pair(attr: str, spec: str) -> str:
+            return (f"{format(getattr(r, attr), spec)} | "
+                    f"{format(getattr(o, attr), spec) if o else '–'}")
+        lines.append(f"| {r.family} | {r.level} | {r.people} | {pair('recall', '.3f')} "
+                     f"| {pair('precision', '.3f')} | {pair('keypoints_4px', '.3f')} "
+                     f"| {pair('ms_per_frame', '.2f')} |")
+    return "\n".join(lines)
+
+
 def print_table(rows: list[Row]) -> None:
     head = f"{'family':<12}{'people':>7}{'map':>10}{'numba ms':>10}{'found':>7}{'right':>7}"
     if any(r.omz_ms is not None for r in rows):
@@ -231,15 +395,29 @@ def main(argv: list[str] | None = None) -> int:
                         help="half-width of the rendered OpenPose limb fields, in cells (the OMZ "
                              "decoder samples the field half a cell off, so it fragments people "
                              "on fields narrower than about 1.5)")
+    parser.add_argument("--noise", action="store_true",
+                        help="the noise table instead of the speed table")
+    parser.add_argument("--noise-frames", type=int, default=30, help="scenes per family and level")
+    parser.add_argument("--levels", nargs="+", default=list(render.NOISE_LEVELS),
+                        choices=list(render.NOISE_LEVELS))
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
     args = parser.parse_args(argv)
-    if args.frames < 1:
-        parser.error("--frames must be at least 1")
+    if args.frames < 1 or args.noise_frames < 1:
+        parser.error("--frames and --noise-frames must be at least 1")
 
     t0 = time.perf_counter()
     for module in (openpose, ae, higherhrnet):
         module.warmup()
     print(f"warmup (compile or load the Numba cache): {time.perf_counter() - t0:.2f} s")
+    if args.noise:
+        source = load_omz_decoders()
+        noise_rows = noise_bench(args.families, args.levels, args.noise_frames, args.seed)
+        print(noise_markdown(noise_rows))
+        print(f"(Open Model Zoo decoders: {source or 'unavailable'})")
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump({"omz": source, "rows": [asdict(r) for r in noise_rows]}, f, indent=2)
+        return 0
     rows = [bench(family, n, args.frames, args.seed + n, args.paf_width)
             for family in args.families for n in args.people]
     print_table(rows)

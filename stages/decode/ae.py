@@ -12,18 +12,30 @@ of its neighbours (which undoes the negation); filling reads absolute values too
 
 Algorithm
 ---------
-1. Peaks: 5x5 NMS per joint, value > ``detection_threshold``, the ``max_people`` best per joint,
-   refined to sub-cell precision (parabola through the log of the peak and its neighbours).
+1. Peaks: 5x5 NMS per joint, value > ``detection_threshold`` and > ``noise_peaks`` times the
+   maps' noise level (a robust estimate of the background's standard deviation,
+   :func:`~stages.decode.kernels.noise_sigma`), the ``max_people`` best per joint, refined to
+   sub-cell precision (parabola through the log of the peak and its neighbours).
 2. Grouping: joint types are taken head and torso first; each type's candidates are assigned to
    the people found so far by an optimal assignment (Hungarian algorithm, in Numba) on the cost
-   ``|tag - person tag| + dist_weight * distance to the person's centre / max(H, W)``; pairs whose
-   tags differ by ``tag_threshold`` or more are forbidden, and an unassigned candidate starts a new
-   person.
-3. Filling: a missing joint is taken from the best heatmap cell whose tag is within
-   ``fill_tag_threshold`` of the person's tag and whose value is at least ``fill_threshold``,
-   within ``fill_reach`` times the person's extent of its centre, and only if no other person
-   already has that joint within ``fill_separation`` cells: no person takes another's joint.
-4. Output: people scored by the mean of their 17 keypoint scores, filtered by ``min_pose_score``,
+   ``|tag - person tag| + dist_weight * distance to the person's centre / max(H, W)
+   - score_weight * peak value``; pairs whose tags differ by ``tag_threshold`` or more are
+   forbidden. A candidate left over starts a new person, unless a person whose tag is within
+   ``tag_threshold`` already has that joint within ``dup_radius`` cells: then it is the same joint
+   detected twice (a noise bump on the flank of the joint's blob carries the person's tag) and
+   is dropped.
+3. Fragments: a joint whose tag noise took it away from its person starts a group of its own.
+   Groups are merged back, smallest first, into the larger group whose tag is closest (within
+   ``merge_tag_threshold``) when more than half of their joints fit it: inside its bounding box
+   grown by ``merge_margin`` times its size, and a joint type it lacks (or the same joint
+   detected twice), see :func:`~stages.decode.kernels.merge_fragments`.
+4. Filling: a missing joint of a person with at least ``fill_min_joints`` joints is taken from the
+   best heatmap cell whose tag is within ``fill_tag_threshold`` of the person's tag and whose
+   value is at least ``fill_threshold`` and ``noise_fill`` times the noise level, within
+   ``fill_reach`` times the person's extent of its centre, and only if no other person already
+   has that joint within ``fill_separation`` cells: no person takes another's joint, and a group
+   of a few noise peaks does not grow into a person.
+5. Output: people scored by the mean of their 17 keypoint scores, filtered by ``min_pose_score``,
    best ``max_people`` first.
 
 Coordinates are network-input pixels: output cell ``(x, y)`` maps to
@@ -47,9 +59,11 @@ NMS_RADIUS = 2
 
 def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
            min_pose_score: float = 0.0, max_people: int = 30, detection_threshold: float = 0.1,
-           tag_threshold: float = 1.0, dist_weight: float = 1.0, fill_threshold: float = 0.05,
-           fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
-           fill_reach: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+           tag_threshold: float = 1.0, dist_weight: float = 1.0, score_weight: float = 0.5,
+           dup_radius: float = 6.0, noise_peaks: float = 5.0, merge_tag_threshold: float = 1.0,
+           merge_margin: float = 1.0, fill_threshold: float = 0.05,
+           noise_fill: float = 3.0, fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
+           fill_reach: float = 2.0, fill_min_joints: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Decode one frame of human-pose-estimation-0005/0006/0007 outputs.
 
     Parameters
@@ -64,9 +78,11 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
         People scoring below this are dropped.
     max_people : int
         Peaks kept per joint, and people returned at most.
-    detection_threshold, tag_threshold, dist_weight, fill_threshold, fill_tag_threshold,
-    fill_separation, fill_reach
-        Grouping and filling parameters, see the module docstring.
+    detection_threshold, tag_threshold, dist_weight, score_weight, dup_radius, noise_peaks,
+    merge_tag_threshold, merge_margin, fill_threshold, noise_fill, fill_tag_threshold,
+    fill_separation, fill_reach, fill_min_joints
+        Peak, grouping, merging and filling parameters (distances in map cells), see the module
+        docstring.
 
     Returns
     -------
@@ -78,9 +94,12 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
     return decode_with(kernels, heatmaps, embeddings, stride=stride,
                        min_pose_score=min_pose_score, max_people=max_people,
                        detection_threshold=detection_threshold, tag_threshold=tag_threshold,
-                       dist_weight=dist_weight, fill_threshold=fill_threshold,
-                       fill_tag_threshold=fill_tag_threshold, fill_separation=fill_separation,
-                       fill_reach=fill_reach)
+                       dist_weight=dist_weight, score_weight=score_weight, dup_radius=dup_radius,
+                       noise_peaks=noise_peaks, merge_tag_threshold=merge_tag_threshold,
+                       merge_margin=merge_margin, fill_threshold=fill_threshold,
+                       noise_fill=noise_fill, fill_tag_threshold=fill_tag_threshold,
+                       fill_separation=fill_separation, fill_reach=fill_reach,
+                       fill_min_joints=fill_min_joints)
 
 
 def decode_with(backend: ModuleType, heatmaps: np.ndarray, embeddings: np.ndarray, *,
@@ -118,9 +137,12 @@ def _squeeze(a: np.ndarray) -> np.ndarray:
 def decode_checked(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *,
                    stride: float = 2, min_pose_score: float = 0.0, max_people: int = 30,
                    detection_threshold: float = 0.1, tag_threshold: float = 1.0,
-                   dist_weight: float = 1.0, fill_threshold: float = 0.05,
-                   fill_tag_threshold: float = 0.5, fill_separation: float = 3.0,
-                   fill_reach: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+                   dist_weight: float = 1.0, score_weight: float = 0.5, dup_radius: float = 6.0,
+                   noise_peaks: float = 5.0, merge_tag_threshold: float = 1.0,
+                   merge_margin: float = 1.0, fill_threshold: float = 0.05,
+                   noise_fill: float = 3.0, fill_tag_threshold: float = 0.5,
+                   fill_separation: float = 3.0, fill_reach: float = 2.0,
+                   fill_min_joints: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """The AE decoder proper, on heatmaps ``heat`` (17, H, W) float32 (NMS-negated or plain)
     and ``tags`` (17, H, W) float32 of the same size (shared with
     :mod:`stages.decode.higherhrnet`)."""
@@ -131,17 +153,24 @@ def decode_checked(backend: ModuleType, heat: np.ndarray, tags: np.ndarray, *,
     peaks_ij = np.zeros((k, max_people, 2), np.int64)
     peaks_score = np.zeros((k, max_people), np.float64)
     peaks_count = np.zeros(k, np.int64)
-    backend.find_peaks(heat, float(detection_threshold), NMS_RADIUS, True, peaks_xy, peaks_ij,
-                       peaks_score, peaks_count)
+    sigma = backend.noise_sigma(heat)
+    backend.find_peaks(heat, max(float(detection_threshold), noise_peaks * sigma), NMS_RADIUS,
+                       True, peaks_xy, peaks_ij, peaks_score, peaks_count)
     cap = k * max_people
     pose_peak = np.full((cap, k), -1, np.int64)
     pose_tag = np.zeros(cap, np.float64)
     n = backend.group_ae(peaks_xy, peaks_ij, peaks_score, peaks_count, tags, JOINT_ORDER,
-                         float(tag_threshold), float(dist_weight), pose_peak, pose_tag)
+                         float(tag_threshold), float(dist_weight), float(score_weight),
+                         float(dup_radius), pose_peak, pose_tag)
+    n = backend.merge_fragments(pose_peak, int(n), peaks_xy, peaks_ij, tags,
+                                float(merge_tag_threshold), float(dup_radius),
+                                float(merge_margin), pose_tag)
     kpts = np.zeros((max(int(n), 1), k, 3), np.float64)
     backend.ae_keypoints(pose_peak, int(n), peaks_xy, peaks_score, kpts)
-    backend.fill_missing(heat, tags, kpts, pose_tag, int(n), float(fill_threshold),
-                         float(fill_tag_threshold), float(fill_separation), float(fill_reach))
+    backend.fill_missing(heat, tags, kpts, pose_tag, int(n),
+                         max(float(fill_threshold), noise_fill * sigma),
+                         float(fill_tag_threshold), float(fill_separation), float(fill_reach),
+                         int(fill_min_joints))
     out_kpts = np.zeros((min(int(n), max_people), k, 3), np.float32)
     out_scores = np.zeros(out_kpts.shape[0], np.float32)
     n = backend.finalize_poses(kpts, int(n), float(stride), float(min_pose_score), out_kpts,

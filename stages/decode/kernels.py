@@ -206,6 +206,43 @@ def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
                 out[c, y, x] = top * (1.0 - wy) + bottom * wy
 
 
+NOISE_BINS = 1024  # resolution of :func:`noise_sigma`'s histogram over [0, 1)
+
+
+@nb.njit(cache=True)
+def noise_sigma(maps: np.ndarray) -> float:
+    """Robust estimate of the standard deviation of zero-mean noise on score maps (C, H, W).
+
+    Most cells of a heatmap are background, so the median of ``|value|`` over the finite non-zero
+    cells is the background's; for Gaussian noise it is 0.6745 sigma. Cells exactly zero are left
+    out: a ReLU (HigherHRNet's graph) zeroes the negative half of the noise, and what is left is
+    still half-normal. The median is read from a histogram of ``NOISE_BINS`` bins over [0, 1)
+    (larger values in the last bin): the centre of the first bin where the cumulative count
+    reaches half the cells. Returns 0.0 for a map without finite non-zero cells.
+    """
+    hist = np.zeros(NOISE_BINS, np.int64)
+    flat = maps.ravel()
+    n = 0
+    for i in range(flat.shape[0]):
+        v = abs(np.float64(flat[i]))
+        if not np.isfinite(v) or v == 0.0:
+            continue
+        b = int(v * NOISE_BINS)
+        if b > NOISE_BINS - 1:
+            b = NOISE_BINS - 1
+        hist[b] += 1
+        n += 1
+    if n == 0:
+        return 0.0
+    half = (n + 1) // 2
+    acc = 0
+    for b in range(NOISE_BINS):
+        acc += hist[b]
+        if acc >= half:
+            return (b + 0.5) / NOISE_BINS / 0.6745
+    return 1.0 / 0.6745
+
+
 # ---------------------------------------------------------------------------------------------
 # OpenPose: part affinity fields and greedy assembly
 # ---------------------------------------------------------------------------------------------
@@ -335,8 +372,9 @@ def greedy_pairs(scores: np.ndarray, out_a: np.ndarray, out_b: np.ndarray,
 
 @nb.njit(cache=True)
 def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarray,
-                   peaks_count: np.ndarray, limbs: np.ndarray, n_samples: int,
-                   min_alignment: float, min_success: float, short_len: float, short_min: float,
+                   peaks_count: np.ndarray, limbs: np.ndarray, limb_len: np.ndarray,
+                   max_stretch: float, n_samples: int, min_alignment: float,
+                   min_success: float, short_len: float, short_min: float,
                    out_entries: np.ndarray, out_entry_score: np.ndarray,
                    out_entry_parts: np.ndarray) -> int:
     """Assemble OpenPose peaks into people, limb by limb, as OpenPose does.
@@ -350,6 +388,13 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     limbs : (L, 4) int64
         Per limb, in assembly order: keypoint type ``a``, type ``b``, PAF channel of the x
         component, PAF channel of the y component (field points from ``a`` to ``b``).
+    limb_len : (L,) float64
+        Each limb's usual length in person heights (0: not used for the scale).
+    max_stretch : float
+        A candidate limb from a person whose scale is known (from its limbs so far, each at
+        least one cell long) is rejected when it is longer than ``max_stretch`` times the usual
+        length at that scale plus one cell: a small person's joint is not joined to a big
+        person's, nor the other way round.
     n_samples, min_alignment, min_success, short_len, short_min
         Limb scoring parameters, see :func:`limb_score`.
     out_entries : (E, K) int64
@@ -379,6 +424,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     pair_b = np.empty(max_peaks, np.int64)
     pair_s = np.empty(max_peaks, np.float64)
     scores_buf = np.empty(max_peaks * max_peaks, np.float64)
+    log_scale = np.zeros(cap, np.float64)  # per person: sum of log(length / usual length)
+    n_scale = np.zeros(cap, np.int64)
     for li in range(limbs.shape[0]):
         ta = limbs[li, 0]
         tb = limbs[li, 1]
@@ -389,6 +436,19 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
         sc = scores_buf[:na * nb_].reshape((na, nb_))
         score_limbs(pafs[limbs[li, 2]], pafs[limbs[li, 3]], peaks_xy[ta, :na], peaks_xy[tb, :nb_],
                     n_samples, min_alignment, min_success, short_len, short_min, sc)
+        usual = limb_len[li]
+        if usual > 0.0:
+            for ia in range(na):
+                for ib in range(nb_):
+                    if not sc[ia, ib] > 0.0:
+                        continue
+                    length = np.sqrt((peaks_xy[tb, ib, 0] - peaks_xy[ta, ia, 0]) ** 2
+                                     + (peaks_xy[tb, ib, 1] - peaks_xy[ta, ia, 1]) ** 2)
+                    for e in (owner[ta * max_peaks + ia], owner[tb * max_peaks + ib]):
+                        if e >= 0 and n_scale[e] > 0:
+                            expected = usual * np.exp(log_scale[e] / n_scale[e])
+                            if length > max_stretch * expected + 1.0:
+                                sc[ia, ib] = -1.0
         k = greedy_pairs(sc, pair_a, pair_b, pair_s)
         for t in range(k):
             ia = pair_a[t]
@@ -398,6 +458,13 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
             gb = tb * max_peaks + ib
             pa = owner[ga]
             pb = owner[gb]
+            length = np.sqrt((peaks_xy[tb, ib, 0] - peaks_xy[ta, ia, 0]) ** 2
+                             + (peaks_xy[tb, ib, 1] - peaks_xy[ta, ia, 1]) ** 2)
+            ls = 0.0
+            lc = 0
+            if usual > 0.0 and length >= 1.0:
+                ls = np.log(length / usual)
+                lc = 1
             if pa < 0 and pb < 0:
                 if n_entries >= cap:
                     continue
@@ -409,6 +476,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                 out_entries[e, tb] = ib
                 out_entry_score[e] = peaks_score[ta, ia] + peaks_score[tb, ib] + s
                 out_entry_parts[e] = 2
+                log_scale[e] = ls
+                n_scale[e] = lc
                 owner[ga] = e
                 owner[gb] = e
             elif pa >= 0 and pb < 0:
@@ -416,12 +485,16 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                     out_entries[pa, tb] = ib
                     out_entry_score[pa] += peaks_score[tb, ib] + s
                     out_entry_parts[pa] += 1
+                    log_scale[pa] += ls
+                    n_scale[pa] += lc
                     owner[gb] = pa
             elif pb >= 0 and pa < 0:
                 if out_entries[pb, ta] < 0:
                     out_entries[pb, ta] = ia
                     out_entry_score[pb] += peaks_score[ta, ia] + s
                     out_entry_parts[pb] += 1
+                    log_scale[pb] += ls
+                    n_scale[pb] += lc
                     owner[ga] = pb
             elif pa == pb:
                 out_entry_score[pa] += s
@@ -439,6 +512,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                             owner[kt * max_peaks + q] = pa
                     out_entry_score[pa] += out_entry_score[pb] + s
                     out_entry_parts[pa] += out_entry_parts[pb]
+                    log_scale[pa] += log_scale[pb] + ls
+                    n_scale[pa] += n_scale[pb] + lc
                     alive[pb] = False
     # Compact the surviving people to the front, keeping their order.
     n = 0
@@ -565,8 +640,8 @@ def hungarian(cost: np.ndarray, out_col: np.ndarray) -> None:
 @nb.njit(cache=True)
 def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray,
              peaks_count: np.ndarray, tags: np.ndarray, joint_order: np.ndarray,
-             tag_threshold: float, dist_weight: float, out_pose_peak: np.ndarray,
-             out_pose_tag: np.ndarray) -> int:
+             tag_threshold: float, dist_weight: float, score_weight: float, dup_radius: float,
+             out_pose_peak: np.ndarray, out_pose_tag: np.ndarray) -> int:
     """Group peaks into people by their associative-embedding tags.
 
     Parameters
@@ -582,7 +657,14 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
         A joint may join a person only if its tag is closer than this to the person's mean tag.
     dist_weight : float
         Weight of the spatial term: cost = tag distance + ``dist_weight`` * distance to the
-        person's centre / max(H, W).
+        person's centre / max(H, W) - ``score_weight`` * the candidate's heatmap value.
+    score_weight : float
+        Weight of the detection score in the cost: of two candidates for one person, the
+        stronger peak wins (a noise bump on the flank of a joint's blob loses to the blob).
+    dup_radius : float
+        A candidate left without a person is a second detection of a joint already taken, and is
+        dropped, when some person whose tag is within ``tag_threshold`` has that joint closer
+        than ``dup_radius`` cells; otherwise it starts a new person.
     out_pose_peak : (Q, K) int64
         Written: per person, the index of its peak of each joint or -1. People beyond ``Q`` are
         dropped; ``Q = K * P`` never drops any.
@@ -596,7 +678,8 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
 
     For each joint type in turn, the candidates are assigned to the people found so far by an
     optimal (Hungarian) assignment on the cost above, pairs whose tags are too far apart being
-    forbidden; a candidate left without a person starts a new one.
+    forbidden; a candidate left without a person starts a new one unless it duplicates a joint
+    already taken (``dup_radius``), candidates taken strongest first.
     """
     n_types = peaks_score.shape[0]
     cap = out_pose_peak.shape[0]
@@ -634,22 +717,43 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
                     if d_tag < tag_threshold:
                         dx = x - cx_sum[p] / count[p]
                         dy = y - cy_sum[p] / count[p]
-                        cost[r, p] = d_tag + dist_weight * np.sqrt(dx * dx + dy * dy) / norm
+                        cost[r, p] = (d_tag + dist_weight * np.sqrt(dx * dx + dy * dy) / norm
+                                      - score_weight * peaks_score[j, cand[r]])
                     else:
                         cost[r, p] = FORBIDDEN
             hungarian(cost, assigned)
             for r in range(nc):
                 if assigned[r] >= 0 and cost[r, assigned[r]] >= FORBIDDEN:
                     assigned[r] = -1
+            for r in range(nc):  # the assigned joints first: duplicates are checked against them
+                p = assigned[r]
+                if p >= 0:
+                    i = cand[r]
+                    out_pose_peak[p, j] = i
+                    tag_sum[p] += cand_tag[r]
+                    cx_sum[p] += peaks_xy[j, i, 0]
+                    cy_sum[p] += peaks_xy[j, i, 1]
+                    count[p] += 1
         for r in range(nc):
             p = assigned[r]
-            if p < 0:
-                if n_pose >= cap:
-                    continue
-                p = n_pose
-                n_pose += 1
-                out_pose_peak[p, :] = -1
+            if p >= 0:
+                continue
             i = cand[r]
+            dup = False
+            for q in range(n_pose):
+                iq = out_pose_peak[q, j]
+                if iq < 0 or not abs(cand_tag[r] - tag_sum[q] / count[q]) < tag_threshold:
+                    continue
+                dx = peaks_xy[j, i, 0] - peaks_xy[j, iq, 0]
+                dy = peaks_xy[j, i, 1] - peaks_xy[j, iq, 1]
+                if dx * dx + dy * dy < dup_radius * dup_radius:
+                    dup = True
+                    break
+            if dup or n_pose >= cap:
+                continue
+            p = n_pose
+            n_pose += 1
+            out_pose_peak[p, :] = -1
             out_pose_peak[p, j] = i
             tag_sum[p] += cand_tag[r]
             cx_sum[p] += peaks_xy[j, i, 0]
@@ -658,6 +762,130 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
     for p in range(n_pose):
         out_pose_tag[p] = tag_sum[p] / count[p]
     return n_pose
+
+
+@nb.njit(cache=True)
+def _fits(pose_peak: np.ndarray, peaks_xy: np.ndarray, p: int, q: int, j: int, x0: float,
+          x1: float, y0: float, y1: float, margin: float, dup_radius: float) -> bool:
+    """Whether joint ``j`` of group ``q`` can join group ``p`` (bounding box ``x0..x1``,
+    ``y0..y1``): see :func:`merge_fragments`."""
+    iq = pose_peak[q, j]
+    if iq < 0:
+        return False
+    x = peaks_xy[j, iq, 0]
+    y = peaks_xy[j, iq, 1]
+    grow = margin * max(x1 - x0, y1 - y0) + 2.0
+    if x < x0 - grow or x > x1 + grow or y < y0 - grow or y > y1 + grow:
+        return False
+    ip = pose_peak[p, j]
+    if ip >= 0:
+        dx = x - peaks_xy[j, ip, 0]
+        dy = y - peaks_xy[j, ip, 1]
+        return dx * dx + dy * dy < dup_radius * dup_radius
+    return True
+
+
+@nb.njit(cache=True)
+def merge_fragments(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_ij: np.ndarray,
+                    tags: np.ndarray, merge_tag_threshold: float, dup_radius: float,
+                    margin: float, out_pose_tag: np.ndarray) -> int:
+    """Merge the fragments of a person back into it, after :func:`group_ae`.
+
+    A joint whose tag noise took it away from its person's tag starts a group of its own, which
+    may collect a few more such joints, or a noise peak: a fragment. Groups are taken smallest
+    first (fewest joints; ties: the later group). A joint of the group *fits* a larger group
+    (more joints, or as many and earlier) when it lies inside that group's bounding box grown by
+    ``margin`` times its larger side plus 2 cells, and that group either lacks the joint or has
+    it closer than ``dup_radius`` cells (the same joint detected twice). The group gives its
+    fitting joints to the larger group whose mean tag is closest, among those within
+    ``merge_tag_threshold`` that more than half of its joints fit; a joint detected twice is
+    dropped (the larger group's stays); joints that do not fit stay where they are, and a group
+    left empty is removed.
+
+    ``pose_peak`` (Q, K) rows ``0..n-1`` are rewritten (merged groups removed, order kept);
+    ``out_pose_tag`` (>= n) receives each remaining group's mean tag. Returns the new count.
+    """
+    k = pose_peak.shape[1]
+    count = np.zeros(n, np.int64)
+    x0 = np.full(n, np.inf)
+    x1 = np.full(n, -np.inf)
+    y0 = np.full(n, np.inf)
+    y1 = np.full(n, -np.inf)
+    for p in range(n):
+        for j in range(k):
+            i = pose_peak[p, j]
+            if i >= 0:
+                count[p] += 1
+                x0[p] = min(x0[p], peaks_xy[j, i, 0])
+                x1[p] = max(x1[p], peaks_xy[j, i, 0])
+                y0[p] = min(y0[p], peaks_xy[j, i, 1])
+                y1[p] = max(y1[p], peaks_xy[j, i, 1])
+    order = np.argsort(-count, kind="mergesort")  # largest first, ties in index order
+    alive = np.ones(n, np.bool_)
+    for rq in range(n - 1, 0, -1):
+        q = order[rq]
+        if count[q] == 0:
+            continue
+        tq = _group_tag(pose_peak, q, tags, peaks_ij)
+        best = -1
+        best_d = merge_tag_threshold
+        for rp in range(rq):
+            p = order[rp]
+            if not alive[p] or count[p] == 0:
+                continue
+            d = abs(_group_tag(pose_peak, p, tags, peaks_ij) - tq)
+            if not d < best_d:
+                continue
+            n_fit = 0
+            for j in range(k):
+                n_fit += _fits(pose_peak, peaks_xy, p, q, j, x0[p], x1[p], y0[p], y1[p],
+                               margin, dup_radius)
+            if 2 * n_fit > count[q]:
+                best = p
+                best_d = d
+        if best < 0:
+            continue
+        p = best
+        bx0, bx1, by0, by1 = x0[p], x1[p], y0[p], y1[p]
+        for j in range(k):
+            iq = pose_peak[q, j]
+            if iq < 0 or not _fits(pose_peak, peaks_xy, p, q, j, bx0, bx1, by0, by1, margin,
+                                   dup_radius):
+                continue
+            pose_peak[q, j] = -1
+            count[q] -= 1
+            if pose_peak[p, j] >= 0:
+                continue  # the same joint detected twice: the larger group's stays
+            pose_peak[p, j] = iq
+            count[p] += 1
+            x0[p] = min(x0[p], peaks_xy[j, iq, 0])
+            x1[p] = max(x1[p], peaks_xy[j, iq, 0])
+            y0[p] = min(y0[p], peaks_xy[j, iq, 1])
+            y1[p] = max(y1[p], peaks_xy[j, iq, 1])
+        if count[q] == 0:
+            alive[q] = False
+    m = 0
+    for p in range(n):
+        if not alive[p]:
+            continue
+        if m != p:
+            pose_peak[m, :] = pose_peak[p, :]
+        out_pose_tag[m] = _group_tag(pose_peak, m, tags, peaks_ij)
+        m += 1
+    return m
+
+
+@nb.njit(cache=True)
+def _group_tag(pose_peak: np.ndarray, p: int, tags: np.ndarray, peaks_ij: np.ndarray) -> float:
+    """Mean tag of group ``p``'s joints (in joint order), 0.0 for an empty group."""
+    total = 0.0
+    c = 0
+    for j in range(pose_peak.shape[1]):
+        i = pose_peak[p, j]
+        if i >= 0:
+            total += np.float64(tags[j, peaks_ij[j, i, 1], peaks_ij[j, i, 0]])
+            c += 1
+    return total / c if c > 0 else 0.0
 
 
 @nb.njit(cache=True)
@@ -684,7 +912,7 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 @nb.njit(cache=True)
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
-                 min_separation: float, reach: float) -> int:
+                 min_separation: float, reach: float, min_joints: int) -> int:
     """Fill the joints the grouping left empty from the heatmaps and tags.
 
     ``heat`` (K, H, W) may carry a graph NMS's negated non-maxima: its absolute value is used.
@@ -698,7 +926,8 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
       person's centre (mean of its joints; ``extent`` = distance of its farthest joint from it).
 
     It is rejected when it lies closer than ``min_separation`` cells to joint ``j`` of any other
-    person, so no person takes another's joint. Accepted fills are refined to sub-cell precision
+    person, so no person takes another's joint. People with fewer than ``min_joints`` joints are
+    not filled (a group of a few noise peaks must not grow into a person). Accepted fills are refined to sub-cell precision
     and written into ``kpts`` (>= n, K, 3), in map cells.
 
     People are filled in index order, each person's window being set before its fills; returns
@@ -738,7 +967,7 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
                 cx += kpts[p, j, 0]
                 cy += kpts[p, j, 1]
                 cnt += 1
-        if cnt == 0:
+        if cnt == 0 or cnt < min_joints:
             continue
         cx /= cnt
         cy /= cnt

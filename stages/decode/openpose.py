@@ -5,7 +5,8 @@ The network outputs part affinity fields ``pafs`` (38, H, W) (19 limbs x (x, y))
 
 Algorithm
 ---------
-1. Peaks: 3x3 non-maximum suppression on each of the 18 keypoint heatmaps, value > ``threshold``,
+1. Peaks: 3x3 non-maximum suppression on each of the 18 keypoint heatmaps, value > ``threshold``
+   and > ``noise_peaks`` times the maps' noise level,
    at most ``max_peaks`` per type, refined to sub-cell precision by a parabola through the log of
    the peak and its two neighbours on each axis.
 2. Limbs: for each of the 19 limbs, every pair of candidate peaks is scored by sampling the limb's
@@ -14,8 +15,10 @@ Algorithm
    same or a neighbouring cell, down to zero length) have no usable direction and score by the PAF
    magnitude at their midpoint instead, so small people still hold together.
 3. Assembly: pairs are chosen greedily one-to-one per limb and merged into people, limb by limb
-   from the neck outwards, as OpenPose does. People with fewer than ``min_parts`` keypoints are
-   dropped.
+   from the neck outwards, as OpenPose does. Each person keeps a scale (its limbs' lengths over
+   their usual lengths, :data:`LIMB_LENGTHS`); a candidate limb more than ``max_stretch`` times
+   longer than usual at that scale is refused, so a small person standing in front of a big one
+   does not lend it joints. People with fewer than ``min_parts`` keypoints are dropped.
 
 Output
 ------
@@ -52,13 +55,18 @@ LIMBS: tuple[tuple[int, int, int], ...] = (
     (2, 16, 18), (5, 17, 26),
 )
 _LIMB_TABLE = np.array([(a, b, c, c + 1) for a, b, c in LIMBS], dtype=np.int64)
+# Usual length of each limb of LIMBS, in person heights (standing adult, facing the camera); 0 for
+# the face's limbs, too short to tell a person's scale.
+LIMB_LENGTHS = np.array([0.11, 0.11, 0.16, 0.14, 0.16, 0.14, 0.33, 0.22, 0.21, 0.33, 0.22, 0.21,
+                         0.13, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float64)
 
 
 def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
            min_pose_score: float = 0.0, threshold: float = 0.1, max_peaks: int = 100,
            min_parts: int = 3, n_samples: int = 10, min_alignment: float = 0.05,
            min_success: float = 0.8, short_len: float = 1.0,
-           short_min: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+           short_min: float = 0.2, max_stretch: float = 2.5,
+           noise_peaks: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
     """Decode one frame of human-pose-estimation-0001 outputs.
 
     Parameters
@@ -74,6 +82,13 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
     threshold, max_peaks, min_parts, n_samples, min_alignment, min_success, short_len, short_min
         Peak and limb parameters, see the module docstring and
         :func:`stages.decode.kernels.limb_score`.
+    max_stretch
+        Limbs longer than this times their usual length at the person's scale are refused, see
+        :func:`stages.decode.kernels.group_openpose`.
+    noise_peaks
+        Peaks must also exceed this many times the noise of the heatmaps (a robust estimate of
+        its standard deviation, :func:`stages.decode.kernels.noise_sigma`), so that a noisy map
+        yields its people's peaks, not hundreds of noise peaks.
 
     Returns
     -------
@@ -85,14 +100,16 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
     return decode_with(kernels, pafs, heatmaps, stride=stride, min_pose_score=min_pose_score,
                        threshold=threshold, max_peaks=max_peaks, min_parts=min_parts,
                        n_samples=n_samples, min_alignment=min_alignment, min_success=min_success,
-                       short_len=short_len, short_min=short_min)
+                       short_len=short_len, short_min=short_min, max_stretch=max_stretch,
+                       noise_peaks=noise_peaks)
 
 
 def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
                 stride: float = 8, min_pose_score: float = 0.0, threshold: float = 0.1,
                 max_peaks: int = 100, min_parts: int = 3, n_samples: int = 10,
                 min_alignment: float = 0.05, min_success: float = 0.8, short_len: float = 1.0,
-                short_min: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+                short_min: float = 0.2, max_stretch: float = 2.5,
+           noise_peaks: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
     """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
     :mod:`~stages.decode.reference` (used by the tests)."""
     pafs, heatmaps = _check_maps(pafs, heatmaps)
@@ -101,14 +118,16 @@ def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
     peaks_ij = np.zeros((n_types, max_peaks, 2), np.int64)
     peaks_score = np.zeros((n_types, max_peaks), np.float64)
     peaks_count = np.zeros(n_types, np.int64)
-    total = backend.find_peaks(heatmaps[:n_types], float(threshold), 1, False, peaks_xy, peaks_ij,
+    keypoint_maps = heatmaps[:n_types]
+    threshold = max(float(threshold), noise_peaks * backend.noise_sigma(keypoint_maps))
+    total = backend.find_peaks(keypoint_maps, threshold, 1, False, peaks_xy, peaks_ij,
                                peaks_score, peaks_count)
     cap = max(int(total), 1)
     entries = np.full((cap, n_types), -1, np.int64)
     entry_score = np.zeros(cap, np.float64)
     entry_parts = np.zeros(cap, np.int64)
     n = backend.group_openpose(pafs, peaks_xy, peaks_score, peaks_count, _LIMB_TABLE,
-                               int(n_samples), float(min_alignment), float(min_success),
+                               LIMB_LENGTHS, float(max_stretch), int(n_samples), float(min_alignment), float(min_success),
                                float(short_len), float(short_min), entries, entry_score,
                                entry_parts)
     kpts = np.zeros((max(int(n), 1), 17, 3), np.float64)

@@ -97,6 +97,21 @@ def find_peaks(maps: np.ndarray, threshold: float, radius: int, absolute: bool,
     return total
 
 
+NOISE_BINS = 1024
+
+
+def noise_sigma(maps: np.ndarray) -> float:
+    """See :func:`stages.decode.kernels.noise_sigma`."""
+    v = np.abs(maps.astype(np.float64).ravel())
+    v = v[np.isfinite(v) & (v != 0.0)]
+    if v.size == 0:
+        return 0.0
+    bins = np.minimum((v * NOISE_BINS).astype(np.int64), NOISE_BINS - 1)
+    cum = np.cumsum(np.bincount(bins, minlength=NOISE_BINS))
+    b = int(np.searchsorted(cum, (v.size + 1) // 2))
+    return (b + 0.5) / NOISE_BINS / 0.6745
+
+
 def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
     """See :func:`stages.decode.kernels.upsample_bilinear`."""
     _, h, w = src.shape
@@ -180,34 +195,47 @@ def greedy_pairs(scores: np.ndarray, out_a: np.ndarray, out_b: np.ndarray,
 
 
 def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarray,
-                   peaks_count: np.ndarray, limbs: np.ndarray, n_samples: int,
-                   min_alignment: float, min_success: float, short_len: float, short_min: float,
+                   peaks_count: np.ndarray, limbs: np.ndarray, limb_len: np.ndarray,
+                   max_stretch: float, n_samples: int, min_alignment: float,
+                   min_success: float, short_len: float, short_min: float,
                    out_entries: np.ndarray, out_entry_score: np.ndarray,
                    out_entry_parts: np.ndarray) -> int:
     """See :func:`stages.decode.kernels.group_openpose`."""
     n_types, max_peaks = peaks_score.shape
     cap = out_entries.shape[0]
-    people: list[dict] = []  # {"slots": array(K), "score": float, "parts": int, "alive": bool}
+    # {"slots": array(K), "score": float, "parts": int, "alive": bool, "logs": [log scale, n]}
+    people: list[dict] = []
     owner: dict[tuple[int, int], int] = {}
-    for ta, tb, cx, cy in limbs:
+    for (ta, tb, cx, cy), usual in zip(limbs, limb_len):
         na, nb = int(peaks_count[ta]), int(peaks_count[tb])
         if na == 0 or nb == 0:
             continue
         sc = np.empty((na, nb))
         score_limbs(pafs[cx], pafs[cy], peaks_xy[ta, :na], peaks_xy[tb, :nb], n_samples,
                     min_alignment, min_success, short_len, short_min, sc)
+        lengths = np.sqrt((peaks_xy[tb, :nb, 0][None, :] - peaks_xy[ta, :na, 0][:, None]) ** 2
+                          + (peaks_xy[tb, :nb, 1][None, :] - peaks_xy[ta, :na, 1][:, None]) ** 2)
+        if usual > 0.0:
+            for ia, ib in zip(*np.nonzero(sc > 0.0)):
+                for e in (owner.get((ta, int(ia)), -1), owner.get((tb, int(ib)), -1)):
+                    if e >= 0 and people[e]["logs"][1] > 0:
+                        ls, lc = people[e]["logs"]
+                        if lengths[ia, ib] > max_stretch * usual * np.exp(ls / lc) + 1.0:
+                            sc[ia, ib] = -1.0
         pa_, pb_, ps_ = (np.empty(min(na, nb), np.int64), np.empty(min(na, nb), np.int64),
                          np.empty(min(na, nb)))
         k = greedy_pairs(sc, pa_, pb_, ps_)
         for ia, ib, s in zip(pa_[:k], pb_[:k], ps_[:k]):
             ia, ib = int(ia), int(ib)
             pa, pb = owner.get((ta, ia), -1), owner.get((tb, ib), -1)
+            used = usual > 0.0 and lengths[ia, ib] >= 1.0
+            logs = [float(np.log(lengths[ia, ib] / usual)), 1] if used else [0.0, 0]
             if pa < 0 and pb < 0:
                 if len(people) >= cap:
                     continue
                 slots = np.full(n_types, -1, np.int64)
                 slots[ta], slots[tb] = ia, ib
-                people.append({"slots": slots, "alive": True, "parts": 2,
+                people.append({"slots": slots, "alive": True, "parts": 2, "logs": logs,
                                "score": peaks_score[ta, ia] + peaks_score[tb, ib] + s})
                 owner[(ta, ia)] = owner[(tb, ib)] = len(people) - 1
             elif pb < 0 or pa < 0:
@@ -217,6 +245,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                     person["slots"][t_new] = i_new
                     person["score"] += peaks_score[t_new, i_new] + s
                     person["parts"] += 1
+                    person["logs"] = [person["logs"][0] + logs[0], person["logs"][1] + logs[1]]
                     owner[(t_new, i_new)] = p
             elif pa == pb:
                 people[pa]["score"] += s
@@ -228,6 +257,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                         owner[(int(t), int(b["slots"][t]))] = pa
                     a["score"] += b["score"] + s
                     a["parts"] += b["parts"]
+                    a["logs"] = [a["logs"][0] + (b["logs"][0] + logs[0]),
+                                 a["logs"][1] + b["logs"][1] + logs[1]]
                     b["alive"] = False
     alive = [p for p in people if p["alive"]]
     for e, person in enumerate(alive):
@@ -314,8 +345,8 @@ def hungarian(cost: np.ndarray, out_col: np.ndarray) -> None:
 
 def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray,
              peaks_count: np.ndarray, tags: np.ndarray, joint_order: np.ndarray,
-             tag_threshold: float, dist_weight: float, out_pose_peak: np.ndarray,
-             out_pose_tag: np.ndarray) -> int:
+             tag_threshold: float, dist_weight: float, score_weight: float, dup_radius: float,
+             out_pose_peak: np.ndarray, out_pose_tag: np.ndarray) -> int:
     """See :func:`stages.decode.kernels.group_ae`."""
     n_types = peaks_score.shape[0]
     cap = out_pose_peak.shape[0]
@@ -336,24 +367,108 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
             d_tag = np.abs(ctag[:, None] - stats[None, :, 0])
             dist = np.hypot(peaks_xy[j, idx, 0][:, None] - stats[None, :, 1],
                             peaks_xy[j, idx, 1][:, None] - stats[None, :, 2])
-            cost = np.where(d_tag < tag_threshold, d_tag + dist_weight * dist / norm, FORBIDDEN)
+            cost = np.where(d_tag < tag_threshold,
+                            d_tag + dist_weight * dist / norm
+                            - score_weight * peaks_score[j, idx][:, None], FORBIDDEN)
             hungarian(cost, assigned)
             rows = np.nonzero(assigned >= 0)[0]
             bad = rows[cost[rows, assigned[rows]] >= FORBIDDEN]
             assigned[bad] = -1
-        for r, i in enumerate(idx):
-            p = int(assigned[r])
-            if p < 0:
-                if len(members) >= cap:
-                    continue
-                members.append([])
-                p = len(members) - 1
-                out_pose_peak[p] = -1
+        for r in np.nonzero(assigned >= 0)[0]:
+            p, i = int(assigned[r]), idx[r]
             out_pose_peak[p, j] = i
             members[p].append((ctag[r], peaks_xy[j, i, 0], peaks_xy[j, i, 1]))
+        for r in np.nonzero(assigned < 0)[0]:
+            i = idx[r]
+            taken = [q for q, mm in enumerate(members) if out_pose_peak[q, j] >= 0
+                     and abs(ctag[r] - np.sum(np.asarray(mm)[:, 0]) / len(mm)) < tag_threshold]
+            near = [math.hypot(*(peaks_xy[j, i] - peaks_xy[j, out_pose_peak[q, j]])) < dup_radius
+                    for q in taken]
+            if any(near) or len(members) >= cap:
+                continue
+            members.append([(ctag[r], peaks_xy[j, i, 0], peaks_xy[j, i, 1])])
+            out_pose_peak[len(members) - 1] = -1
+            out_pose_peak[len(members) - 1, j] = i
     for p, mm in enumerate(members):
         out_pose_tag[p] = np.sum(np.asarray(mm)[:, 0]) / len(mm)
     return len(members)
+
+
+def _fits(pose_peak: np.ndarray, peaks_xy: np.ndarray, p: int, q: int, j: int, x0: float,
+          x1: float, y0: float, y1: float, margin: float, dup_radius: float) -> bool:
+    """See :func:`stages.decode.kernels._fits`."""
+    iq = pose_peak[q, j]
+    if iq < 0:
+        return False
+    x, y = peaks_xy[j, iq]
+    grow = margin * max(x1 - x0, y1 - y0) + 2.0
+    if not (x0 - grow <= x <= x1 + grow and y0 - grow <= y <= y1 + grow):
+        return False
+    ip = pose_peak[p, j]
+    if ip < 0:
+        return True
+    dx, dy = x - peaks_xy[j, ip, 0], y - peaks_xy[j, ip, 1]
+    return bool(dx * dx + dy * dy < dup_radius * dup_radius)
+
+
+def _group_tag(pose_peak: np.ndarray, p: int, tags: np.ndarray, peaks_ij: np.ndarray) -> float:
+    """See :func:`stages.decode.kernels._group_tag`."""
+    total, c = 0.0, 0
+    for j in np.nonzero(pose_peak[p] >= 0)[0]:
+        i = pose_peak[p, j]
+        total += float(tags[j, peaks_ij[j, i, 1], peaks_ij[j, i, 0]])
+        c += 1
+    return total / c if c else 0.0
+
+
+def merge_fragments(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_ij: np.ndarray,
+                    tags: np.ndarray, merge_tag_threshold: float, dup_radius: float,
+                    margin: float, out_pose_tag: np.ndarray) -> int:
+    """See :func:`stages.decode.kernels.merge_fragments`."""
+    k = pose_peak.shape[1]
+
+    def box(p: int) -> tuple[float, float, float, float]:
+        js = np.nonzero(pose_peak[p] >= 0)[0]
+        pts = peaks_xy[js, pose_peak[p, js]]
+        return pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].min(), pts[:, 1].max()
+
+    def count(p: int) -> int:
+        return int(np.count_nonzero(pose_peak[p] >= 0))
+
+    order = sorted(range(n), key=lambda p: (-count(p), p))
+    alive = [True] * n
+    for rq in range(n - 1, 0, -1):
+        q = order[rq]
+        if count(q) == 0:
+            continue
+        tq = _group_tag(pose_peak, q, tags, peaks_ij)
+        best, best_d = -1, merge_tag_threshold
+        for p in order[:rq]:
+            if not alive[p] or count(p) == 0:
+                continue
+            d = abs(_group_tag(pose_peak, p, tags, peaks_ij) - tq)
+            if not d < best_d:
+                continue
+            bx = box(p)
+            fit = sum(_fits(pose_peak, peaks_xy, p, q, j, *bx, margin, dup_radius)
+                      for j in range(k))
+            if 2 * fit > count(q):
+                best, best_d = p, d
+        if best < 0:
+            continue
+        bx = box(best)
+        moving = [j for j in range(k)
+                  if _fits(pose_peak, peaks_xy, best, q, j, *bx, margin, dup_radius)]
+        for j in moving:
+            if pose_peak[best, j] < 0:
+                pose_peak[best, j] = pose_peak[q, j]
+            pose_peak[q, j] = -1
+        alive[q] = count(q) > 0
+    kept = [p for p in range(n) if alive[p]]
+    pose_peak[:len(kept)] = pose_peak[kept].copy()
+    for m in range(len(kept)):
+        out_pose_tag[m] = _group_tag(pose_peak, m, tags, peaks_ij)
+    return len(kept)
 
 
 def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_score: np.ndarray,
@@ -366,14 +481,14 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
-                 min_separation: float, reach: float) -> int:
+                 min_separation: float, reach: float, min_joints: int) -> int:
     """See :func:`stages.decode.kernels.fill_missing`."""
     _, h, w = heat.shape
     yy, xx = np.mgrid[0:h, 0:w]
     filled = 0
     for p in range(n):
         have = kpts[p, :, 2] > 0.0
-        if not have.any():
+        if not have.any() or np.count_nonzero(have) < min_joints:
             continue
         centre = kpts[p, have, :2].sum(axis=0) / np.count_nonzero(have)
         extent = float(np.max(np.hypot(*(kpts[p, have, :2] - centre).T)))

@@ -12,17 +12,24 @@ resolution:
   cells where that person's Gaussian dominates, background elsewhere;
 * optionally noise, and for AE the graph's 5x5 max-pool NMS that negates non-maxima.
 
+The OpenPose keypoint order and limb table are written out here from the model's documentation
+(OpenPose's COCO body model, which human-pose-estimation-0001 follows), not imported from the
+product: a wrong channel in the product's table would otherwise round-trip unnoticed.
+
+Noise (:class:`Noise`, :data:`NOISE_LEVELS`) makes the maps look like a trained network's: Gaussian
+noise on the heatmaps, peak heights varying per keypoint, noise on the part affinity fields, and
+per-cell noise on the tags (as a fraction of the spacing between people's tags), all seeded.
+
 It also holds :func:`match_poses`, which compares decoded people with the poses rendered.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-
-from stages.decode.openpose import LIMBS, NUM_OP_KEYPOINTS, OP18_TO_COCO17
 
 # A standing person one unit tall, facing the camera (person's left = image right), COCO-17.
 TEMPLATE = np.array([
@@ -38,8 +45,65 @@ TEMPLATE = np.array([
 ])
 TEMPLATE_WIDTH = 0.45  # horizontal room a person needs, in heights
 
+COCO17_NAMES = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder",
+                "l_elbow", "r_elbow", "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee",
+                "l_ankle", "r_ankle")
+
+# The 18 heatmap channels of human-pose-estimation-0001 (OpenPose COCO body order; channel 18 is
+# the background).
+OP18_NAMES = ("nose", "neck", "r_shoulder", "r_elbow", "r_wrist", "l_shoulder", "l_elbow",
+              "l_wrist", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "r_eye",
+              "l_eye", "r_ear", "l_ear")
+NUM_OP_KEYPOINTS = len(OP18_NAMES)
+
+# The 38 PAF channels of human-pose-estimation-0001 in channel order: channels 2i (x) and 2i + 1
+# (y) hold the field of limb i, pointing from its first keypoint to its second (OpenPose's COCO
+# body model: POSE_COCO_PAIRS with POSE_COCO_MAP_IDX minus the 19 heatmap channels).
+PAF_LIMBS_BY_CHANNEL = (
+    ("neck", "r_hip"), ("r_hip", "r_knee"), ("r_knee", "r_ankle"),
+    ("neck", "l_hip"), ("l_hip", "l_knee"), ("l_knee", "l_ankle"),
+    ("neck", "r_shoulder"), ("r_shoulder", "r_elbow"), ("r_elbow", "r_wrist"),
+    ("r_shoulder", "r_ear"),
+    ("neck", "l_shoulder"), ("l_shoulder", "l_elbow"), ("l_elbow", "l_wrist"),
+    ("l_shoulder", "l_ear"),
+    ("neck", "nose"), ("nose", "r_eye"), ("nose", "l_eye"), ("r_eye", "r_ear"),
+    ("l_eye", "l_ear"),
+)
+# (from, to, x channel) in OpenPose-18 indices, from the names above.
+OP_LIMBS = tuple((OP18_NAMES.index(a), OP18_NAMES.index(b), 2 * i)
+                 for i, (a, b) in enumerate(PAF_LIMBS_BY_CHANNEL))
 # COCO-17 index of each OpenPose-18 keypoint (-1 for the neck, which is the shoulders' midpoint).
-COCO_OF_OP = OP18_TO_COCO17
+COCO_OF_OP = np.array([COCO17_NAMES.index(n) if n in COCO17_NAMES else -1 for n in OP18_NAMES],
+                      dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How far rendered maps are from clean ones.
+
+    ``heat``: standard deviation of Gaussian noise on every heatmap cell; ``peak``: each rendered
+    keypoint's peak height is ``1 + U(-peak, peak)``; ``paf``: standard deviation of Gaussian noise
+    on every PAF cell; ``tag``: standard deviation of Gaussian noise on every tag cell, as a
+    fraction of the spacing between people's tags."""
+
+    heat: float = 0.0
+    peak: float = 0.0
+    paf: float = 0.0
+    tag: float = 0.0
+
+    def amplitudes(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray | float:
+        """Peak heights for ``shape`` (people, keypoints)."""
+        if self.peak <= 0:
+            return 1.0
+        return 1.0 + rng.uniform(-self.peak, self.peak, shape)
+
+
+NOISE_LEVELS = {
+    "clean": Noise(),
+    "low": Noise(heat=0.02, peak=0.2, paf=0.05, tag=0.1),
+    "medium": Noise(heat=0.04, peak=0.4, paf=0.1, tag=0.2),
+    "high": Noise(heat=0.06, peak=0.6, paf=0.15, tag=0.3),
+}
 
 # ---------------------------------------------------------------------------------------------
 # Poses
@@ -155,22 +219,28 @@ def coco_to_op18(poses: np.ndarray) -> np.ndarray:
 
 
 def render_openpose(poses: np.ndarray, h: int, w: int, *, sigma: float = 1.0,
-                    paf_width: float = 1.0, noise: float = 0.0,
+                    paf_width: float = 1.0, noise: float = 0.0, level: Noise | None = None,
                     rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """PAFs (38, h, w) and heatmaps (19, h, w) float32 of human-pose-estimation-0001 for COCO
     ``poses`` (n, 17, 3) in map cells.
 
     The PAF of a limb holds its unit vector on every cell whose centre is within ``paf_width``
     of the segment (for a zero-length limb, the unit vector (0, 1)). Heatmap 18 is the background
-    (1 - max of the others). ``noise`` is the standard deviation of Gaussian noise added to both.
+    (1 - max of the others). ``noise`` is the standard deviation of Gaussian noise added to both;
+    ``level`` adds a trained network's kinds of noise (peak heights, heatmap and PAF noise).
     """
+    rng = rng or np.random.default_rng(0)
+    level = level or Noise()
     op = coco_to_op18(poses)
     heat = np.zeros((NUM_OP_KEYPOINTS + 1, h, w))
-    heat[:NUM_OP_KEYPOINTS] = render_heatmaps(op, h, w, sigma)[0]
+    amp = level.amplitudes(rng, op.shape[:2])
+    heat[:NUM_OP_KEYPOINTS] = render_heatmaps(op, h, w, sigma, amp)[0]
+    if level.heat > 0:
+        heat[:NUM_OP_KEYPOINTS] += rng.normal(0.0, level.heat, (NUM_OP_KEYPOINTS, h, w))
     heat[NUM_OP_KEYPOINTS] = np.clip(1.0 - heat[:NUM_OP_KEYPOINTS].max(axis=0), 0.0, 1.0)
-    pafs = np.zeros((2 * len(LIMBS), h, w))
+    pafs = np.zeros((2 * len(OP_LIMBS), h, w))
     yy, xx = np.mgrid[0:h, 0:w]
-    for a, b, ch in LIMBS:
+    for a, b, ch in OP_LIMBS:
         total = np.zeros((2, h, w))
         count = np.zeros((h, w))
         for person in op:
@@ -186,8 +256,9 @@ def render_openpose(poses: np.ndarray, h: int, w: int, *, sigma: float = 1.0,
             total[1][on] += unit[1]
             count[on] += 1
         pafs[ch:ch + 2] = total / np.maximum(count, 1)
+    if level.paf > 0:
+        pafs += rng.normal(0.0, level.paf, pafs.shape)
     if noise > 0:
-        rng = rng or np.random.default_rng(0)
         heat += rng.normal(0.0, noise, heat.shape)
         pafs += rng.normal(0.0, noise, pafs.shape)
     return pafs.astype(np.float32), heat.astype(np.float32)
@@ -206,16 +277,20 @@ def spaced_tags(rng: np.random.Generator, n: int, spacing: float = 1.5) -> np.nd
 def render_ae(poses: np.ndarray, tags: np.ndarray, h: int, w: int, *, sigma: float = 2.0,
               amplitude: float | np.ndarray = 1.0, tag_jitter: float = 0.0, noise: float = 0.0,
               background_tag: float | None = None, nms_negate: bool = False,
+              level: Noise | None = None, tag_spacing: float = 1.5,
               rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Heatmaps (17, h, w) and embeddings (17, h, w) float32 of an AE model for ``poses``
     (n, 17, 3) in map cells and person ``tags`` (n,).
 
     Each joint's tag is the person's tag plus a uniform jitter of up to ``tag_jitter``; cells no
     person reaches get ``background_tag`` (default: uniform noise over the tags' range).
-    ``noise`` is the standard deviation of Gaussian noise on the heatmaps; ``nms_negate`` applies
-    the graph's 5x5 max-pool-and-negate last.
+    ``noise`` is the standard deviation of Gaussian noise on the heatmaps; ``level`` adds a
+    trained network's kinds of noise (peak heights times ``amplitude``, heatmap noise, tag noise
+    relative to ``tag_spacing``); ``nms_negate`` applies the graph's 5x5 max-pool-and-negate last.
     """
     rng = rng or np.random.default_rng(0)
+    level = level or Noise()
+    amplitude = np.asarray(amplitude, np.float64) * level.amplitudes(rng, poses.shape[:2])
     heat, owner = render_heatmaps(poses, h, w, sigma, amplitude)
     n, k = poses.shape[:2]
     jitter = rng.uniform(-tag_jitter, tag_jitter, (n, k))
@@ -228,8 +303,12 @@ def render_ae(poses: np.ndarray, tags: np.ndarray, h: int, w: int, *, sigma: flo
     for j in range(k):
         mine = owner[j] >= 0
         emb[j][mine] = joint_tags[owner[j][mine], j]
+    if level.tag > 0:
+        emb += rng.normal(0.0, level.tag * tag_spacing, emb.shape)
     if noise > 0:
         heat = heat + rng.normal(0.0, noise, heat.shape)
+    if level.heat > 0:
+        heat = heat + rng.normal(0.0, level.heat, heat.shape)
     if nms_negate:
         heat = maxpool_negate(heat)
     return heat.astype(np.float32), emb.astype(np.float32)
@@ -243,15 +322,22 @@ def downscale_poses(poses: np.ndarray, factor: float) -> np.ndarray:
 
 
 def render_higherhrnet(poses: np.ndarray, tags: np.ndarray, h: int, w: int, *,
-                       sigma: float = 2.0, rng: np.random.Generator | None = None,
+                       sigma: float = 2.0, level: Noise | None = None, tag_spacing: float = 1.5,
+                       rng: np.random.Generator | None = None,
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw HigherHRNet outputs for ``poses`` in the cells of the (h, w) high-resolution map:
     low-resolution heatmaps (17, h/2, w/2), high-resolution heatmaps (17, h, w) and
-    low-resolution embeddings (17, h/2, w/2), all float32."""
+    low-resolution embeddings (17, h/2, w/2), all float32. ``level`` adds noise to each output
+    (the same peak heights at both resolutions, independent noise)."""
     rng = rng or np.random.default_rng(0)
+    level = level or Noise()
+    amp = level.amplitudes(rng, poses.shape[:2])
+    per_map = Noise(heat=level.heat, tag=level.tag)
     lo_poses = downscale_poses(poses, 2.0)
-    heat_lo, emb_lo = render_ae(lo_poses, tags, h // 2, w // 2, sigma=sigma / 2, rng=rng)
-    heat_hi, _ = render_ae(poses, tags, h, w, sigma=sigma, rng=rng)
+    heat_lo, emb_lo = render_ae(lo_poses, tags, h // 2, w // 2, sigma=sigma / 2, amplitude=amp,
+                                level=per_map, tag_spacing=tag_spacing, rng=rng)
+    heat_hi, _ = render_ae(poses, tags, h, w, sigma=sigma, amplitude=amp,
+                           level=Noise(heat=level.heat), rng=rng)
     return heat_lo, heat_hi, emb_lo
 
 

@@ -231,7 +231,8 @@ def test_group_openpose_and_keypoints_match_twin_on_rendered_maps(n_people, nois
         cap = int(count.sum())
         ent = np.full((cap, 18), -1, np.int64)
         es, ep = np.zeros(cap), np.zeros(cap, np.int64)
-        n = backend.group_openpose(pafs, xy, score, count, openpose._LIMB_TABLE, *LIMB_ARGS,
+        n = backend.group_openpose(pafs, xy, score, count, openpose._LIMB_TABLE,
+                                   openpose.LIMB_LENGTHS, 2.5, *LIMB_ARGS,
                                    ent, es, ep)
         kp = np.zeros((max(n, 1), 17, 3))
         m = backend.openpose_keypoints(ent, n, ep, xy, score, openpose.OP18_TO_COCO17, 3, kp)
@@ -279,16 +280,66 @@ def test_hungarian_is_optimal_and_matches_twin(shape, integer):
         assert cost[rows, out_k[rows]].sum() == pytest.approx(_brute_force_cost(cost))
 
 
-def test_hungarian_larger_random_matches_twin():
+def _improvable(cost: np.ndarray, col: np.ndarray) -> bool:
+    """Whether an assignment of every row of ``cost`` (n <= m) can be made cheaper.
+
+    An assignment is optimal exactly when no sequence of moves lowers its cost, a move taking
+    row i from its column to another column j, whose own row then moves on, and so on, ending in
+    a free column or back where it started. Over the columns, a move from ``col[i]`` to ``j``
+    costs ``cost[i, j] - cost[i, col[i]]``; free columns lead to a hub node which leads to every
+    taken column at no cost. The assignment can be improved iff this graph has a negative cycle
+    (Bellman-Ford)."""
+    n, m = cost.shape
+    hub = m
+    edges = []
+    for i in range(n):
+        for j in range(m):
+            if j != col[i]:
+                edges.append((col[i], j, cost[i, j] - cost[i, col[i]]))
+    free = set(range(m)) - set(col.tolist())
+    edges += [(j, hub, 0.0) for j in free] + [(hub, int(c), 0.0) for c in col]
+    dist = np.zeros(m + 1)
+    for _ in range(m + 1):
+        changed = False
+        for a, b, w in edges:
+            if dist[a] + w < dist[b] - 1e-9:
+                dist[b] = dist[a] + w
+                changed = True
+        if not changed:
+            return False
+    return True
+
+
+def test_the_optimality_check_finds_a_worse_assignment():
+    cost = np.array([[1.0, 2.0, 9.0], [2.0, 1.0, 9.0]])
+    assert not _improvable(cost, np.array([0, 1]))
+    assert _improvable(cost, np.array([1, 0]))  # swap the two rows
+    assert _improvable(np.array([[5.0, 1.0]]), np.array([0]))  # a cheaper free column
+    cost = np.random.default_rng(7).uniform(0.0, 1.0, (30, 45))
+    greedy = np.zeros(30, np.int64)
+    taken: set[int] = set()
+    for i in range(30):  # each row its cheapest free column, in row order: not optimal here
+        greedy[i] = min((j for j in range(45) if j not in taken), key=lambda j: cost[i, j])
+        taken.add(int(greedy[i]))
+    assert _improvable(cost, greedy)
+
+
+def test_hungarian_larger_random_matches_twin_and_is_optimal():
     rng = np.random.default_rng(7)
-    cost = rng.uniform(0.0, 1.0, (30, 45))
-    out_k = np.zeros(30, np.int64)
-    out_r = np.zeros(30, np.int64)
-    kernels.hungarian(cost, out_k)
-    reference.hungarian(cost, out_r)
-    np.testing.assert_array_equal(out_k, out_r)
-    greedy = cost.min(axis=1).sum()
-    assert cost[np.arange(30), out_k].sum() >= greedy - 1e-12
+    for shape in ((30, 45), (45, 30), (25, 25)):
+        cost = rng.uniform(0.0, 1.0, shape)
+        out_k = np.zeros(shape[0], np.int64)
+        out_r = np.zeros(shape[0], np.int64)
+        kernels.hungarian(cost, out_k)
+        reference.hungarian(cost, out_r)
+        np.testing.assert_array_equal(out_k, out_r)
+        if shape[0] <= shape[1]:
+            assert not _improvable(cost, out_k)
+        else:  # rows left over: the assignment of the columns must be optimal on the transpose
+            rows = np.argsort(out_k)[shape[0] - shape[1]:]
+            col_of_row = np.full(shape[1], -1)
+            col_of_row[out_k[rows]] = rows
+            assert not _improvable(cost.T, col_of_row)
 
 
 def _ae_state(backend, heat, tags, max_people=30):
@@ -296,14 +347,15 @@ def _ae_state(backend, heat, tags, max_people=30):
     cap = 17 * max_people
     pose_peak = np.full((cap, 17), -1, np.int64)
     pose_tag = np.zeros(cap)
-    n = backend.group_ae(xy, ij, score, count, tags, ae.JOINT_ORDER, 1.0, 1.0, pose_peak,
+    n = backend.group_ae(xy, ij, score, count, tags, ae.JOINT_ORDER, 1.0, 1.0, 0.5, 6.0, pose_peak,
                          pose_tag)
     kpts = np.zeros((max(n, 1), 17, 3))
     backend.ae_keypoints(pose_peak, n, xy, score, kpts)
     return n, pose_peak[:n], pose_tag[:n], kpts
 
 
-@pytest.mark.parametrize("n_people,jitter,noise", [(5, 0.0, 0.0), (15, 0.2, 0.01), (8, 0.4, 0.02)])
+@pytest.mark.parametrize("n_people,jitter,noise", [(5, 0.0, 0.0), (15, 0.2, 0.01), (8, 0.4, 0.02),
+                                                   (12, 0.9, 0.05)])
 def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
     rng = np.random.default_rng(n_people)
     poses = render.crowd(rng, n_people, 96, 128)
@@ -313,12 +365,23 @@ def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
                                  nms_negate=n_people != 5, rng=rng)
     a = _ae_state(kernels, heat, emb)
     b = _ae_state(reference, heat, emb)
+    _, (xy_, ij_, _, _) = _peaks(kernels, heat, 0.1, 2, 30, absolute=True)
     assert a[0] == b[0] >= n_people
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_allclose(a[2], b[2], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(a[3], b[3], rtol=1e-12)
 
-    for args in [(0.05, 0.5, 3.0, 2.0), (0.01, 2.0, 1.0, 10.0), (0.05, 0.5, 3.0, 0.5)]:
+    for args in [(1.0, 6.0, 0.1), (2.0, 3.0, 0.5), (0.3, 6.0, 0.0)]:
+        merged = []
+        for backend, state in ((kernels, a), (reference, b)):
+            pp, pt = state[1].copy(), np.zeros(state[0])
+            m = backend.merge_fragments(pp, state[0], xy_, ij_, emb, *args, pt)
+            merged.append((m, pp[:m], pt[:m]))
+        assert merged[0][0] == merged[1][0] <= a[0]
+        np.testing.assert_array_equal(merged[0][1], merged[1][1])
+        np.testing.assert_array_equal(merged[0][2], merged[1][2])
+
+    for args in [(0.05, 0.5, 3.0, 2.0, 4), (0.01, 2.0, 1.0, 10.0, 0), (0.05, 0.5, 3.0, 0.5, 1)]:
         k1, k2 = a[3].copy(), b[3].copy()
         f1 = kernels.fill_missing(heat, emb, k1, a[2], a[0], *args)
         f2 = reference.fill_missing(heat, emb, k2, b[2], b[0], *args)
@@ -343,3 +406,16 @@ def test_finalize_poses_matches_twin(seed):
         np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-6)
         np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-6)
         assert np.all(np.diff(outs[0][2]) <= 0)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.02, 0.06])
+def test_noise_sigma_matches_twin_and_estimates_the_noise(sigma):
+    rng = np.random.default_rng(11)
+    poses = render.crowd(rng, 6, 96, 96)
+    heat, _ = render.render_ae(poses, render.spaced_tags(rng, 6), 96, 96, noise=sigma,
+                               nms_negate=True, rng=rng)
+    heat[0, 0, 0] = np.nan
+    got = kernels.noise_sigma(heat)
+    assert got == reference.noise_sigma(heat)
+    assert abs(got - sigma) <= 0.1 * sigma + 1.0 / kernels.NOISE_BINS
+    assert kernels.noise_sigma(np.full((2, 3, 3), np.nan, np.float32)) == 0.0
