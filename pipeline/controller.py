@@ -35,6 +35,7 @@ from .config import MODE_TITLES, MODES, PipelineConfig, RunPlan
 from .errors import EXIT_FAILURE, EXIT_OK, PipelineError
 from .families import plan_model
 from .memory import pss_mb
+from .overwrite import check_run_outputs
 from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message, SetMode, StageError,
                        StageReady, StageStats, Start, Stop, WorkerLost)
 from .telemetry import Telemetry
@@ -114,6 +115,7 @@ class Controller:
         source = probe(cfg.input)
         for name in source.skipped:
             log(f"warning: skipping {name}: not a readable image")
+        check_run_outputs(cfg, source)
         model = plan_model(cfg.inference.model, cfg.inference.architecture, (source.frame_h, source.frame_w),
                            cfg.inference.tsize, cfg.inference.device)
         if cfg.output:
@@ -374,7 +376,7 @@ class Controller:
             if self.runtime is not None:
                 self.runtime.close()
             _remove_ipc_file(self.config.control)
-            if self.config.poses_out:
+            if self.config.poses_out and self.plan is not None:
                 _trim_partial_line(self.config.poses_out)
 
     def meta(self) -> dict[str, Any]:
@@ -406,7 +408,10 @@ class Controller:
         return meta
 
     def write_files(self) -> None:
-        """``--telemetry-out`` and ``--trace-out``, whatever the outcome of the run."""
+        """``--telemetry-out`` and ``--trace-out``, whatever the outcome of a run that started
+        (a run refused while planning writes nothing: its outputs may name its inputs)."""
+        if self.plan is None:
+            return
         try:
             if self.config.telemetry_out:
                 with open(self.config.telemetry_out, "w") as f:
