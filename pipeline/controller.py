@@ -22,7 +22,6 @@ import json
 import platform
 import shutil
 import signal
-import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from .errors import EXIT_FAILURE, EXIT_OK, PipelineError
 from .families import plan_model
 from .memory import pss_mb
 from .overwrite import check_run_outputs
+from .ctladdr import ControlSocket, check_control_address
 from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message, SetMode, StageError,
                        StageReady, StageStats, Start, Stop, WorkerLost)
 from .telemetry import Telemetry
@@ -93,6 +93,7 @@ class Controller:
         self.rings: list[SlotRing] = []
         self.runtime: transport.RuntimeDir | None = None
         self.ctx: zmq.Context | None = None
+        self.ctl_socket: ControlSocket | None = None
         self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
         self.figures: dict[str, dict[str, Any]] = {}  # the last figures of every process, by label
         self.finished: EndOfStream | None = None
@@ -112,6 +113,7 @@ class Controller:
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> RunPlan:
         cfg = self.config
+        control = check_control_address(cfg.control) if cfg.control else None
         source = probe(cfg.input)
         for name in source.skipped:
             log(f"warning: skipping {name}: not a readable image")
@@ -126,7 +128,7 @@ class Controller:
             if path:
                 _check_writable(path, option)
         self.runtime = transport.RuntimeDir()
-        endpoints = transport.Endpoints.in_directory(self.runtime.path, cfg.control)
+        endpoints = transport.Endpoints.in_directory(self.runtime.path, control)
         batch = cfg.batch_for(source.max_frame_bytes)
         slots = cfg.slots(batch)
         shapes = [shape for _, shape in model.outputs]
@@ -163,7 +165,8 @@ class Controller:
             ep = self.plan.endpoints
             self.events = transport.socket(self.ctx, zmq.PULL, ep.events, bind=True)
             self.control = transport.socket(self.ctx, zmq.PUB, ep.control, bind=True)
-            self.ctl = transport.socket(self.ctx, zmq.REP, ep.ctl, bind=True)
+            self.ctl_socket = ControlSocket(self.ctx, ep.ctl)
+            self.ctl = self.ctl_socket.socket
             log(f"control: {ep.ctl}  (python -m pipeline.ctl {ep.ctl} toggle|status|stop)")
             for kind in ("sink", "infer", "preprocess", "capture"):
                 self.spawn(kind)
@@ -201,7 +204,7 @@ class Controller:
         while True:
             ready = dict(poller.poll(100))
             if self.events in ready:
-                for msg in transport.drain(self.events):
+                for msg in transport.drain(self.events, self.on_bad_event):
                     self.on_event(msg)
             if self.ctl in ready:
                 self.on_ctl()
@@ -325,13 +328,17 @@ class Controller:
         reply = self.apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request")
         transport.send(self.ctl, reply)
 
+    def on_bad_event(self, exc: ValueError) -> None:
+        """A message on the events socket that does not decode: reported, and the run goes on."""
+        log(f"warning: ignored a malformed message from a stage: {exc}")
+
     def watch_children(self) -> None:
         for label, child in list(self.children.items()):
             code = child.process.exitcode
             if code is None:
                 continue
             # a stage that reported an error has already failed the run
-            for msg in transport.drain(self.events):
+            for msg in transport.drain(self.events, self.on_bad_event):
                 self.on_event(msg)
             if self.error is not None or self.finished is not None:
                 return
@@ -354,10 +361,10 @@ class Controller:
                 deadline = time.monotonic() + JOIN_TIMEOUT_S
                 while time.monotonic() < deadline and any(c.process.is_alive() for c in self.children.values()):
                     self.broadcast(Stop(drain=False, reason="shutdown"))
-                    for msg in transport.drain(self.events):
+                    for msg in transport.drain(self.events, self.on_bad_event):
                         self.on_event(msg)
                     time.sleep(0.05)
-                for msg in transport.drain(self.events):
+                for msg in transport.drain(self.events, self.on_bad_event):
                     self.on_event(msg)
             for child in self.children.values():
                 if child.process.is_alive():
@@ -368,14 +375,17 @@ class Controller:
                     child.process.kill()
                     child.process.join(1.0)
         finally:
+            if self.ctl_socket is not None:
+                self.ctl_socket.close()
             if self.ctx is not None:
                 self.ctx.destroy(linger=0)
+            if self.ctl_socket is not None:
+                self.ctl_socket.remove_file()
             for ring in self.rings:
                 ring.close()
                 ring.unlink()
             if self.runtime is not None:
                 self.runtime.close()
-            _remove_ipc_file(self.config.control)
             if self.config.poses_out and self.plan is not None:
                 _trim_partial_line(self.config.poses_out)
 
@@ -470,17 +480,6 @@ def machine_description() -> dict[str, Any]:
 def resource_peak_mb() -> float:
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _remove_ipc_file(address: str | None) -> None:
-    """A user-chosen ``ipc://`` control address leaves a socket file behind: remove it."""
-    if address and address.startswith("ipc://"):
-        path = address[len("ipc://"):]
-        try:
-            if stat.S_ISSOCK(os.stat(path).st_mode):
-                os.unlink(path)
-        except OSError:
-            pass
 
 
 def _trim_partial_line(path: str) -> None:

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import zmq
 
@@ -122,14 +122,20 @@ def recv_routed(sock: zmq.Socket, flags: int = 0) -> tuple[bytes, list[Message]]
     return parts[0], messages.decode_all(parts[1:])
 
 
-def drain_batches(sock: zmq.Socket) -> Iterator[list[Message]]:
+def drain_batches(sock: zmq.Socket, on_error: Callable[[messages.WireError], None] | None = None
+                  ) -> Iterator[list[Message]]:
     """Every multipart message already waiting on ``sock``, each as the list of messages it
-    carries, without blocking."""
+    carries, without blocking. With ``on_error``, a message that does not decode is handed to it
+    and skipped instead of ending the drain with :class:`~pipeline.messages.WireError`."""
     while True:
         try:
             yield recv_all(sock, zmq.NOBLOCK)
         except zmq.Again:
             return
+        except messages.WireError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
 
 
 def drain_routed(sock: zmq.Socket) -> Iterator[tuple[bytes, list[Message]]]:
@@ -141,7 +147,8 @@ def drain_routed(sock: zmq.Socket) -> Iterator[tuple[bytes, list[Message]]]:
             return
 
 
-def drain(sock: zmq.Socket) -> Iterator[Message]:
-    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking."""
-    for batch in drain_batches(sock):
+def drain(sock: zmq.Socket, on_error: Callable[[messages.WireError], None] | None = None) -> Iterator[Message]:
+    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking;
+    ``on_error`` as in :func:`drain_batches`."""
+    for batch in drain_batches(sock, on_error):
         yield from batch

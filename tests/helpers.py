@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +88,84 @@ def make_clip(path: Path, frames: int = 24, size: tuple[int, int] = (384, 288), 
     cap.release()
     assert written == frames, f"sample has fewer than {start + frames} frames"
     return path
+
+
+class Running:
+    """A pipeline started in the background (in its own process group), with its control address.
+
+    Every instance not finished by its test is killed, with every process it started, when the
+    test ends (see ``tests/conftest.py``): a failed assertion never leaves a looping pipeline
+    behind to starve the tests after it."""
+
+    live: list["Running"] = []
+
+    def __init__(self, tmp_path, *args: str, address: str | None = None, control: bool = True,
+                 env: dict[str, str] | None = None) -> None:
+        self.tag = uuid.uuid4().hex
+        self.address = address or f"ipc://{tmp_path}/ctl-{self.tag[:8]}"
+        full_env = dict(os.environ, POSEPIPE_TEST_TAG=self.tag, OPENCV_LOG_LEVEL="OFF")
+        full_env.pop("DISPLAY", None)
+        full_env.update(env or {})
+        extra = ["--control", self.address] if control else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, *extra], cwd=ROOT, env=full_env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        Running.live.append(self)
+
+    def ctl(self, *args: str, timeout: float = 2, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipeline.ctl", self.address, *args, "--timeout", str(timeout)],
+                              cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+
+    def status(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = self.ctl("status")
+            if done.returncode == 0:
+                return json.loads(done.stdout)
+            assert self.proc.poll() is None, self.proc.communicate()
+            time.sleep(0.3)
+        raise AssertionError("pipeline never answered")
+
+    def wait_frames(self, n: int, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.status()
+            if state["frames"] >= n:
+                return state
+            time.sleep(0.3)
+        raise AssertionError(f"fewer than {n} frames in {timeout} s")
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        if self in Running.live:
+            Running.live.remove(self)
+        return self.proc.returncode, out, err
+
+    def kill(self) -> None:
+        """SIGKILL the pipeline and every process it started; wait until they are gone."""
+        for _ in range(50):
+            pids = set(tagged_processes(self.tag))
+            if self.proc.poll() is None:
+                pids.add(self.proc.pid)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        try:
+            self.proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass
+        if self in Running.live:
+            Running.live.remove(self)
+
+    @classmethod
+    def kill_all(cls) -> int:
+        """Kill every pipeline a test left running; how many there were."""
+        left = list(cls.live)
+        for run in left:
+            run.kill()
+        return len(left)
