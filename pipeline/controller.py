@@ -41,7 +41,7 @@ from .messages import (ControlReply, ControlRequest, EndOfStream, FrameTimes, Lo
 from .telemetry import Telemetry
 from .textreport import final_table, status_line
 from .trace import TraceRecorder
-from .ring import SlotRing, packed_bytes
+from .ring import SlotRing, packed_bytes, stop_resource_tracker
 from .sources import probe
 
 STAGES = {  # label -> (module, class)
@@ -159,6 +159,7 @@ class Controller:
         _STATUS_OWNER.append(self)
         old_int = signal.signal(signal.SIGINT, self._on_signal)
         old_term = signal.signal(signal.SIGTERM, self._on_signal)
+        old_hup = signal.signal(signal.SIGHUP, self._on_signal)  # a closed terminal: as SIGTERM
         try:
             self.plan = self.prepare()
             self.ctx = transport.new_context()
@@ -179,6 +180,7 @@ class Controller:
             self.shutdown()
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
+            signal.signal(signal.SIGHUP, old_hup)
             self.clear_status()
             _STATUS_OWNER.remove(self)
         self.write_files()
@@ -342,6 +344,8 @@ class Controller:
                 self.on_event(msg)
             if self.error is not None or self.finished is not None:
                 return
+            if self.interrupts and (code == 0 or -code in (signal.SIGTERM, signal.SIGHUP)):
+                continue  # a stage still starting, stopped by the signal that is stopping the run
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
             if child.kind == "decode" and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
                 self.restarts += 1
@@ -368,7 +372,7 @@ class Controller:
                     self.on_event(msg)
             for child in self.children.values():
                 if child.process.is_alive():
-                    child.process.terminate()
+                    _stop_now(child.process.pid)
             for child in self.children.values():
                 child.process.join(1.0)
                 if child.process.is_alive():
@@ -384,6 +388,7 @@ class Controller:
             for ring in self.rings:
                 ring.close()
                 ring.unlink()
+            stop_resource_tracker()
             if self.runtime is not None:
                 self.runtime.close()
             if self.config.poses_out and self.plan is not None:
@@ -506,6 +511,15 @@ def _check_writable(path: str, option: str) -> None:
         from .errors import UsageError
         raise UsageError(f"{option} {path}: is a folder")
     check_writable_folder(os.path.dirname(os.path.abspath(path)), f"{option} {path}")
+
+
+def _stop_now(pid: int) -> None:
+    """Tell a stage that did not hear Stop to stop at once (it ignores SIGTERM from the group)."""
+    from stages.base import STOP_SIGNAL
+    try:
+        os.kill(pid, STOP_SIGNAL)
+    except ProcessLookupError:
+        pass
 
 
 def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str) -> None:

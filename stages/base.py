@@ -27,6 +27,7 @@ from pipeline import transport
 from pipeline.config import RunPlan
 from pipeline.errors import PipelineError
 from pipeline.memory import pss_mb
+from pipeline.ring import unlink_segments
 from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 
 
@@ -175,6 +176,20 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
+_CONTROLLER = [0]  # the controller's pid, recorded when the stage starts
+
+
+def _from_the_group(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP: sent to the whole process group (``timeout``, systemd, a closed
+    terminal), it reaches the controller too, which drains the run and then stops the stages.
+    Only a stage whose controller is gone stops on its own."""
+    if os.getppid() != _CONTROLLER[0]:
+        raise StopRequested(signal.Signals(signum).name)
+
+
+STOP_SIGNAL = signal.SIGUSR1  # the controller's "stop now", when a Stop message is not heard
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
@@ -204,7 +219,10 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
     """Process entry point: run one stage's life cycle and exit with its status."""
     name_process(identity or cls_name.lower())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
-    signal.signal(signal.SIGTERM, _raise_stop)
+    _CONTROLLER[0] = os.getppid()
+    signal.signal(signal.SIGTERM, _from_the_group)
+    signal.signal(signal.SIGHUP, _from_the_group)
+    signal.signal(STOP_SIGNAL, _raise_stop)
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     import cv2
     cv2.setNumThreads(1)  # the pipeline scales by processes; OpenVINO owns the cores' threads
@@ -240,7 +258,8 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
         else:
             print(f"error: {cls_name}: {one_line(exc)}", file=sys.stderr)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish closing even if told again
+        for sig in (signal.SIGTERM, signal.SIGHUP, STOP_SIGNAL):
+            signal.signal(sig, signal.SIG_IGN)  # finish closing even if told again
         if opened and stage is not None:
             try:
                 stage.close()
@@ -252,4 +271,8 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
                     except zmq.ZMQError:
                         pass
         ctx.destroy(linger=500)  # let the last events reach the controller
+        if os.getppid() != _CONTROLLER[0]:
+            # the controller was killed and cannot unlink the rings: whichever stage gets here
+            # first does (their names are in the plan)
+            unlink_segments([plan.frames_ring.name, plan.tensors_ring.name, plan.maps_ring.name])
     sys.exit(code)
