@@ -149,14 +149,31 @@ def read_model(core: Any, path: str) -> Any:
         raise ModelError(f"cannot read model {path}: {detail.strip()[:200]}") from None
 
 
+VIRTUAL_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
+
+
 def check_device(core: Any, device: str) -> None:
-    """Raise :class:`ModelError` unless OpenVINO has ``device`` (virtual devices pass)."""
-    root = device.split(":")[0].split(".")[0]
-    if root in ("AUTO", "MULTI", "HETERO", "BATCH"):
-        return
+    """Raise :class:`ModelError` unless OpenVINO has ``device``. A virtual device (``AUTO``,
+    ``MULTI``, ``HETERO``, ``BATCH``) passes if every device it lists is available
+    (``HETERO:NPU,CPU`` needs an NPU); a device with an id (``GPU.1``) must be listed as such."""
     available = list(core.available_devices)
-    if not any(d == device or d.split(".")[0] == root for d in available):
+    root, _, listed = device.partition(":")
+    if root in VIRTUAL_DEVICES:
+        parts = [p.split("(")[0].strip().lstrip("-") for p in listed.split(",") if p.strip()]
+        missing = [p for p in parts if not _device_available(p, available)]
+        if missing:
+            raise ModelError(f"device {device!r}: {', '.join(missing)} not available here "
+                             f"(available: {', '.join(available)})")
+        return
+    if listed or not _device_available(device, available):
         raise ModelError(f"device {device!r} is not available here (available: {', '.join(available)})")
+
+
+def _device_available(name: str, available: list[str]) -> bool:
+    """``CPU`` matches ``CPU`` (and ``GPU`` any ``GPU.N``); ``GPU.1`` only ``GPU.1``."""
+    if "." in name:
+        return name in available
+    return any(d == name or d.split(".")[0] == name for d in available)
 
 
 def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0,

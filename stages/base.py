@@ -12,6 +12,7 @@ that has sent its last message keeps its sockets open until then, so nothing que
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import resource
@@ -27,7 +28,7 @@ from pipeline import transport
 from pipeline.config import RunPlan
 from pipeline.errors import PipelineError
 from pipeline.memory import pss_mb
-from pipeline.ring import unlink_segments
+from pipeline.ring import SlotRing, unlink_segments
 from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 
 
@@ -205,6 +206,19 @@ def _final_report(stage: Stage) -> None:
         pass
 
 
+def _release_rings(stage: Stage) -> None:
+    """Unmap every ring the stage attached, even if ``open`` or ``close`` failed half-way: drop
+    whatever else the stage holds first (arrays and tensors over ring memory), so that no view
+    keeps a mapping alive until interpreter exit (where it prints BufferError noise)."""
+    rings = [v for v in vars(stage).values() if isinstance(v, SlotRing)]
+    for name, value in list(vars(stage).items()):
+        if not isinstance(value, zmq.Socket):  # sockets go with the context, queued events first
+            delattr(stage, name)
+    gc.collect()
+    for ring in rings:
+        ring.close()
+
+
 def name_process(label: str) -> None:
     """Show the stage's name in ``ps``, ``top`` and ``/proc/PID/comm`` (e.g. ``pp-infer``)."""
     try:
@@ -270,6 +284,8 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
                         transport.send(stage.events, StageError(stage.label, f"while closing: {one_line(exc)}"))
                     except zmq.ZMQError:
                         pass
+        if stage is not None:
+            _release_rings(stage)
         ctx.destroy(linger=500)  # let the last events reach the controller
         if os.getppid() != _CONTROLLER[0]:
             # the controller was killed and cannot unlink the rings: whichever stage gets here
