@@ -13,6 +13,7 @@ from config import load_defaults
 from .config import MODES, InferenceConfig, PipelineConfig
 from .errors import EXIT_USAGE, PipelineError, UsageError
 from .families import FAMILIES
+from .limits import ensure_open_files
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,6 +139,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        ensure_open_files()
         config = config_from_args(argv)
         from .controller import run
         return run(config)
@@ -147,6 +149,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # standard output on a full disk or a closed pipe, above all
+        return output_failed(exc)
+
+
+def output_failed(exc: OSError) -> int:
+    """One line for an output that broke; nothing more is written to standard output (so that
+    Python's own flush at exit does not print a second error)."""
+    print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 1
 
 
 if __name__ == "__main__":

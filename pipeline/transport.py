@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 import zmq
 
 from . import messages
+from .errors import ResourceError
 from .messages import Message
 
 # Socket names and who binds them.
@@ -49,13 +50,26 @@ class Endpoints:
         return cls(**names)
 
 
+IPC_PATH_MAX = 107  # sockaddr_un.sun_path, less its terminating zero
+_RUN_DIR_NAME = len("posepipe-") + 8  # what tempfile.mkdtemp adds
+
+
+def _fits(base: str) -> bool:
+    """Whether every socket of a run directory made in ``base`` has a short enough path."""
+    longest = max(len(n) for n in SOCKET_NAMES)
+    return len(os.fsencode(os.path.abspath(base))) + 1 + _RUN_DIR_NAME + 1 + longest <= IPC_PATH_MAX
+
+
 class RuntimeDir:
     """A private (0700) directory holding the run's ipc sockets; removed on close."""
 
     def __init__(self) -> None:
         base = os.environ.get("XDG_RUNTIME_DIR")
-        if not base or not os.access(base, os.W_OK):
-            base = None
+        if not base or not os.access(base, os.W_OK) or not _fits(base):
+            base = None  # the system's temporary folder
+        if not _fits(base or tempfile.gettempdir()):
+            raise ResourceError(f"the temporary folder {tempfile.gettempdir()} is too long a path for the run's "
+                                f"sockets ({IPC_PATH_MAX} bytes at most): set TMPDIR to a shorter one")
         self.path = tempfile.mkdtemp(prefix="posepipe-", dir=base)
         os.chmod(self.path, 0o700)
 
