@@ -22,9 +22,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def program_name() -> str:
+    """``posepipe`` when run as the installed command, ``python -m pipeline`` otherwise."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m pipeline" if name in ("", "__main__.py", "-c") or name.endswith(".py") else name
+
+
 def build_parser() -> argparse.ArgumentParser:
     run = load_defaults()["run"]  # config/defaults.toml: the defaults of the options below
-    parser = _Parser(prog="python -m pipeline", add_help=False,
+    parser = _Parser(prog=program_name(), add_help=False,
                      description="Real-time multi-person 2D pose estimation on OpenVINO, one process per stage.")
     args = parser.add_argument_group("Options")
     args.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="Show this help message and exit.")
@@ -45,13 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "Embedding-like nets this is the length of the short image side; for MoveNet the long "
                            "side (default: the frame's own long side).")
     args.add_argument("-t", "--prob_threshold", type=float, default=run["prob_threshold"],
-                      help="Optional. Probability threshold for poses filtering.")
+                      help="Optional. Probability threshold for poses filtering (default %(default)s).")
     args.add_argument("-r", "--raw_output_message", action="store_true",
                       help="Optional. Output inference results raw values showing.")
     args.add_argument("-d", "--device", default=run["device"],
                       help="Optional. Specify the target device to infer on; CPU, GPU, … Default value is CPU.")
     args.add_argument("-nireq", "--num_infer_requests", type=int, default=None,
-                      help="Optional. Number of infer requests (default: OpenVINO's optimal number).")
+                      help="Optional. Number of infer requests (default: twice OpenVINO's optimal number, so "
+                           "that every stream has one request queued).")
     args.add_argument("-nstreams", "--num_streams", default="",
                       help="Optional. Number of streams to use for inference on the CPU or/and GPU in throughput "
                            "mode (for HETERO and MULTI device cases use format "
@@ -60,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Optional. Number of threads to use for inference on CPU (including HETERO cases).")
     args.add_argument("-no_show", "--no_show", action="store_true", help="Optional. Don't show output.")
     args.add_argument("-u", "--utilization_monitors", default="",
-                      help="Optional. List of monitors to show initially.")
+                      help="Optional. List of monitors to show initially, as letters: c = total CPU load, "
+                           "d = load per core, m = memory (e.g. -u cdm; the same keys toggle them in the window).")
 
     extra = parser.add_argument_group("Pipeline options")
     extra.add_argument("--mode", choices=MODES, default=run["mode"],
