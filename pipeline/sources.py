@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from .config import SourceInfo  # noqa: E402
 from .errors import InputError  # noqa: E402
+from .filecheck import fit_pixels, gif_frames, looks_like_text  # noqa: E402
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2")
 
@@ -149,6 +150,8 @@ def _first_frame(target: str | int, cannot_open: str, no_frame: str) -> tuple[np
 
 
 def _probe_video(path: str) -> SourceInfo:
+    if looks_like_text(path):
+        raise InputError(f"cannot read {path}: a text file, not an image, a video or a camera id")
     frame, fps, count = _first_frame(path, f"cannot open {path}: not an image, a video or a camera id OpenCV can read",
                                      f"cannot read any frame from {path}: the video is empty or damaged")
     h, w = frame.shape[:2]
@@ -192,8 +195,10 @@ def _to_bgr(img: np.ndarray) -> np.ndarray:
 
 
 class ImageReader(Reader):
-    def __init__(self, files: tuple[str, ...], loop: bool) -> None:
+    def __init__(self, files: tuple[str, ...], loop: bool, max_bytes: int = 0) -> None:
         self.files, self.loop = files, loop
+        self.max_bytes = max_bytes  # a ring slot: an image that grew since the probe is scaled down
+        self._shrunk: set[str] = set()
         self.warnings = []
         self._next = 0
         self._cache: np.ndarray | None = None  # a single image looped is decoded once
@@ -214,9 +219,16 @@ class ImageReader(Reader):
                 img = cv2.imread(path, cv2.IMREAD_COLOR)
             if img is None:
                 self.warnings.append(f"skipped {path}: cannot be decoded")
-                if len(self.warnings) > len(self.files):
+                if len(self.warnings) > len(self.files) + len(self._shrunk):
                     return None  # every file is broken: do not spin on --loop
                 continue
+            if self.max_bytes and img.shape[0] * img.shape[1] * 3 > self.max_bytes:
+                h, w = fit_pixels(img.shape[0], img.shape[1], self.max_bytes)
+                if path not in self._shrunk:  # once per file, not once per loop
+                    self._shrunk.add(path)
+                    self.warnings.append(f"{path} is now {img.shape[1]}x{img.shape[0]}, larger than when the run "
+                                         f"started: processed at {w}x{h}")
+                img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
             if len(self.files) == 1:
                 self._cache = img
             return Captured(_to_bgr(img), i, os.path.basename(path), t)
@@ -231,6 +243,8 @@ class VideoReader(Reader):
             raise InputError(f"cannot open {path}")
         self._count = 0
         self._in_pass = 0
+        gif = gif_frames(path)  # a GIF's own blocks say whether it is whole; FFmpeg's count cannot
+        self._damaged = gif is not None and not gif[1]
 
     def read(self, into: np.ndarray | None = None) -> Captured | None:
         while True:
@@ -243,6 +257,8 @@ class VideoReader(Reader):
             if self.expected and self._in_pass < self.expected * 0.95 - 1 and not self.error:
                 self.error = (f"{self.path}: video ended after {self._in_pass} of {self.expected} frames "
                               "(truncated or damaged)")
+            if self._damaged and not self.error:
+                self.error = f"{self.path}: the file ends after {self._in_pass} frames (truncated or damaged)"
             if not self.loop or self._in_pass == 0:
                 return None
             self._cap.release()
@@ -319,5 +335,5 @@ def open_reader(text: str, info: SourceInfo, loop: bool, backoff: tuple[float, f
     if info.kind == "camera":
         return CameraReader(int(text), backoff)
     if info.kind in ("image", "folder"):
-        return ImageReader(info.files, loop)
+        return ImageReader(info.files, loop, info.max_frame_bytes)
     return VideoReader(text, loop, info.frames)
