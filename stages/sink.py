@@ -249,12 +249,14 @@ class Sink(Stage):
         return figs
 
     def finalise(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.poses_file is not None:
-            self.poses_file.close()
-            self.poses_file = None
+        writer, self.writer = self.writer, None
+        poses, self.poses_file = self.poses_file, None
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            if poses is not None:
+                poses.close()
 
     def close(self) -> None:
         self.finalise()
