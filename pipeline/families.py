@@ -28,6 +28,7 @@ class Family:
     tsize: int
     tsize_min: int
     tsize_max: int
+    net_side_max: int  # the network input's longest side at most (extreme frames are letterboxed)
     input_layout: str
     input_type: str
     input_colour: str
@@ -47,6 +48,7 @@ class Family:
             tsize=int(p["tsize"]),
             tsize_min=int(p["tsize_min"]),
             tsize_max=int(p["tsize_max"]),
+            net_side_max=int(p.get("net_side_max", 2048)),
             input_layout=str(p["input_layout"]),
             input_type=str(p["input_type"]),
             input_colour=str(p["input_colour"]),
@@ -88,16 +90,17 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
     if fh <= 0 or fw <= 0:
         raise ValueError(f"bad frame size {fw}x{fh}")
     s = family.stride
+    cap = max(s, family.net_side_max // s * s)  # no side longer: the frame is letterboxed into it
     if family.name == "openpose":
         h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else 256), s)
-        return h, _round_up(fw * h / fh, s)
+        return min(h, cap), min(_round_up(fw * h / fh, s), cap)
     if family.name in ("ae", "higherhrnet"):
         short = tsize or (min(model_hw) if min(model_hw) > 0 else 512)
         scale = short / min(fh, fw)
-        return _round_up(fh * scale, s), _round_up(fw * scale, s)
+        return min(_round_up(fh * scale, s), cap), min(_round_up(fw * scale, s), cap)
     long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
     scale = long_side / max(fh, fw)
-    return _round_up(fh * scale, s), _round_up(fw * scale, s)
+    return min(_round_up(fh * scale, s), cap), min(_round_up(fw * scale, s), cap)
 
 
 def _names(port: Any) -> set[str]:

@@ -17,10 +17,15 @@ from dataclasses import dataclass
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from config import load_defaults  # noqa: E402
 
 from .config import SourceInfo  # noqa: E402
 from .errors import InputError  # noqa: E402
 from .filecheck import fit_pixels, gif_frames, looks_like_text  # noqa: E402
+
+_LIMITS = load_defaults()["limits"]
+MAX_FRAME_PIXELS = int(_LIMITS["max_frame_pixels"])  # images beyond are scaled down when read
+MAX_IMAGE_PIXELS = int(_LIMITS["max_image_pixels"])  # a header claiming more is not believed
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2")
 
@@ -104,7 +109,12 @@ def probe(text: str) -> SourceInfo:
         size = image_size(text)
         if size is None:
             raise InputError(f"cannot read image {text}: not an image or the file is damaged")
-        return SourceInfo("image", size[0], size[1], _frame_bytes(*size), 0.0, 1, files=(text,))
+        if size[0] * size[1] > MAX_IMAGE_PIXELS:
+            raise InputError(f"cannot read image {text}: its header claims {size[1]}x{size[0]} pixels "
+                             "(damaged?)")
+        # the frame ring holds what capture will put there: an image beyond the limit, scaled down
+        slot = min(_frame_bytes(*size), MAX_FRAME_PIXELS * 3)
+        return SourceInfo("image", size[0], size[1], slot, 0.0, 1, files=(text,))
     return _probe_video(text)
 
 
@@ -122,7 +132,7 @@ def _probe_folder(folder: str) -> SourceInfo:
         if not os.path.isfile(path) or name.startswith("."):
             continue
         size = image_size(path) if name.lower().endswith(IMAGE_EXTENSIONS) else None
-        if size is None:
+        if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:  # unreadable, or claims a size no image has
             skipped.append(name)
             continue
         files.append(path)
@@ -131,7 +141,7 @@ def _probe_folder(folder: str) -> SourceInfo:
         what = f" ({len(skipped)} other files)" if skipped else ""
         raise InputError(f"no images in folder {folder}{what}")
     h, w = sizes[0]
-    biggest = max(_frame_bytes(*s) for s in sizes)
+    biggest = min(max(_frame_bytes(*s) for s in sizes), MAX_FRAME_PIXELS * 3)  # larger ones are scaled down
     return SourceInfo("folder", h, w, biggest, 0.0, len(files), files=tuple(files), skipped=tuple(skipped))
 
 
@@ -226,8 +236,9 @@ class ImageReader(Reader):
                 h, w = fit_pixels(img.shape[0], img.shape[1], self.max_bytes)
                 if path not in self._shrunk:  # once per file, not once per loop
                     self._shrunk.add(path)
-                    self.warnings.append(f"{path} is now {img.shape[1]}x{img.shape[0]}, larger than when the run "
-                                         f"started: processed at {w}x{h}")
+                    self.warnings.append(f"{path} ({img.shape[1]}x{img.shape[0]}) is larger than a frame slot "
+                                         f"(the pixel limit, or its size when the run started): processed at "
+                                         f"{w}x{h}")
                 img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
             if len(self.files) == 1:
                 self._cache = img

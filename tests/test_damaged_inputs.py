@@ -97,5 +97,5 @@ def test_an_image_that_grows_in_a_looping_folder_does_not_stop_the_run(tmp_path,
     assert done.returncode == 0, done.stderr
     code, out, err = run.finish()
     assert code == 0, err
-    assert "larger than when the run started" in err and "Traceback" not in err
+    assert "is larger than a frame slot" in err and "Traceback" not in err
     assert len(read_poses(poses)) >= state["frames"] + 8
