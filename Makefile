@@ -23,8 +23,8 @@ model: venv
 	@$(BIN)/python scripts/fetch_model.py
 
 sample: $(SAMPLE)
-$(SAMPLE):
-	$(PYTHON) scripts/fetch_sample.py --out $(SAMPLE)
+$(SAMPLE): | $(STAMP)
+	$(BIN)/python scripts/fetch_sample.py --out $(SAMPLE)
 
 demo: model sample
 	@mkdir -p out

@@ -13,6 +13,7 @@ from config import load_defaults
 from .config import MODES, InferenceConfig, PipelineConfig
 from .errors import EXIT_USAGE, PipelineError, UsageError
 from .families import FAMILIES
+from .limits import ensure_open_files
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,10 +22,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def program_name() -> str:
+    """``posepipe`` when run as the installed command, ``python -m pipeline`` otherwise."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m pipeline" if name in ("", "__main__.py", "-c") or name.endswith(".py") else name
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = load_defaults()  # config/defaults.toml: the defaults of the options below
     run, defaults_live = defaults["run"], defaults["live"]
-    parser = _Parser(prog="python -m pipeline", add_help=False,
+    parser = _Parser(prog=program_name(), add_help=False,
                      description="Real-time multi-person 2D pose estimation on OpenVINO, one process per stage.")
     args = parser.add_argument_group("Options")
     args.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="Show this help message and exit.")
@@ -46,13 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "Embedding-like nets this is the length of the short image side; for MoveNet the long "
                            "side (default: the frame's own long side).")
     args.add_argument("-t", "--prob_threshold", type=float, default=run["prob_threshold"],
-                      help="Optional. Probability threshold for poses filtering.")
+                      help="Optional. Probability threshold for poses filtering (default %(default)s).")
     args.add_argument("-r", "--raw_output_message", action="store_true",
                       help="Optional. Output inference results raw values showing.")
     args.add_argument("-d", "--device", default=run["device"],
                       help="Optional. Specify the target device to infer on; CPU, GPU, … Default value is CPU.")
     args.add_argument("-nireq", "--num_infer_requests", type=int, default=None,
-                      help="Optional. Number of infer requests (default: OpenVINO's optimal number).")
+                      help="Optional. Number of infer requests (default: twice OpenVINO's optimal number, so "
+                           "that every stream has one request queued).")
     args.add_argument("-nstreams", "--num_streams", default="",
                       help="Optional. Number of streams to use for inference on the CPU or/and GPU in throughput "
                            "mode (for HETERO and MULTI device cases use format "
@@ -61,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Optional. Number of threads to use for inference on CPU (including HETERO cases).")
     args.add_argument("-no_show", "--no_show", action="store_true", help="Optional. Don't show output.")
     args.add_argument("-u", "--utilization_monitors", default="",
-                      help="Optional. List of monitors to show initially.")
+                      help="Optional. List of monitors to show initially, as letters: c = total CPU load, "
+                           "d = load per core, m = memory (e.g. -u cdm; the same keys toggle them in the window).")
 
     extra = parser.add_argument_group("Pipeline options")
     extra.add_argument("--mode", choices=MODES, default=run["mode"],
@@ -153,6 +162,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        ensure_open_files()
         config = config_from_args(argv)
         from .controller import run
         return run(config)
@@ -162,6 +172,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # standard output on a full disk or a closed pipe, above all
+        return output_failed(exc)
+
+
+def output_failed(exc: OSError) -> int:
+    """One line for an output that broke; nothing more is written to standard output (so that
+    Python's own flush at exit does not print a second error)."""
+    print(f"error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 1
 
 
 if __name__ == "__main__":

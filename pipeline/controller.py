@@ -25,7 +25,6 @@ import json
 import platform
 import shutil
 import signal
-import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -38,12 +37,14 @@ from .config import MAX_INPUT_SHAPES, MODE_TITLES, MODES, CaptureAssignment, Pip
 from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, UsageError
 from .families import plan_model
 from .memory import pss_mb
+from .overwrite import check_run_outputs
+from .ctladdr import ControlSocket, check_control_address
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .telemetry import Telemetry
 from .textreport import final_table, status_line
 from .trace import TraceRecorder
-from .ring import SlotRing, packed_bytes
+from .ring import SlotRing, packed_bytes, stop_resource_tracker
 from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
 from .sources import probe
 from .sourcetable import SourceTable, source_lines
@@ -98,6 +99,7 @@ class Controller:
         self.rings: list[SlotRing] = []
         self.runtime: transport.RuntimeDir | None = None
         self.ctx: zmq.Context | None = None
+        self.ctl_socket: ControlSocket | None = None
         self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
         self.figures: dict[str, dict[str, Any]] = {}  # the last figures of every process, by label
         self.sources: SourceTable | None = None
@@ -119,8 +121,11 @@ class Controller:
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> RunPlan:
         cfg = self.config
+        control = check_control_address(cfg.control) if cfg.control else None
         texts = expand_inputs(cfg.inputs)
         specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in enumerate(texts)]
+        for spec in specs:
+            check_run_outputs(cfg, spec.text, spec.info, output_for(cfg.output, spec.id, len(specs), spec.info))
         models, specs = self._plan_models(specs)
         if cfg.output:
             from stages.writers import output_kind
@@ -133,7 +138,7 @@ class Controller:
             if path:
                 _check_writable(path, option)
         self.runtime = transport.RuntimeDir()
-        endpoints = transport.Endpoints.in_directory(self.runtime.path, cfg.control)
+        endpoints = transport.Endpoints.in_directory(self.runtime.path, control)
         frame_bytes = max(s.info.max_frame_bytes for s in specs)
         batch = cfg.batch_for(frame_bytes)
         slots = cfg.slots(batch)
@@ -212,13 +217,15 @@ class Controller:
         _STATUS_OWNER.append(self)
         old_int = signal.signal(signal.SIGINT, self._on_signal)
         old_term = signal.signal(signal.SIGTERM, self._on_signal)
+        old_hup = signal.signal(signal.SIGHUP, self._on_signal)  # a closed terminal: as SIGTERM
         try:
             self.plan = self.prepare()
             self.ctx = transport.new_context()
             ep = self.plan.endpoints
             self.events = transport.socket(self.ctx, zmq.PULL, ep.events, bind=True)
             self.control = transport.socket(self.ctx, zmq.PUB, ep.control, bind=True)
-            self.ctl = transport.socket(self.ctx, zmq.REP, ep.ctl, bind=True)
+            self.ctl_socket = ControlSocket(self.ctx, ep.ctl)
+            self.ctl = self.ctl_socket.socket
             log(f"control: {ep.ctl}  (python -m pipeline.ctl {ep.ctl} toggle|status|stop)")
             for kind in ("sink", "infer", "preprocess"):
                 self.spawn(kind)
@@ -233,6 +240,7 @@ class Controller:
             self.shutdown()
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
+            signal.signal(signal.SIGHUP, old_hup)
             self.clear_status()
             _STATUS_OWNER.remove(self)
         self.write_files()
@@ -258,7 +266,7 @@ class Controller:
         while True:
             ready = dict(poller.poll(100))
             if self.events in ready:
-                for msg in transport.drain(self.events):
+                for msg in transport.drain(self.events, self.on_bad_event):
                     self.on_event(msg)
             if self.ctl in ready:
                 self.on_ctl()
@@ -454,16 +462,22 @@ class Controller:
         reply = self.apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request")
         transport.send(self.ctl, reply)
 
+    def on_bad_event(self, exc: ValueError) -> None:
+        """A message on the events socket that does not decode: reported, and the run goes on."""
+        log(f"warning: ignored a malformed message from a stage: {exc}")
+
     def watch_children(self) -> None:
         for label, child in list(self.children.items()):
             code = child.process.exitcode
             if code is None:
                 continue
             # a stage that reported an error has already failed the run
-            for msg in transport.drain(self.events):
+            for msg in transport.drain(self.events, self.on_bad_event):
                 self.on_event(msg)
             if self.error is not None or self.finished:
                 return
+            if self.interrupts and (code == 0 or -code in (signal.SIGTERM, signal.SIGHUP)):
+                continue  # a stage still starting, stopped by the signal that is stopping the run
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
             if child.kind in RESTARTED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
                 self.restarts += 1
@@ -488,29 +502,33 @@ class Controller:
                 deadline = time.monotonic() + JOIN_TIMEOUT_S
                 while time.monotonic() < deadline and any(c.process.is_alive() for c in self.children.values()):
                     self.broadcast(Stop(drain=False, reason="shutdown"))
-                    for msg in transport.drain(self.events):
+                    for msg in transport.drain(self.events, self.on_bad_event):
                         self.on_event(msg)
                     time.sleep(0.05)
-                for msg in transport.drain(self.events):
+                for msg in transport.drain(self.events, self.on_bad_event):
                     self.on_event(msg)
             for child in self.children.values():
                 if child.process.is_alive():
-                    child.process.terminate()
+                    _stop_now(child.process.pid)
             for child in self.children.values():
                 child.process.join(1.0)
                 if child.process.is_alive():
                     child.process.kill()
                     child.process.join(1.0)
         finally:
+            if self.ctl_socket is not None:
+                self.ctl_socket.close()
             if self.ctx is not None:
                 self.ctx.destroy(linger=0)
+            if self.ctl_socket is not None:
+                self.ctl_socket.remove_file()
             for ring in self.rings:
                 ring.close()
                 ring.unlink()
+            stop_resource_tracker()
             if self.runtime is not None:
                 self.runtime.close()
-            _remove_ipc_file(self.config.control)
-            if self.config.poses_out:
+            if self.config.poses_out and self.plan is not None:
                 _trim_partial_line(self.config.poses_out)
 
     def meta(self) -> dict[str, Any]:
@@ -544,7 +562,10 @@ class Controller:
         return meta
 
     def write_files(self) -> None:
-        """``--telemetry-out`` and ``--trace-out``, whatever the outcome of the run."""
+        """``--telemetry-out`` and ``--trace-out``, whatever the outcome of a run that started
+        (a run refused while planning writes nothing: its outputs may name its inputs)."""
+        if self.plan is None:
+            return
         try:
             if self.config.telemetry_out:
                 report = self.telemetry.report(self.meta())
@@ -612,17 +633,6 @@ def resource_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _remove_ipc_file(address: str | None) -> None:
-    """A user-chosen ``ipc://`` control address leaves a socket file behind: remove it."""
-    if address and address.startswith("ipc://"):
-        path = address[len("ipc://"):]
-        try:
-            if stat.S_ISSOCK(os.stat(path).st_mode):
-                os.unlink(path)
-        except OSError:
-            pass
-
-
 def _trim_partial_line(path: str) -> None:
     """If the sink died mid-line, cut the poses file back to its last complete line."""
     try:
@@ -647,6 +657,15 @@ def _check_writable(path: str, option: str) -> None:
         from .errors import UsageError
         raise UsageError(f"{option} {path}: is a folder")
     check_writable_folder(os.path.dirname(os.path.abspath(path)), f"{option} {path}")
+
+
+def _stop_now(pid: int) -> None:
+    """Tell a stage that did not hear Stop to stop at once (it ignores SIGTERM from the group)."""
+    from stages.base import STOP_SIGNAL
+    try:
+        os.kill(pid, STOP_SIGNAL)
+    except ProcessLookupError:
+        pass
 
 
 def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str, extra: Any = None) -> None:

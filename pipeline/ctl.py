@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Sequence
 
@@ -18,14 +19,22 @@ import zmq
 
 from . import transport
 from .config import MODES
+from .ctlkeys import apply_client
+from .errors import UsageError
 from .messages import ControlReply, ControlRequest, WireError
 
 
-def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0) -> ControlReply:
-    """Send one request to the controller at ``address`` and return its reply."""
+def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0,
+            keys: str | None = None) -> ControlReply:
+    """Send one request to the controller at ``address`` and return its reply. A ``tcp://``
+    address is reached with the CurveZMQ client keys in ``keys`` (default: :func:`keys_dir`)."""
     ctx = transport.new_context()
     try:
-        sock = transport.socket(ctx, zmq.REQ, address, bind=False)
+        sock = ctx.socket(zmq.REQ)
+        sock.linger = 0
+        if address.startswith("tcp://"):
+            apply_client(sock, keys)
+        sock.connect(address)
         sock.rcvtimeo = int(timeout_s * 1000)
         sock.sndtimeo = int(timeout_s * 1000)
         transport.send(sock, ControlRequest(command, arg))
@@ -44,13 +53,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("arg", nargs="?", metavar="ARG",
                         help="with 'mode': user or latency; with 'add': the source; with 'remove': its id")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer (default 3)")
+    parser.add_argument("--keys", metavar="DIR", help="CurveZMQ keys for a tcp:// address (default: $POSEPIPE_KEYS "
+                                                      "or ~/.config/posepipe/keys; see python -m pipeline.ctlkeys)")
     ns = parser.parse_args(argv)
     if ns.command == "mode" and ns.arg not in MODES:
         parser.error("'mode' needs a mode name: " + " or ".join(MODES))
     if ns.command in ("add", "remove") and not ns.arg:
         parser.error(f"'{ns.command}' needs " + ("a source" if ns.command == "add" else "a source id"))
+    if not (math.isfinite(ns.timeout) and 0 < ns.timeout <= 86400):
+        parser.error(f"--timeout must be a number of seconds between 0 and 86400 (got {ns.timeout})")
     try:
-        reply = request(ns.address, ns.command, ns.arg or "", ns.timeout)
+        reply = request(ns.address, ns.command, ns.arg or "", ns.timeout, ns.keys)
     except zmq.Again:
         print(f"error: no answer from {ns.address} within {ns.timeout:g} s (is the pipeline running?)",
               file=sys.stderr)
@@ -58,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (zmq.ZMQError, WireError) as exc:
         print(f"error: {ns.address}: {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not reply.ok:
         print(f"error: {reply.error}", file=sys.stderr)
         return 1

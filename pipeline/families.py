@@ -28,6 +28,7 @@ class Family:
     tsize: int
     tsize_min: int
     tsize_max: int
+    net_side_max: int  # the network input's longest side at most (extreme frames are letterboxed)
     input_layout: str
     input_type: str
     input_colour: str
@@ -47,6 +48,7 @@ class Family:
             tsize=int(p["tsize"]),
             tsize_min=int(p["tsize_min"]),
             tsize_max=int(p["tsize_max"]),
+            net_side_max=int(p.get("net_side_max", 2048)),
             input_layout=str(p["input_layout"]),
             input_type=str(p["input_type"]),
             input_colour=str(p["input_colour"]),
@@ -88,16 +90,17 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
     if fh <= 0 or fw <= 0:
         raise ValueError(f"bad frame size {fw}x{fh}")
     s = family.stride
+    cap = max(s, family.net_side_max // s * s)  # no side longer: the frame is letterboxed into it
     if family.name == "openpose":
         h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else 256), s)
-        return h, _round_up(fw * h / fh, s)
+        return min(h, cap), min(_round_up(fw * h / fh, s), cap)
     if family.name in ("ae", "higherhrnet"):
         short = tsize or (min(model_hw) if min(model_hw) > 0 else 512)
         scale = short / min(fh, fw)
-        return _round_up(fh * scale, s), _round_up(fw * scale, s)
+        return min(_round_up(fh * scale, s), cap), min(_round_up(fw * scale, s), cap)
     long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
     scale = long_side / max(fh, fw)
-    return _round_up(fh * scale, s), _round_up(fw * scale, s)
+    return min(_round_up(fh * scale, s), cap), min(_round_up(fw * scale, s), cap)
 
 
 def _names(port: Any) -> set[str]:
@@ -149,14 +152,31 @@ def read_model(core: Any, path: str) -> Any:
         raise ModelError(f"cannot read model {path}: {detail.strip()[:200]}") from None
 
 
+VIRTUAL_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
+
+
 def check_device(core: Any, device: str) -> None:
-    """Raise :class:`ModelError` unless OpenVINO has ``device`` (virtual devices pass)."""
-    root = device.split(":")[0].split(".")[0]
-    if root in ("AUTO", "MULTI", "HETERO", "BATCH"):
-        return
+    """Raise :class:`ModelError` unless OpenVINO has ``device``. A virtual device (``AUTO``,
+    ``MULTI``, ``HETERO``, ``BATCH``) passes if every device it lists is available
+    (``HETERO:NPU,CPU`` needs an NPU); a device with an id (``GPU.1``) must be listed as such."""
     available = list(core.available_devices)
-    if not any(d == device or d.split(".")[0] == root for d in available):
+    root, _, listed = device.partition(":")
+    if root in VIRTUAL_DEVICES:
+        parts = [p.split("(")[0].strip().lstrip("-") for p in listed.split(",") if p.strip()]
+        missing = [p for p in parts if not _device_available(p, available)]
+        if missing:
+            raise ModelError(f"device {device!r}: {', '.join(missing)} not available here "
+                             f"(available: {', '.join(available)})")
+        return
+    if listed or not _device_available(device, available):
         raise ModelError(f"device {device!r} is not available here (available: {', '.join(available)})")
+
+
+def _device_available(name: str, available: list[str]) -> bool:
+    """``CPU`` matches ``CPU`` (and ``GPU`` any ``GPU.N``); ``GPU.1`` only ``GPU.1``."""
+    if "." in name:
+        return name in available
+    return any(d == name or d.split(".")[0] == name for d in available)
 
 
 def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0,

@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, Sequence
@@ -388,20 +389,64 @@ def _flatten(msg: Message, arrays: list[np.ndarray]) -> dict[str, Any]:
     return out
 
 
-def _unflatten(cls: type[Message], header: dict[str, Any], arrays: list[Any]) -> Message:
+def _unflatten(cls: type[Message], header: Any, arrays: list[Any]) -> Message:
+    if not isinstance(header, dict):
+        raise WireError(f"malformed {cls.__name__}: the header is not an object")
     kwargs: dict[str, Any] = {}
     names = _field_names(cls)
     for name, value in header.items():
         if name not in names:
             raise WireError(f"{cls.__name__} has no field {name!r}")
         if name in cls.ARRAYS:
-            raw = arrays.pop(0)
-            kwargs[name] = np.frombuffer(raw, dtype=cls.ARRAYS[name]).reshape(value).copy()
-        elif isinstance(value, dict) and name in _NESTED.get(cls, {}):
+            if not arrays:
+                raise WireError(f"malformed {cls.__name__}: no data for {name!r}")
+            kwargs[name] = _array(cls.ARRAYS[name], value, arrays.pop(0), f"{cls.__name__}.{name}")
+        elif name in _NESTED.get(cls, {}):
             kwargs[name] = _unflatten(_NESTED[cls][name], value, arrays)
         else:
-            kwargs[name] = value
+            kwargs[name] = _scalar(_field_types(cls)[name], value, f"{cls.__name__}.{name}")
     return cls(**kwargs)
+
+
+@functools.cache
+def _field_types(cls: type[Message]) -> dict[str, str]:
+    """Each field's declared type as written (``int``, ``str``, ``dict[str, Any]``, …)."""
+    return {f.name: str(f.type) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+
+
+_INT64 = 2**63
+
+
+def _scalar(declared: str, value: Any, where: str) -> Any:
+    """``value`` if it has the field's declared type (ints fit in 64 bits, floats are finite);
+    else :class:`WireError`. A message that decodes is one its receiver can use as it is."""
+    if declared == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64
+    elif declared == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif declared == "bool":
+        ok = isinstance(value, bool)
+    elif declared == "str":
+        ok = isinstance(value, str)
+    elif declared.startswith("dict"):
+        ok = isinstance(value, dict)
+    else:
+        ok = False
+    if not ok:
+        raise WireError(f"malformed message: {where} must be {declared}, got {type(value).__name__}")
+    return float(value) if declared == "float" else value
+
+
+def _array(dtype: np.dtype, shape: Any, raw: Any, where: str) -> np.ndarray:
+    """The array of ``shape`` in ``raw``: the shape must be a list of sizes whose product is
+    exactly the data's length."""
+    if (not isinstance(shape, list) or len(shape) > 8
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n < _INT64 for n in shape)):
+        raise WireError(f"malformed message: {where} has a bad shape")
+    size = len(memoryview(raw).cast("B"))
+    if math.prod(shape) * dtype.itemsize != size:
+        raise WireError(f"malformed message: {where} holds {size} bytes, not {shape} {dtype}")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 class WireError(ValueError):
@@ -454,11 +499,15 @@ def _decode_one(raw: list[Any]) -> Message:
         raise WireError("a batch inside a batch" if tag == BATCH_TAG else f"unknown message tag {tag}")
     try:
         header = json.loads(bytes(raw[1]))
-        return _unflatten(cls, header, list(raw[2:]))
-    except (ValueError, TypeError, IndexError) as exc:
-        if isinstance(exc, WireError):
-            raise
-        raise WireError(f"malformed {cls.__name__}: {exc}") from exc
+        arrays = list(raw[2:])
+        msg = _unflatten(cls, header, arrays)
+    except WireError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes, the receiver gets a WireError
+        raise WireError(f"malformed {cls.__name__}: {type(exc).__name__}") from exc
+    if arrays:
+        raise WireError(f"malformed {cls.__name__}: {len(arrays)} parts too many")
+    return msg
 
 
 def decode(parts: list[Any]) -> Message:
@@ -477,8 +526,8 @@ def decode_all(parts: list[Any]) -> list[Message]:
         return [_decode_one(raw)]
     try:
         counts = json.loads(bytes(raw[1]))
-    except ValueError as exc:
-        raise WireError(f"malformed batch: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"malformed batch: {type(exc).__name__}") from exc
     if (not isinstance(counts, list) or not all(isinstance(n, int) and n >= 2 for n in counts)
             or sum(counts) != len(raw) - 2):
         raise WireError("malformed batch: part counts do not match")

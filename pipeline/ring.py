@@ -16,10 +16,12 @@ Layout: ``slots`` int64 sequence numbers (a 64-byte aligned header), then the sl
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import secrets
 from dataclasses import dataclass
+from typing import Iterator
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -86,6 +88,66 @@ def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
         os.posix_fallocate(fd, 0, size)
 
 
+class _NoTracker:
+    """Stands in for multiprocessing's resource tracker while a segment is opened or unlinked."""
+
+    @staticmethod
+    def register(name: str, rtype: str) -> None:
+        pass
+
+    @staticmethod
+    def unregister(name: str, rtype: str) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _untracked() -> Iterator[None]:
+    """Open or unlink segments without Python's resource tracker.
+
+    The tracker is one more process, started on first use and left running for a moment after
+    the controller exits, and it dies with the rest of the process group on SIGHUP, leaving
+    segments behind. Here the controller unlinks every segment it created on every exit path,
+    and if the controller itself is killed the stages unlink them (:func:`unlink_segments`).
+    (Python 3.13's ``track=False`` does the same; this works on 3.11 and 3.12 too.)"""
+    saved = shared_memory.resource_tracker
+    shared_memory.resource_tracker = _NoTracker  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        shared_memory.resource_tracker = saved
+
+
+def _segment(name: str, create: bool = False, size: int = 0) -> shared_memory.SharedMemory:
+    with _untracked():
+        return shared_memory.SharedMemory(name=name, create=create, size=size)
+
+
+def unlink_segments(names: list[str]) -> None:
+    """Remove the named segments if they are still there (a stage cleaning up after a controller
+    that was killed). Removing a name twice is harmless."""
+    for name in names:
+        try:
+            with _untracked():
+                shm = shared_memory.SharedMemory(name=name, create=False)
+                shm.close()
+                shm.unlink()
+        except (FileNotFoundError, OSError):
+            pass
+
+
+def stop_resource_tracker() -> None:
+    """Stop the resource tracker that starting processes with ``spawn`` launched, and wait for
+    it: called once every child is reaped, so that no process of the run outlives the
+    controller. Nothing is registered with it (see :func:`_untracked`)."""
+    from multiprocessing import resource_tracker
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except (OSError, ChildProcessError):
+            pass
+
+
 class SlotRing:
     """One shared-memory segment holding ``slots`` slots of ``slot_bytes`` bytes each.
 
@@ -107,12 +169,13 @@ class SlotRing:
         if slots < 1 or slot_bytes < 1:
             raise ValueError(f"a ring needs at least one slot of one byte (got {slots} x {slot_bytes})")
         spec = RingSpec(unique_name(role), slots, slot_bytes)
-        shm = shared_memory.SharedMemory(name=spec.name, create=True, size=spec.total_bytes)
+        shm = _segment(spec.name, create=True, size=spec.total_bytes)
         try:
             _reserve(shm, spec.total_bytes)
         except OSError as exc:
             shm.close()
-            shm.unlink()
+            with _untracked():
+                shm.unlink()
             need = spec.total_bytes / 2**20
             raise ResourceError(f"not enough shared memory for the {role} ring ({slots} slots, {need:.0f} MiB): "
                                 f"{exc.strerror or exc}; free /dev/shm (in Docker: --shm-size), or lower "
@@ -124,15 +187,15 @@ class SlotRing:
 
     @classmethod
     def attach(cls, spec: RingSpec) -> "SlotRing":
-        return cls(spec, shared_memory.SharedMemory(name=spec.name, create=False), owner=False)
+        return cls(spec, _segment(spec.name), owner=False)
 
     def close(self) -> None:
         """Drop the views and unmap. Safe to call twice."""
-        if self._shm is None:
-            return
         self._seqs = None
         self._bytes = None
-        shm, self._shm = self._shm, None
+        shm = self._shm
+        if shm is None:
+            return
         try:
             shm.close()
         except BufferError:
@@ -140,14 +203,16 @@ class SlotRing:
             try:
                 shm.close()
             except BufferError:
-                pass  # the mapping goes with the process; unlink still frees the memory
+                return  # a view is still alive: close() again once its holder is gone
+        self._shm = None
 
     def unlink(self) -> None:
         """Remove the segment's name (owner only). Safe to call twice."""
         if not self._owner:
             raise RuntimeError("only the process that created a ring unlinks it")
         try:
-            self._handle.unlink()
+            with _untracked():
+                self._handle.unlink()
         except FileNotFoundError:
             pass
 

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from config import load_defaults  # noqa: E402
 
 from .config import SourceInfo  # noqa: E402
 from .errors import InputError  # noqa: E402
+from .filecheck import fit_pixels, gif_frames, looks_like_text  # noqa: E402
+
+_LIMITS = load_defaults()["limits"]
+MAX_FRAME_PIXELS = int(_LIMITS["max_frame_pixels"])  # images beyond are scaled down when read
+MAX_IMAGE_PIXELS = int(_LIMITS["max_image_pixels"])  # a header claiming more is not believed
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2")
 
@@ -124,7 +130,12 @@ def probe(text: str) -> SourceInfo:
         size = image_size(text)
         if size is None:
             raise InputError(f"cannot read image {text}: not an image or the file is damaged")
-        return SourceInfo("image", size[0], size[1], _frame_bytes(*size), 0.0, 1, files=(text,))
+        if size[0] * size[1] > MAX_IMAGE_PIXELS:
+            raise InputError(f"cannot read image {text}: its header claims {size[1]}x{size[0]} pixels "
+                             "(damaged?)")
+        # the frame ring holds what capture will put there: an image beyond the limit, scaled down
+        slot = min(_frame_bytes(*size), MAX_FRAME_PIXELS * 3)
+        return SourceInfo("image", size[0], size[1], slot, 0.0, 1, files=(text,))
     return _probe_video(text)
 
 
@@ -142,7 +153,7 @@ def _probe_folder(folder: str) -> SourceInfo:
         if not os.path.isfile(path) or name.startswith("."):
             continue
         size = image_size(path) if name.lower().endswith(IMAGE_EXTENSIONS) else None
-        if size is None:
+        if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:  # unreadable, or claims a size no image has
             skipped.append(name)
             continue
         files.append(path)
@@ -151,7 +162,7 @@ def _probe_folder(folder: str) -> SourceInfo:
         what = f" ({len(skipped)} other files)" if skipped else ""
         raise InputError(f"no images in folder {folder}{what}")
     h, w = sizes[0]
-    biggest = max(_frame_bytes(*s) for s in sizes)
+    biggest = min(max(_frame_bytes(*s) for s in sizes), MAX_FRAME_PIXELS * 3)  # larger ones are scaled down
     return SourceInfo("folder", h, w, biggest, 0.0, len(files), files=tuple(files), skipped=tuple(skipped))
 
 
@@ -170,6 +181,8 @@ def _first_frame(target: str | int, cannot_open: str, no_frame: str) -> tuple[np
 
 
 def _probe_video(path: str) -> SourceInfo:
+    if looks_like_text(path):
+        raise InputError(f"cannot read {path}: a text file, not an image, a video or a camera id")
     frame, fps, count = _first_frame(path, f"cannot open {path}: not an image, a video or a camera id OpenCV can read",
                                      f"cannot read any frame from {path}: the video is empty or damaged")
     h, w = frame.shape[:2]
@@ -229,8 +242,10 @@ def _to_bgr(img: np.ndarray) -> np.ndarray:
 
 
 class ImageReader(Reader):
-    def __init__(self, files: tuple[str, ...], loop: bool) -> None:
+    def __init__(self, files: tuple[str, ...], loop: bool, max_bytes: int = 0) -> None:
         self.files, self.loop = files, loop
+        self.max_bytes = max_bytes  # a ring slot: an image that grew since the probe is scaled down
+        self._shrunk: set[str] = set()
         self.warnings = []
         self._next = 0
         self._count = 0  # frames delivered, across loops
@@ -261,9 +276,17 @@ class ImageReader(Reader):
                 img = cv2.imread(path, cv2.IMREAD_COLOR)
             if img is None:
                 self.warnings.append(f"skipped {path}: cannot be decoded")
-                if len(self.warnings) > len(self.files):
+                if len(self.warnings) > len(self.files) + len(self._shrunk):
                     return None  # every file is broken: do not spin on --loop
                 continue
+            if self.max_bytes and img.shape[0] * img.shape[1] * 3 > self.max_bytes:
+                h, w = fit_pixels(img.shape[0], img.shape[1], self.max_bytes)
+                if path not in self._shrunk:  # once per file, not once per loop
+                    self._shrunk.add(path)
+                    self.warnings.append(f"{path} ({img.shape[1]}x{img.shape[0]}) is larger than a frame slot "
+                                         f"(the pixel limit, or its size when the run started): processed at "
+                                         f"{w}x{h}")
+                img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
             if len(self.files) == 1:
                 self._cache = img
             self._count += 1
@@ -279,6 +302,8 @@ class VideoReader(Reader):
             raise InputError(f"cannot open {path}")
         self._count = 0
         self._in_pass = 0
+        gif = gif_frames(path)  # a GIF's own blocks say whether it is whole; FFmpeg's count cannot
+        self._damaged = gif is not None and not gif[1]
 
     def skip(self, frames: int) -> int:
         """Grab without decoding the pixels: resuming deep into a file costs little."""
@@ -310,6 +335,8 @@ class VideoReader(Reader):
             if self.expected and self._in_pass < self.expected * 0.95 - 1 and not self.error:
                 self.error = (f"{self.path}: video ended after {self._in_pass} of {self.expected} frames "
                               "(truncated or damaged)")
+            if self._damaged and not self.error:
+                self.error = f"{self.path}: the file ends after {self._in_pass} frames (truncated or damaged)"
             if not self.loop or self._in_pass == 0:
                 return None
             self._reopen()
@@ -430,5 +457,5 @@ def open_reader(text: str, info: SourceInfo, loop: bool, backoff: tuple[float, f
     if info.kind == "stream":
         return LiveReader(text, backoff, stall_s)
     if info.kind in ("image", "folder"):
-        return ImageReader(info.files, loop)
+        return ImageReader(info.files, loop, info.max_frame_bytes)
     return VideoReader(text, loop, info.frames)

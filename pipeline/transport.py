@@ -11,11 +11,12 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import zmq
 
 from . import messages
+from .errors import ResourceError
 from .messages import Message
 
 # Socket names and who binds them.
@@ -55,13 +56,26 @@ class Endpoints:
         return f"{self.credits}-{identity}"
 
 
+IPC_PATH_MAX = 107  # sockaddr_un.sun_path, less its terminating zero
+_RUN_DIR_NAME = len("posepipe-") + 8  # what tempfile.mkdtemp adds
+
+
+def _fits(base: str) -> bool:
+    """Whether every socket of a run directory made in ``base`` has a short enough path."""
+    longest = max(len(n) for n in SOCKET_NAMES)
+    return len(os.fsencode(os.path.abspath(base))) + 1 + _RUN_DIR_NAME + 1 + longest <= IPC_PATH_MAX
+
+
 class RuntimeDir:
     """A private (0700) directory holding the run's ipc sockets; removed on close."""
 
     def __init__(self) -> None:
         base = os.environ.get("XDG_RUNTIME_DIR")
-        if not base or not os.access(base, os.W_OK):
-            base = None
+        if not base or not os.access(base, os.W_OK) or not _fits(base):
+            base = None  # the system's temporary folder
+        if not _fits(base or tempfile.gettempdir()):
+            raise ResourceError(f"the temporary folder {tempfile.gettempdir()} is too long a path for the run's "
+                                f"sockets ({IPC_PATH_MAX} bytes at most): set TMPDIR to a shorter one")
         self.path = tempfile.mkdtemp(prefix="posepipe-", dir=base)
         os.chmod(self.path, 0o700)
 
@@ -128,14 +142,20 @@ def recv_routed(sock: zmq.Socket, flags: int = 0) -> tuple[bytes, list[Message]]
     return parts[0], messages.decode_all(parts[1:])
 
 
-def drain_batches(sock: zmq.Socket) -> Iterator[list[Message]]:
+def drain_batches(sock: zmq.Socket, on_error: Callable[[messages.WireError], None] | None = None
+                  ) -> Iterator[list[Message]]:
     """Every multipart message already waiting on ``sock``, each as the list of messages it
-    carries, without blocking."""
+    carries, without blocking. With ``on_error``, a message that does not decode is handed to it
+    and skipped instead of ending the drain with :class:`~pipeline.messages.WireError`."""
     while True:
         try:
             yield recv_all(sock, zmq.NOBLOCK)
         except zmq.Again:
             return
+        except messages.WireError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
 
 
 def drain_routed(sock: zmq.Socket) -> Iterator[tuple[bytes, list[Message]]]:
@@ -147,7 +167,8 @@ def drain_routed(sock: zmq.Socket) -> Iterator[tuple[bytes, list[Message]]]:
             return
 
 
-def drain(sock: zmq.Socket) -> Iterator[Message]:
-    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking."""
-    for batch in drain_batches(sock):
+def drain(sock: zmq.Socket, on_error: Callable[[messages.WireError], None] | None = None) -> Iterator[Message]:
+    """Every message already waiting on ``sock`` (batches unpacked, in order), without blocking;
+    ``on_error`` as in :func:`drain_batches`."""
+    for batch in drain_batches(sock, on_error):
         yield from batch

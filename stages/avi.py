@@ -30,10 +30,11 @@ def _chunk(fourcc: bytes, payload: bytes) -> bytes:
 
 
 def _header(width: int, height: int, fps: float, frames: int, riff_size: int, movi_size: int,
-            max_chunk: int) -> bytes:
+            max_chunk: int, indexed: bool = True) -> bytes:
     usec = int(round(1e6 / fps)) if fps > 0 else 40000
     rate, scale = (int(round(fps * 1000)), 1000) if fps > 0 else (25, 1)
-    avih = struct.pack("<IIIIIIIIII16x", usec, max_chunk * int(fps or 25), 0, AVIF_HASINDEX, frames, 0, 1,
+    flags = AVIF_HASINDEX if indexed else 0
+    avih = struct.pack("<IIIIIIIIII16x", usec, max_chunk * int(fps or 25), 0, flags, frames, 0, 1,
                        max_chunk, width, height)
     strh = struct.pack("<4s4sIHHIIIIIIIIhhhh", b"vids", b"MJPG", 0, 0, 0, 0, scale, rate, 0, frames, max_chunk,
                        0xFFFFFFFF, 0, 0, 0, width, height)
@@ -84,17 +85,43 @@ class MjpegAviWriter:
         if self._bytes + len(data) + len(self._index) + 16 > LIMIT_BYTES:
             self._next_part()
         assert self._file is not None
-        if not self._header_len:
-            header = _header(self._size[0], self._size[1], self.fps, 0, _OPEN_SIZE, _OPEN_SIZE, 1 << 20)
-            self._file.write(header)
-            self._header_len = len(header)
+        try:
+            if not self._header_len:
+                header = _header(self._size[0], self._size[1], self.fps, 0, _OPEN_SIZE, _OPEN_SIZE, 1 << 20)
+                self._file.write(header)
+                self._file.flush()
+                self._header_len = len(header)
+            self._file.write(_chunk(b"00dc", data))
+            self._file.flush()  # in the kernel now: it survives this process being killed
+        except OSError:
+            self._cut_back()  # a disk that filled up: the file keeps every whole frame, and no torn one
+            raise
         self._index += _INDEX_ENTRY.pack(b"00dc", AVIIF_KEYFRAME, 4 + self._bytes, len(data))
         self._frames += 1
-        self._file.write(_chunk(b"00dc", data))
-        self._file.flush()  # in the kernel now: it survives this process being killed
         self._bytes += 8 + len(data) + len(data) % 2
         self._max_chunk = max(self._max_chunk, len(data))
         self.frames_total += 1
+
+    def _cut_back(self) -> None:
+        """After a failed write: drop what the buffer still holds and truncate the file to its
+        last whole frame, so that it plays (by scanning) up to there."""
+        assert self._file is not None
+        f, self._file = self._file, None
+        good = self._header_len + self._bytes
+        fd = os.dup(f.fileno())
+        try:
+            try:
+                f.close()  # flushes, and fails again: what it held is dropped with it
+            except OSError:
+                pass
+            os.ftruncate(fd, good)
+            if self._header_len:
+                assert self._size is not None
+                header = _header(self._size[0], self._size[1], self.fps, self._frames, good - 8,
+                                 4 + self._bytes, self._max_chunk, indexed=False)
+                os.pwrite(fd, header, 0)  # rewrites bytes already there: needs no new space
+        finally:
+            os.close(fd)
 
     def release(self) -> None:
         """``close`` under ``cv2.VideoWriter``'s name, so that callers treat both alike."""
@@ -103,12 +130,18 @@ class MjpegAviWriter:
     def close(self) -> None:
         if self._file is None:
             return
-        f, self._file = self._file, None
+        f = self._file
         try:
             if not self._header_len:
                 return  # nothing written: leave an empty file
             index = bytes(self._index)
-            f.write(_chunk(b"idx1", index))
+            try:
+                f.write(_chunk(b"idx1", index))
+                f.flush()
+            except OSError:
+                self._cut_back()  # no room for the index: players rebuild it by scanning
+                raise
+            self._file = None
             movi_size = 4 + self._bytes
             riff_size = self._header_len - 8 + self._bytes + 8 + len(index)
             assert self._size is not None
@@ -117,4 +150,6 @@ class MjpegAviWriter:
             f.seek(0)
             f.write(header)
         finally:
-            f.close()
+            self._file = None
+            if not f.closed:
+                f.close()

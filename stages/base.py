@@ -12,6 +12,7 @@ that has sent its last message keeps its sockets open until then, so nothing que
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import resource
@@ -27,6 +28,7 @@ from pipeline import transport
 from pipeline.config import RunPlan
 from pipeline.errors import PipelineError
 from pipeline.memory import pss_mb
+from pipeline.ring import SlotRing, unlink_segments
 from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 
 
@@ -176,6 +178,20 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
+_CONTROLLER = [0]  # the controller's pid, recorded when the stage starts
+
+
+def _from_the_group(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP: sent to the whole process group (``timeout``, systemd, a closed
+    terminal), it reaches the controller too, which drains the run and then stops the stages.
+    Only a stage whose controller is gone stops on its own."""
+    if os.getppid() != _CONTROLLER[0]:
+        raise StopRequested(signal.Signals(signum).name)
+
+
+STOP_SIGNAL = signal.SIGUSR1  # the controller's "stop now", when a Stop message is not heard
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
@@ -189,6 +205,19 @@ def _final_report(stage: Stage) -> None:
         stage.maybe_report(force=True, final=True)
     except Exception:  # noqa: BLE001 - figures are best effort on the way out
         pass
+
+
+def _release_rings(stage: Stage) -> None:
+    """Unmap every ring the stage attached, even if ``open`` or ``close`` failed half-way: drop
+    whatever else the stage holds first (arrays and tensors over ring memory), so that no view
+    keeps a mapping alive until interpreter exit (where it prints BufferError noise)."""
+    rings = [v for v in vars(stage).values() if isinstance(v, SlotRing)]
+    for name, value in list(vars(stage).items()):
+        if not isinstance(value, zmq.Socket):  # sockets go with the context, queued events first
+            delattr(stage, name)
+    gc.collect()
+    for ring in rings:
+        ring.close()
 
 
 def name_process(label: str) -> None:
@@ -206,7 +235,10 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
     """Process entry point: run one stage's life cycle and exit with its status."""
     name_process(identity or cls_name.lower())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
-    signal.signal(signal.SIGTERM, _raise_stop)
+    _CONTROLLER[0] = os.getppid()
+    signal.signal(signal.SIGTERM, _from_the_group)
+    signal.signal(signal.SIGHUP, _from_the_group)
+    signal.signal(STOP_SIGNAL, _raise_stop)
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     import cv2
     cv2.setNumThreads(1)  # the pipeline scales by processes; OpenVINO owns the cores' threads
@@ -242,7 +274,8 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
         else:
             print(f"error: {cls_name}: {one_line(exc)}", file=sys.stderr)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish closing even if told again
+        for sig in (signal.SIGTERM, signal.SIGHUP, STOP_SIGNAL):
+            signal.signal(sig, signal.SIG_IGN)  # finish closing even if told again
         if opened and stage is not None:
             try:
                 stage.close()
@@ -253,5 +286,11 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
                         transport.send(stage.events, StageError(stage.label, f"while closing: {one_line(exc)}"))
                     except zmq.ZMQError:
                         pass
+        if stage is not None:
+            _release_rings(stage)
         ctx.destroy(linger=500)  # let the last events reach the controller
+        if os.getppid() != _CONTROLLER[0]:
+            # the controller was killed and cannot unlink the rings: whichever stage gets here
+            # first does (their names are in the plan)
+            unlink_segments([plan.frames_ring.name, plan.tensors_ring.name, plan.maps_ring.name])
     sys.exit(code)

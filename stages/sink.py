@@ -312,12 +312,20 @@ class Sink(Stage):
         return figs
 
     def finalise(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-        self.writers.clear()
-        if self.poses_file is not None:
-            self.poses_file.close()
-            self.poses_file = None
+        writers, self.writers = list(self.writers.values()), {}
+        poses, self.poses_file = self.poses_file, None
+        try:
+            failure: BaseException | None = None
+            for writer in writers:  # every output is finalised, even after one failed
+                try:
+                    writer.close()
+                except Exception as exc:  # noqa: BLE001 - the first failure is raised below
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
+        finally:
+            if poses is not None:
+                poses.close()
 
     def close(self) -> None:
         try:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 
@@ -19,6 +20,11 @@ from pipeline.errors import UsageError
 from pipeline.sources import IMAGE_EXTENSIONS
 
 from .avi import MjpegAviWriter
+
+# room kept free on the output's file system while FFmpeg writes, so that the container can be
+# finalised: its index (an .mp4's moov atom) takes a few dozen bytes a frame
+FINALISE_RESERVE_BYTES = 1 << 20
+INDEX_BYTES_PER_FRAME = 64
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
 # .avi goes through this project's Motion-JPEG writer (stages.avi), which writes every frame as it
@@ -76,6 +82,10 @@ class OutputWriter:
 
     def _imwrite(self, path: str, image: np.ndarray) -> None:
         if not cv2.imwrite(path, image):
+            try:
+                os.unlink(path)  # no torn image left behind
+            except OSError:
+                pass
             raise OSError(f"cannot write {path}")
 
     def _write_video(self, image: np.ndarray) -> None:
@@ -93,11 +103,41 @@ class OutputWriter:
         if (w, h) != self._size:
             image = cv2.resize(image, self._size)
         self._video.write(image)
+        if isinstance(self._video, cv2.VideoWriter):
+            self._check_room()
+
+    def _check_room(self) -> None:
+        """``cv2.VideoWriter.write`` reports nothing, and FFmpeg drops what it cannot write: stop
+        while the file system still has room to finalise the container (the index of an .mp4
+        is written last), so that the video plays up to here."""
+        try:
+            st = os.statvfs(os.path.dirname(os.path.abspath(self.path)))
+        except OSError:
+            return
+        free = st.f_bavail * st.f_frsize
+        if free < FINALISE_RESERVE_BYTES + INDEX_BYTES_PER_FRAME * (self.count + 1):
+            raise OSError(errno.ENOSPC, f"no space left on the device for {self.path} (stopped after "
+                                        f"{self.count + 1} frames, with room to finalise it)")
 
     def close(self) -> None:
-        if self._video is not None:
-            self._video.release()
-            self._video = None
+        if self._video is None:
+            return
+        video, self._video = self._video, None
+        video.release()
+        if isinstance(video, cv2.VideoWriter):
+            self._verify()
+
+    def _verify(self) -> None:
+        """A finalised video must read back with every frame written (a full disk or a file
+        size limit leaves an unreadable or short file, silently)."""
+        cap = cv2.VideoCapture(self.path)
+        try:
+            found = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        finally:
+            cap.release()
+        if found < self.count:
+            raise OSError(errno.EIO, f"{self.path} is incomplete: {found} of {self.count} frames can be read back "
+                                     "(disk full or file size limit?)")
 
 
 def open_output(path: str, source: SourceInfo) -> OutputWriter:

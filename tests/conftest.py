@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 import os
+import time
 import uuid
 
 from pipeline.ring import SHM_TAG_ENV, pipeline_segments
@@ -15,8 +16,11 @@ SHM_TAG = os.environ.setdefault(SHM_TAG_ENV, uuid.uuid4().hex[:8])
 @pytest.fixture(autouse=True)
 def no_leaked_segments():
     """Every test must leave /dev/shm as it found it."""
+    from tests.helpers import Running
     before = set(pipeline_segments(SHM_TAG))
     yield
+    if Running.kill_all():
+        time.sleep(1.0)  # killed mid-run: give the stages a moment to notice and clean up
     leaked = set(pipeline_segments(SHM_TAG)) - before
     assert not leaked, f"shared-memory segments left behind: {sorted(leaked)}"
 

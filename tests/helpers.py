@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,51 +90,52 @@ def make_clip(path: Path, frames: int = 24, size: tuple[int, int] = (384, 288), 
     return path
 
 
-class Background:
-    """``python -m pipeline ARGS`` started in the background with a control address, as a context
-    manager: whatever happens in the ``with`` block, the pipeline is gone at its end."""
+class Running:
+    """A pipeline started in the background (in its own process group), with its control address.
 
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    Every instance not finished by its test is killed, with every process it started, when the
+    test ends (see ``tests/conftest.py``): a failed assertion never leaves a looping pipeline
+    behind to starve the tests after it."""
+
+    live: list["Running"] = []
+
+    def __init__(self, tmp_path, *args: str, address: str | None = None, control: bool = True,
+                 env: dict[str, str] | None = None) -> None:
         self.tag = uuid.uuid4().hex
-        self.address = f"ipc://{tmp_path}/ctl-{self.tag[:8]}"
+        self.address = address or f"ipc://{tmp_path}/ctl-{self.tag[:8]}"
         full_env = dict(os.environ, POSEPIPE_TEST_TAG=self.tag, OPENCV_LOG_LEVEL="OFF")
         full_env.pop("DISPLAY", None)
         full_env.update(env or {})
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, "--control", self.address], cwd=ROOT,
-                                     env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        extra = ["--control", self.address] if control else []
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, *extra], cwd=ROOT, env=full_env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        Running.live.append(self)
 
-    def __enter__(self) -> "Background":
-        return self
+    def ctl(self, *args: str, timeout: float = 5, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipeline.ctl", self.address, *args, "--timeout", str(timeout)],
+                              cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
 
-    def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
-        for pid in tagged_processes(self.tag):
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
-
-    def ctl(self, *words: str, timeout: float = 10) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "pipeline.ctl", self.address, *words, "--timeout", str(timeout)],
-                              cwd=ROOT, capture_output=True, text=True)
-
-    def status(self, timeout: float = 90) -> dict:
-        import time
+    def status(self, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            done = self.ctl("status", timeout=3)
+            done = self.ctl("status")
             if done.returncode == 0:
                 return json.loads(done.stdout)
             assert self.proc.poll() is None, self.proc.communicate()
             time.sleep(0.3)
-        raise AssertionError("the pipeline never answered")
+        raise AssertionError("pipeline never answered")
+
+    def __enter__(self) -> "Running":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
 
     def wait_until(self, check, timeout: float = 120) -> dict:
         """Poll ``status`` until ``check(state)`` holds; return that state."""
-        import time
         deadline = time.monotonic() + timeout
+        state: dict = {}
         while time.monotonic() < deadline:
             state = self.status()
             if check(state):
@@ -140,6 +143,46 @@ class Background:
             time.sleep(0.3)
         raise AssertionError(f"not reached in {timeout} s: {state}")
 
-    def finish(self, timeout: float = 120) -> tuple[int, str, str]:
+    def wait_frames(self, n: int, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.status()
+            if state["frames"] >= n:
+                return state
+            time.sleep(0.3)
+        raise AssertionError(f"fewer than {n} frames in {timeout} s")
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
         out, err = self.proc.communicate(timeout=timeout)
+        if self in Running.live:
+            Running.live.remove(self)
         return self.proc.returncode, out, err
+
+    def kill(self) -> None:
+        """SIGKILL the pipeline and every process it started; wait until they are gone."""
+        for _ in range(50):
+            pids = set(tagged_processes(self.tag))
+            if self.proc.poll() is None:
+                pids.add(self.proc.pid)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+        try:
+            self.proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass
+        if self in Running.live:
+            Running.live.remove(self)
+
+    @classmethod
+    def kill_all(cls) -> int:
+        """Kill every pipeline a test left running; how many there were."""
+        left = list(cls.live)
+        for run in left:
+            run.kill()
+        return len(left)

@@ -62,3 +62,31 @@ def test_batch_size_follows_the_frame_size_unless_given(batch, ring_slots, frame
     got = cfg.batch_for(frame[0] * frame[1] * 3)
     assert got == expected
     assert cfg.slots(got) >= 2 * got  # room for one batch coming in while another goes out
+
+
+def test_help_names_the_command_and_the_defaults_a_newcomer_needs():
+    import subprocess
+    import sys
+    from pathlib import Path
+    from tests.helpers import ROOT
+    res = run_pipeline("-h")
+    assert res.stdout.startswith("usage: python -m pipeline ")
+    text = " ".join(res.stdout.split())
+    assert "twice OpenVINO's optimal number" in text  # -nireq: what the default really is
+    assert "(default 0.1)" in text  # -t
+    assert "c = total CPU load" in text and "d = load per core" in text and "m = memory" in text  # -u
+    script = Path(sys.executable).parent / "posepipe"
+    if not script.exists():
+        pytest.skip("posepipe is not installed in this environment")
+    done = subprocess.run([str(script), "-h"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: posepipe "), done.stdout[:200]
+
+
+def test_packaging_is_what_a_fresh_machine_runs():
+    import tomllib
+    from tests.helpers import ROOT
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"  # an SPDX expression, not the deprecated table
+    makefile = (ROOT / "Makefile").read_text()
+    fetch = [ln for ln in makefile.splitlines() if "fetch_sample.py" in ln]
+    assert fetch and all(ln.strip().startswith("$(BIN)/python ") for ln in fetch)  # the venv's python

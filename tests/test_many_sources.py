@@ -12,7 +12,7 @@ import time
 import cv2
 import pytest
 
-from tests.helpers import Background, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
+from tests.helpers import Running, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_a_broken_source_ends_alone(media, tmp_path):
 def test_killed_capture_process_loses_and_repeats_nothing(media, tmp_path):
     out = tmp_path / "p.jsonl"
     frames = 200
-    with Background(tmp_path, "-i", str(media["clip"]), "-i", str(media["folder"]), "-at", "movenet", "-m",
+    with Running(tmp_path, "-i", str(media["clip"]), "-i", str(media["folder"]), "-at", "movenet", "-m",
                     movenet_model(), "-no_show", "--loop", "--max-frames", str(frames),
                     "--capture-workers", "2", "--poses-out", str(out)) as run:
         state = run.wait_until(lambda s: s["frames"] >= 8)
@@ -160,7 +160,7 @@ def test_killed_capture_process_loses_and_repeats_nothing(media, tmp_path):
 
 def test_sources_added_and_removed_at_run_time(media, tmp_path):
     out = tmp_path / "p.jsonl"
-    with Background(tmp_path, "-i", str(media["clip"]), "-at", "movenet", "-m", movenet_model(), "-no_show",
+    with Running(tmp_path, "-i", str(media["clip"]), "-at", "movenet", "-m", movenet_model(), "-no_show",
                     "--loop", "--poses-out", str(out)) as run:
         run.wait_until(lambda s: s["frames"] >= 3)
         added = run.ctl("add", str(media["mp4"]))

@@ -11,8 +11,7 @@ import pytest
 
 from pipeline.telemetry import STAGES
 from pipeline.trace import validate_trace
-from tests.helpers import ROOT, make_clip, movenet_model, read_poses, tagged_processes
-from tests.test_reliability import Running
+from tests.helpers import ROOT, Running, make_clip, movenet_model, read_poses, tagged_processes
 
 
 @pytest.fixture(scope="module")

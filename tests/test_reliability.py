@@ -3,18 +3,15 @@ finalised, and no process or shared-memory segment left behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
-import uuid
 
 import cv2
 import pytest
 
-from tests.helpers import ROOT, STANDIN, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
+from tests.helpers import ROOT, STANDIN, Running, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
 
 
 @pytest.fixture(scope="module")
@@ -117,42 +114,6 @@ def test_truncated_video_keeps_the_good_frames_then_fails(clip, tmp_path):
 
 
 # -- crashes and shutdown ----------------------------------------------------------------------
-
-class Running:
-    """A pipeline started in the background, with its control address."""
-
-    def __init__(self, tmp_path, *args: str) -> None:
-        self.tag = uuid.uuid4().hex
-        self.address = f"ipc://{tmp_path}/ctl-{self.tag[:8]}"
-        env = dict(os.environ, POSEPIPE_TEST_TAG=self.tag, OPENCV_LOG_LEVEL="OFF")
-        env.pop("DISPLAY", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *args, "--control", self.address],
-                                     cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def status(self, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            done = subprocess.run([sys.executable, "-m", "pipeline.ctl", self.address, "status", "--timeout", "2"],
-                                  cwd=ROOT, capture_output=True, text=True)
-            if done.returncode == 0:
-                return json.loads(done.stdout)
-            assert self.proc.poll() is None, self.proc.communicate()
-            time.sleep(0.3)
-        raise AssertionError("pipeline never answered")
-
-    def wait_frames(self, n: int, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.status()
-            if state["frames"] >= n:
-                return state
-            time.sleep(0.3)
-        raise AssertionError(f"fewer than {n} frames in {timeout} s")
-
-    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
-        out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out, err
-
 
 def assert_poses_file_whole(path):
     frames = [r["frame"] for r in read_poses(path)]  # every line parses

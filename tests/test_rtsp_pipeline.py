@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.helpers import Background, make_clip, movenet_model, read_poses
+from tests.helpers import Running, make_clip, movenet_model, read_poses
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def frames_of(state: dict, sid: int) -> int:
     return state["sources"][str(sid)]["frames"]
 
 
-def still_moving(run: Background, sid: int, seconds: float = 1.5) -> None:
+def still_moving(run: Running, sid: int, seconds: float = 1.5) -> None:
     """Source ``sid`` delivers more frames over the next seconds."""
     before = frames_of(run.status(), sid)
     run.wait_until(lambda s: frames_of(s, sid) > before, timeout=60)
@@ -30,7 +30,7 @@ def still_moving(run: Background, sid: int, seconds: float = 1.5) -> None:
 def test_stream_reconnects_while_the_other_source_goes_on(rtsp_servers, clip, tmp_path):
     server = rtsp_servers(fps=15, name="cam")
     out = tmp_path / "p.jsonl"
-    with Background(tmp_path, "-i", server.url, "-i", str(clip), "-at", "movenet", "-m", movenet_model(),
+    with Running(tmp_path, "-i", server.url, "-i", str(clip), "-at", "movenet", "-m", movenet_model(),
                     "-no_show", "--loop", "--stall-timeout", "2", "--poses-out", str(out)) as run:
         state = run.wait_until(lambda s: frames_of(s, 0) >= 10 and frames_of(s, 1) >= 5)
         assert state["sources"]["0"]["kind"] == "stream" and state["sources"]["0"]["state"] == "live"

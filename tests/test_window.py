@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.helpers import Background, make_clip, movenet_model
+from tests.helpers import Running, make_clip, movenet_model
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def xdotool(display: str, *args: str) -> str:
 def test_grid_window_tab_switches_mode_and_esc_stops(display, sample, tmp_path):
     clips = [make_clip(tmp_path / f"c{i}.avi", frames=12, size=size, start=start)
              for i, (size, start) in enumerate((((384, 288), 100), ((320, 240), 400)))]
-    with Background(tmp_path, "-i", str(clips[0]), "-i", str(clips[1]), "-at", "movenet", "-m", movenet_model(),
+    with Running(tmp_path, "-i", str(clips[0]), "-i", str(clips[1]), "-at", "movenet", "-m", movenet_model(),
                     "--loop", env={"DISPLAY": display}) as run:
         run.wait_until(lambda s: s["frames"] >= 10)
         window = xdotool(display, "search", "--sync", "--name", "Human Pose Estimation").split()[0]
