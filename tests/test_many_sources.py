@@ -138,18 +138,18 @@ def test_a_broken_source_ends_alone(media, tmp_path):
 
 def test_killed_capture_process_loses_and_repeats_nothing(media, tmp_path):
     out = tmp_path / "p.jsonl"
-    frames = 200
+    frames = 80
     with Running(tmp_path, "-i", str(media["clip"]), "-i", str(media["folder"]), "-at", "movenet", "-m",
                     movenet_model(), "-no_show", "--loop", "--max-frames", str(frames),
                     "--capture-workers", "2", "--poses-out", str(out)) as run:
-        state = run.wait_until(lambda s: s["frames"] >= 8)
+        state = run.wait_until(lambda s: s["frames"] >= 4)
         victims = [pid for label, pid in state["stages"].items() if label.startswith("capture")]
         assert len(victims) == 2
         os.kill(victims[0], signal.SIGKILL)
-        later = run.wait_until(lambda s: s["frames"] >= 16)
+        later = run.wait_until(lambda s: any(label == "capture0.1" for label in s["stages"]))
         assert sorted(label for label in later["stages"] if label.startswith("capture")) == ["capture0.1",
                                                                                                 "capture1.0"]
-        code, _, err = run.finish()
+        code, _, err = run.finish(timeout=900)
     assert code == 0, err
     assert "capture process capture0.0 killed by SIGKILL" in err
     got = by_source(out)
@@ -176,7 +176,7 @@ def test_sources_added_and_removed_at_run_time(media, tmp_path):
         assert run.ctl("remove", "7").returncode == 1
         time.sleep(0.5)
         assert run.ctl("stop").returncode == 0
-        code, _, err = run.finish()
+        code, _, err = run.finish(timeout=600)
     assert code == 0, err
     got = by_source(out)
     assert [r["frame"] for r in got[0]] == list(range(len(got[0])))

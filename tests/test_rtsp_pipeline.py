@@ -55,7 +55,7 @@ def test_stream_reconnects_while_the_other_source_goes_on(rtsp_servers, clip, tm
         assert frames_of(final, 0) > frames_of(back, 0)
 
         assert run.ctl("stop").returncode == 0
-        code, _, err = run.finish()
+        code, _, err = run.finish(timeout=600)
     assert code == 0, err
     assert "stream " + server.url + " stopped delivering" in err
     records = read_poses(out)
