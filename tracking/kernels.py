@@ -88,9 +88,9 @@ def oks_matrix(a: np.ndarray, b: np.ndarray, areas: np.ndarray, sigmas: np.ndarr
 
 @nb.njit(cache=True)
 def assign(similarity: np.ndarray, min_similarity: float, out_col: np.ndarray) -> None:
-    """One-to-one matching of rows (tracks) to columns (poses) that maximises the total
-    similarity over pairs of at least ``min_similarity``; writes ``out_col`` (t,) int64, the
-    column of each row or -1."""
+    """One-to-one matching of rows (tracks) to columns (poses) over pairs of at least
+    ``min_similarity``: the most pairs, and among those the largest total similarity; writes
+    ``out_col`` (t,) int64, the column of each row or -1."""
     t, n = similarity.shape
     cost = np.empty((t, n), np.float64)
     for i in range(t):

@@ -44,7 +44,7 @@ class TrackerParams:
     low_min_similarity: float = 0.3  # second stage: low-score poses with tracks seen last frame
     min_hits: int = 3  # frames in a row that confirm a tentative track
     max_lost: int = 30  # frames a confirmed track is kept without a pose
-    tentative_lost: int = 1  # frames a tentative track is kept without a pose
+    tentative_lost: int = 0  # frames a tentative track is kept without a pose
     oks_weight: float = 0.5  # share of OKS in the similarity (the rest is box IoU)
     keypoint_score: float = 0.2  # a keypoint above this score is seen
     velocity_smoothing: float = 0.5  # weight of each new velocity measurement
