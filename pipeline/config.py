@@ -87,6 +87,10 @@ class PipelineConfig:
     max_frames: int = 0  # stop after this many frames (0 = no limit)
     telemetry_out: str | None = None
     trace_out: str | None = None
+    tracker: str = "bytetrack"  # "none": no tracking ids
+    publish: str | None = None  # mqtt://[user:pass@]HOST[:PORT]/TOPIC
+    publish_qos: int = 0
+    publish_ca: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob_threshold <= 1.0:
@@ -103,6 +107,11 @@ class PipelineConfig:
             raise UsageError(f"--ring-slots ({self.ring_slots}) must be at least --batch ({self.batch})")
         if self.max_frames < 0:
             raise UsageError(f"--max-frames must be positive (got {self.max_frames})")
+        from publishing.target import check_options
+        try:
+            check_options(self.publish, self.publish_qos, self.publish_ca)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
     def workers(self) -> int:
         if self.decode_workers:

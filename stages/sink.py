@@ -19,11 +19,15 @@ import zmq
 
 from pipeline import transport
 from pipeline.config import MODE_TITLES
-from pipeline.messages import ControlRequest, EndOfStream, Finished, FrameTimes, Poses, Stamp
+from pipeline.messages import ControlRequest, EndOfStream, Finished, FrameTimes, Log, Poses, Stamp
 from pipeline.monitors import Monitors
 from pipeline.telemetry import STAGES, Telemetry
 from pipeline.ring import SlotRing
 from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
+from publishing import epoch_of, frame_message, pose_entries
+from publishing.mqtt import open_publisher
+
+from .identity import Identities, draw_ids
 
 from .base import Stage
 from .writers import OutputWriter, open_output
@@ -85,13 +89,9 @@ def draw_stage_bars(image: np.ndarray, snapshot: dict[str, Any]) -> None:
                     (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def pose_record(frame_no: int, poses: Poses) -> dict[str, Any]:
+def pose_record(frame_no: int, poses: Poses, ids: np.ndarray | None = None) -> dict[str, Any]:
     """One ``--poses-out`` line: keypoints in frame pixels, COCO-17 order, score 0 = missing."""
-    people = []
-    for kp, score in zip(poses.keypoints, poses.scores):
-        people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(s), 4)] for x, y, s in kp],
-                       "score": round(float(score), 4)})
-    record: dict[str, Any] = {"frame": frame_no, "poses": people}
+    record: dict[str, Any] = {"frame": frame_no, "poses": pose_entries(poses.keypoints, poses.scores, ids)}
     if poses.frame.name:
         record["image"] = poses.frame.name
     return record
@@ -108,6 +108,9 @@ class Sink(Stage):
         self.writer: OutputWriter | None = open_output(self.config.output, plan.source) if self.config.output else None
         self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
+        self.identities = Identities(self.config.tracker, 0.0 if plan.source.live else plan.source.fps)
+        self.publisher = open_publisher(self.config.publish, self.config.publish_qos, self.config.publish_ca)
+        self.publish_figures: dict[str, Any] = {}
         self.overlay = Telemetry(window_s=2.0, period_s=self.config.telemetry_period, mode=self.mode)
         self.monitors = Monitors(self.config.utilization_monitors)
         self._snapshot: dict[str, Any] = {}
@@ -152,7 +155,9 @@ class Sink(Stage):
         t_in = time.monotonic_ns()
         frame.stamps[Stamp.SINK_IN] = t_in
         image = self.frames.read(frame.seq, (frame.height, frame.width, 3))
+        ids = self.identities.ids(frame, poses.keypoints, poses.scores)
         draw_poses(image, poses.keypoints)
+        draw_ids(image, poses.keypoints, ids)
         if self.monitors.active:
             self.monitors.update()
             self.monitors.draw(image)
@@ -162,9 +167,14 @@ class Sink(Stage):
             self.display(image, frame)
         del image
         if self.config.raw_output:
-            self.print_raw(poses)
+            self.print_raw(poses, ids)
         if self.poses_file is not None:
-            self.poses_file.write(json.dumps(pose_record(frame.seq, poses), separators=(",", ":")) + "\n")
+            self.poses_file.write(json.dumps(pose_record(frame.seq, poses, ids), separators=(",", ":")) + "\n")
+        if self.publisher is not None:
+            self.publisher.publish(frame.source, frame_message(frame.source, frame.seq, epoch_of(
+                frame.stamps[Stamp.READ]), poses.keypoints, poses.scores, ids))
+            for event in self.publisher.events():
+                self.emit(Log(self.label, f"mqtt {self.publisher.target.display()}: {event}", "info"))
         t_out = time.monotonic_ns()
         frame.stamps[Stamp.SINK_OUT] = t_out
         latency = t_out - int(frame.stamps[Stamp.READ])
@@ -209,12 +219,12 @@ class Sink(Stage):
         elif key in (KEY_ESC, ord("q"), ord("Q")):
             self.emit(ControlRequest("stop"))
 
-    def print_raw(self, poses: Poses) -> None:
+    def print_raw(self, poses: Poses, ids: np.ndarray) -> None:
         out = sys.stdout
         out.write(f"frame {poses.frame.seq}: {poses.count} people\n")
         for i, (kp, score) in enumerate(zip(poses.keypoints, poses.scores)):
             points = " ".join(f"({x:.1f},{y:.1f},{s:.2f})" for x, y, s in kp)
-            out.write(f"  person {i} score {score:.3f}: {points}\n")
+            out.write(f"  person {i} score {score:.3f} id {ids[i]}: {points}\n")
         out.flush()
 
     def send_times(self) -> None:
@@ -246,6 +256,10 @@ class Sink(Stage):
         figs = super().figures()
         figs.update(self.summary())
         figs["pending"] = len(self.pending)
+        if self.publisher is not None:
+            figs["publish"] = self.publisher.figures()
+        elif self.publish_figures:
+            figs["publish"] = self.publish_figures
         return figs
 
     def finalise(self) -> None:
@@ -255,6 +269,10 @@ class Sink(Stage):
         if self.poses_file is not None:
             self.poses_file.close()
             self.poses_file = None
+        if self.publisher is not None:
+            self.publisher.close()
+            self.publish_figures = self.publisher.figures()
+            self.publisher = None
 
     def close(self) -> None:
         self.finalise()
