@@ -43,7 +43,7 @@ def parse_target(url: str) -> MqttTarget:
     topic = parts.path.lstrip("/")
     if not topic:
         raise ValueError(f"{url!r}: no topic (mqtt://HOST[:PORT]/TOPIC)")
-    if any(c in topic for c in "+#\0") or parts.query or parts.fragment:
+    if any(c in topic for c in "+\0") or "#" in url or "?" in url:
         raise ValueError(f"{url!r}: a topic to publish on has no wildcards (+, #), query or fragment")
     if port == 0:
         raise ValueError(f"{url!r}: port 0")
