@@ -87,14 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Write a Chrome trace-event file (open it in Perfetto): one track per process, "
                             "one span per frame per stage.")
     from tracking import TRACKERS
-    extra.add_argument("--tracker", choices=TRACKERS, default="bytetrack",
+    extra.add_argument("--tracker", choices=TRACKERS, default=run["tracker"],
                        help="Give every pose an id that stays with the person (default: bytetrack); 'none': "
                             "no tracking (ids are -1).")
     extra.add_argument("--publish", metavar="mqtt://[USER:PASS@]HOST[:PORT]/TOPIC",
                        help="Publish every frame's poses as one JSON message on TOPIC/<source> "
                             "(docs/poses-message.schema.json); mqtts:// for TLS. The pipeline never waits on "
                             "the broker: messages it cannot take are dropped and counted.")
-    extra.add_argument("--publish-qos", type=int, choices=(0, 1, 2), default=0, help="MQTT QoS (default 0).")
+    extra.add_argument("--publish-qos", type=int, choices=(0, 1, 2), default=run["publish_qos"],
+                       help="MQTT QoS (default 0).")
     extra.add_argument("--publish-ca", metavar="FILE", help="CA certificate(s) to check an mqtts:// broker with "
                                                             "(default: the system's).")
     return parser

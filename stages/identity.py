@@ -57,7 +57,7 @@ def draw_ids(image: np.ndarray, keypoints: np.ndarray, ids: np.ndarray, threshol
         x1, y1 = (int(v) for v in pts.min(0))
         x2, y2 = (int(v) for v in pts.max(0))
         colour = id_colour(int(track_id))
-        cv2.rectangle(image, (x1 - 4, y1 - 4), (x2 + 4, y2 + 4), colour, 1, cv2.LINE_AA)
+        cv2.rectangle(image, (x1 - 4, y1 - 4), (x2 + 4, y2 + 4), colour, 1, cv2.LINE_8)
         text = str(int(track_id))
         org = (x1 - 4, max(12, y1 - 8))
         cv2.putText(image, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)

@@ -3,6 +3,7 @@ started again on the same port; and a subscriber that records what arrives."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 import socket
@@ -34,8 +35,9 @@ class Broker:
         self.binary = mosquitto_binary()
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
+        # as root, mosquitto would become user "mosquitto", which cannot read the test's files
         lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 "log_dest stderr"]
+                 "log_dest stderr", f"user {getpass.getuser()}"]
         if tls:
             lines += [f"cafile {tls['ca']}", f"certfile {tls['cert']}", f"keyfile {tls['key']}"]
         self.config.write_text("\n".join(lines) + "\n")
@@ -68,10 +70,26 @@ class Broker:
         self.process = None
 
 
+def make_certificates(folder: Path) -> dict[str, str]:
+    """A throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    f = {name: str(folder / name) for name in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem", "san")}
+    Path(f["san"]).write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    for cmd in (["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f["ca.key"], "-out", f["ca.pem"],
+                 "-days", "2", "-subj", "/CN=posepipe test CA"],
+                ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", f["server.key"], "-out", f["server.csr"],
+                 "-subj", "/CN=127.0.0.1"],
+                ["x509", "-req", "-in", f["server.csr"], "-CA", f["ca.pem"], "-CAkey", f["ca.key"],
+                 "-CAcreateserial", "-out", f["server.pem"], "-days", "2", "-extfile", f["san"]]):
+        subprocess.run(["openssl", *cmd], check=True, capture_output=True)
+    return {"ca": f["ca.pem"], "cert": f["server.pem"], "key": f["server.key"]}
+
+
 class Subscriber:
     """Subscribes to ``topic`` (again after every reconnection) and keeps every message."""
 
-    def __init__(self, port: int, topic: str) -> None:
+    def __init__(self, port: int, topic: str, ca_file: str | None = None) -> None:
         import paho.mqtt.client as mqtt
         self.topic = topic
         self.messages: list[tuple[str, dict[str, Any], float]] = []  # (topic, message, arrival)
@@ -81,6 +99,8 @@ class Subscriber:
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subscribed.set()
         self.client.on_message = self._on_message
+        if ca_file:
+            self.client.tls_set(ca_certs=ca_file)
         self.client.reconnect_delay_set(0.2, 1)  # type: ignore[arg-type]
         self.client.connect_async("127.0.0.1", port)
         self.client.loop_start()

@@ -16,7 +16,7 @@ import pytest
 
 from publishing import SCHEMA_PATH, check_options, frame_message, parse_target
 from tests.helpers import ROOT, make_clip, movenet_model, run_pipeline, tagged_processes
-from tests.mqtt_broker import Broker, Subscriber, free_port
+from tests.mqtt_broker import Broker, Subscriber, free_port, make_certificates
 
 TOPIC = "posepipe/test"
 
@@ -189,3 +189,29 @@ def test_broker_restarted_mid_run(clip, broker, schema, tmp_path):
     assert sent >= len(before) + len(after) and dropped >= 1
     assert "connection lost" in err and "connected again" in err
     assert not tagged_processes(tag)
+
+
+def test_tls_with_a_ca_file(clip, schema, tmp_path):
+    """mqtts:// checks the broker's certificate: with --publish-ca naming the CA that signed it,
+    every frame arrives; with the system's CAs (which never signed it) none is sent, and the run
+    still ends normally."""
+    certs = make_certificates(tmp_path)
+    broker = Broker(tmp_path, tls=certs)
+    broker.start()
+    try:
+        sub = Subscriber(broker.port, f"{TOPIC}/#", ca_file=certs["ca"])
+        url = f"mqtts://127.0.0.1:{broker.port}/{TOPIC}"
+        try:
+            res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--publish-qos",
+                               "1", "--publish", url, "--publish-ca", certs["ca"])
+            assert res.code == 0, res.stderr
+            got = sub.wait_for(24, timeout=10)
+        finally:
+            sub.close()
+        assert summary(res.stdout)[0] == 24 and [m["frame"] for _, m, _ in got] == list(range(24))
+        check_messages(got, schema)
+        res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--publish", url)
+        assert res.code == 0, res.stderr
+        assert summary(res.stdout) == (0, url, 24)
+    finally:
+        broker.stop()

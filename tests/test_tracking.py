@@ -242,3 +242,43 @@ def test_assignment_is_optimal_and_matches_its_twin(shape):
         used = col_k[col_k >= 0]
         assert len(set(used.tolist())) == len(used)  # one-to-one
         assert all(sim[r, c] >= 0.3 for r, c in enumerate(col_k) if c >= 0)  # never below the threshold
+
+
+# -- in the pipeline --------------------------------------------------------------------------
+
+def test_id_colours_and_labels_are_drawn():
+    import cv2
+    from stages.identity import draw_ids, id_colour
+    colours = {id_colour(i) for i in range(1, 13)}
+    assert len(colours) == 12  # neighbouring ids do not share a colour
+    image = np.zeros((200, 300, 3), np.uint8)
+    pose = np.zeros((1, 17, 3), np.float32)
+    pose[0, :, :2] = Walker((150, 100), (0, 0), 120).at(0)
+    pose[0, :, 2] = 0.9
+    draw_ids(image, pose, np.array([7]))
+    assert (image.reshape(-1, 3) == id_colour(7)).all(1).sum() > 100  # the box, in the id's colour
+    untracked = np.zeros_like(image)
+    draw_ids(untracked, pose, np.array([-1]))
+    assert not untracked.any()  # no id, nothing drawn
+    assert cv2.countNonZero(image[:, :, 1]) > 0
+
+
+def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
+    from tests.helpers import make_clip, movenet_model, read_poses, run_pipeline
+    clip = make_clip(tmp_path / "clip.avi", frames=24)
+    poses = tmp_path / "poses.jsonl"
+    res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "-r",
+                       "--poses-out", str(poses))
+    assert res.code == 0, res.stderr
+    records = read_poses(poses)
+    ids = [[p["id"] for p in r["poses"]] for r in records]
+    assert sum(map(len, ids)) >= 24 * 3
+    assert all(i >= 1 for frame in ids for i in frame)
+    assert all(len(set(frame)) == len(frame) for frame in ids)  # one person, one id, in a frame
+    lasting = [i for i in set(sum(ids, [])) if sum(i in frame for frame in ids) >= 20]
+    assert len(lasting) >= 3  # the people walking through the clip keep their ids
+    assert f"person 0 score" in res.stdout and f" id {ids[0][0]}: " in res.stdout
+    res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--tracker", "none",
+                       "--poses-out", str(poses))
+    assert res.code == 0, res.stderr
+    assert {p["id"] for r in read_poses(poses) for p in r["poses"]} == {-1}
