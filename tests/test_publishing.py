@@ -215,3 +215,14 @@ def test_tls_with_a_ca_file(clip, schema, tmp_path):
         assert summary(res.stdout) == (0, url, 24)
     finally:
         broker.stop()
+
+
+def test_status_line_shows_the_broker_and_the_drops():
+    from pipeline.textreport import status_line
+    snap = {"mode": "user", "fps": 30.0, "latency_ms": {"p50": 40.0, "p95": 50.0}, "dropped": 0,
+            "publish": {"connected": False, "dropped": 37, "sent": 100, "pending": 0, "to": "mqtt://h:1883/t"}}
+    for progress in (None, (50, 100)):
+        for width in (120, 80, 60):
+            line = status_line(snap, progress, 10.0, width=width)
+            assert len(line) == width and "mqtt down drops 37" in line, line
+    assert "mqtt" not in status_line({**snap, "publish": None}, None, None, width=80)
