@@ -20,16 +20,17 @@ from tracking import NO_ID, SourceTrackers
 class Identities:
     """Ids for every pose of every frame, per source; ``NO_ID`` (-1) with ``--tracker none``."""
 
-    def __init__(self, kind: str, file_fps: float = 0.0) -> None:
+    def __init__(self, kind: str, file_fps: dict[int, float] | None = None) -> None:
         self.trackers = SourceTrackers() if kind != "none" else None
-        self.file_fps = file_fps  # the source's own rate for files, 0 for cameras or unknown
+        self.file_fps = file_fps or {}  # by source: its own rate for a file; 0 or absent for a camera
         if self.trackers is not None:
             from tracking import warm_up
             warm_up()  # compile (or load) the kernels now rather than on the first frame
 
     def frame_time(self, frame: Frame) -> float:
-        if self.file_fps > 0:
-            return frame.index / self.file_fps
+        fps = self.file_fps.get(frame.source, 0.0)
+        if fps > 0:
+            return frame.index / fps
         return int(frame.stamps[Stamp.READ]) / 1e9
 
     def ids(self, frame: Frame, keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:

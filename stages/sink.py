@@ -108,7 +108,7 @@ class Sink(Stage):
         self.writer: OutputWriter | None = open_output(self.config.output, plan.source) if self.config.output else None
         self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
-        self.identities = Identities(self.config.tracker, 0.0 if plan.source.live else plan.source.fps)
+        self.identities = Identities(self.config.tracker, {0: 0.0 if plan.source.live else plan.source.fps})
         self.publisher = open_publisher(self.config.publish, self.config.publish_qos, self.config.publish_ca)
         self.publish_figures: dict[str, Any] = {}
         self.overlay = Telemetry(window_s=2.0, period_s=self.config.telemetry_period, mode=self.mode)
@@ -171,7 +171,7 @@ class Sink(Stage):
         if self.poses_file is not None:
             self.poses_file.write(json.dumps(pose_record(frame.seq, poses, ids), separators=(",", ":")) + "\n")
         if self.publisher is not None:
-            self.publisher.publish(frame.source, frame_message(frame.source, frame.seq, epoch_of(
+            self.publisher.publish(frame.source, frame_message(frame.source, frame.index, epoch_of(
                 frame.stamps[Stamp.READ]), poses.keypoints, poses.scores, ids))
             for event in self.publisher.events():
                 self.emit(Log(self.label, f"mqtt {self.publisher.target.display()}: {event}", "info"))
