@@ -75,7 +75,8 @@ class Track:
         if dt > 0:
             both = (self.keypoints[:, 2] > min_score) & (keypoints[:, 2] > min_score)
             if both.any():
-                shift = np.median(keypoints[both, :2] - self.keypoints[both, :2], axis=0)
+                moves = np.sort(keypoints[both, :2] - self.keypoints[both, :2], axis=0)
+                shift = 0.5 * (moves[(len(moves) - 1) // 2] + moves[len(moves) // 2])  # the median
             else:
                 shift = keypoints[:, :2].mean(0) - self.keypoints[:, :2].mean(0)
             weight = max(smoothing, 1.0 / self.hits)
