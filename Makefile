@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := media/vtest.avi
 SHARED ?= ../shared
 
-.PHONY: venv model sample demo test test-nojit bench standin clean
+.PHONY: venv model sample demo test test-nojit bench standin mosquitto clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -31,8 +31,15 @@ demo: model sample
 	$(BIN)/python -m pipeline -i $(SAMPLE) -at movenet -no_show -o out/demo.mp4 --poses-out out/demo.jsonl
 	@echo "annotated video: out/demo.mp4   poses: out/demo.jsonl"
 
-test: model sample standin
+test: model sample standin mosquitto
 	$(BIN)/python -m pytest -q
+
+# The MQTT tests run a real broker: Debian's mosquitto (without it they skip, saying why).
+mosquitto:
+	@command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || { \
+	  echo "installing mosquitto (the MQTT tests' broker) with apt-get"; \
+	  (apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients >/dev/null) || \
+	  echo "could not install mosquitto: the MQTT tests will skip"; }
 
 test-nojit: venv
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/decode

@@ -109,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--trace-out", metavar="FILE",
                        help="Write a Chrome trace-event file (open it in Perfetto): one track per process, "
                             "one span per frame per stage.")
+    from tracking import TRACKERS
+    extra.add_argument("--tracker", choices=TRACKERS, default=run["tracker"],
+                       help="Give every pose an id that stays with the person (default: bytetrack); 'none': "
+                            "no tracking (ids are -1).")
+    extra.add_argument("--publish", metavar="mqtt://[USER:PASS@]HOST[:PORT]/TOPIC",
+                       help="Publish every frame's poses as one JSON message on TOPIC/<source> "
+                            "(docs/poses-message.schema.json); mqtts:// for TLS. The pipeline never waits on "
+                            "the broker: messages it cannot take are dropped and counted.")
+    extra.add_argument("--publish-qos", type=int, choices=(0, 1, 2), default=run["publish_qos"],
+                       help="MQTT QoS (default 0).")
+    extra.add_argument("--publish-ca", metavar="FILE", help="CA certificate(s) to check an mqtts:// broker with "
+                                                            "(default: the system's).")
     return parser
 
 
@@ -157,6 +169,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out, batch=ns.batch,
         telemetry_period=float(defaults["telemetry"]["period"]), capture_workers=ns.capture_workers,
         realtime=ns.realtime, stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
+        tracker=ns.tracker, publish=ns.publish, publish_qos=ns.publish_qos, publish_ca=ns.publish_ca,
         reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))
 
 

@@ -98,6 +98,10 @@ class PipelineConfig:
     stall_timeout: float = 5.0  # a live source silent this long is reopened
     realtime: bool = False  # pace file sources at their own frame rate
     batch_timeout_ms: float = 5.0  # a batch leaves preprocess when full or this old
+    tracker: str = "bytetrack"  # "none": no tracking ids
+    publish: str | None = None  # mqtt://[user:pass@]HOST[:PORT]/TOPIC
+    publish_qos: int = 0
+    publish_ca: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob_threshold <= 1.0:
@@ -120,6 +124,11 @@ class PipelineConfig:
             raise UsageError(f"--stall-timeout must be between 0.1 and 3600 seconds (got {self.stall_timeout})")
         if not 0 <= self.batch_timeout_ms <= 10000:
             raise UsageError(f"--batch-timeout-ms must be between 0 and 10000 (got {self.batch_timeout_ms})")
+        from publishing.target import check_options
+        try:
+            check_options(self.publish, self.publish_qos, self.publish_ca)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
     @property
     def input(self) -> str:

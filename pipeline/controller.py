@@ -363,7 +363,7 @@ class Controller:
     def state(self) -> dict[str, Any]:
         sink = self.figures.get("sink", {})
         return {"mode": self.mode, "frames": sink.get("frames", 0), "fps": sink.get("fps", 0.0),
-                "latency_ms": sink.get("latency_ms", 0.0),
+                "latency_ms": sink.get("latency_ms", 0.0), "publish": sink.get("publish"),
                 "stages": {label: c.process.pid for label, c in self.children.items()},
                 "frames_by_mode": self.telemetry.frames_by_mode(), "window": self.telemetry.snapshot(),
                 "sources": self.sources.status(time.monotonic_ns()) if self.sources is not None else {}}
@@ -436,6 +436,7 @@ class Controller:
 
     def print_status(self) -> None:
         snap = self.telemetry.snapshot()
+        snap["publish"] = self.figures.get("sink", {}).get("publish")
         progress = self.progress()
         eta = None
         if progress and snap.get("fps"):
@@ -592,6 +593,9 @@ class Controller:
             if self.sources is not None and len(self.sources.specs) > 1:
                 print("\n".join(source_lines(self.sources.totals())), flush=True)
             print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
+            if sink.get("publish"):
+                pub = sink["publish"]
+                print(f"Published: {pub['sent']} messages to {pub['to']}, {pub['dropped']} dropped", flush=True)
             print(f"FPS: {sink['fps']:.1f}", flush=True)
             print(f"Latency: {sink['latency_ms']:.1f} ms{latency}", flush=True)
         if self.error is not None:

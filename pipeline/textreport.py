@@ -71,6 +71,10 @@ def status_line(snapshot: dict[str, Any], progress: tuple[int, int] | None = Non
         tails = _progress_tails(progress, eta_s)
     else:
         tails = [f"drops {fmt_count(_number(snapshot.get('dropped')) or 0)}", ""]
+    publish = snapshot.get("publish")
+    if publish:  # --publish: the broker's state and the messages dropped, before anything else goes
+        mqtt = f"mqtt {'up' if publish.get('connected') else 'down'} drops {fmt_count(publish.get('dropped') or 0)}"
+        tails = [f"{tail} | {mqtt}" if tail else mqtt for tail in tails]
     for li, ti in _STATUS_PRIORITY:
         if ti >= len(tails):
             continue

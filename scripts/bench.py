@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+import bench_tracking  # noqa: E402
 import rawlimit  # noqa: E402
 from pipeline.controller import machine_description  # noqa: E402
 from pipeline.modelfetch import cached_movenet  # noqa: E402
@@ -401,8 +402,12 @@ def main() -> int:
             print(f"{model['name']}: decode scaling …", file=sys.stderr, flush=True)
             scaling = decode_scaling(model, clip, ns.workers or (os.cpu_count() or 2))
             rows.append(summarise(model, raw, user, user_drawn, lat, lat_written, scaling, omz))
+    tracking = None
+    if any(m["name"] == "movenet" for m in chosen):
+        print("tracking: MoveNet on vtest's first 100 frames …", file=sys.stderr, flush=True)
+        tracking = bench_tracking.measure()
     machine = machine_description()
-    result = {"machine": machine, "seed_demo_reference": SEED_DEMO, "rows": rows,
+    result = {"machine": machine, "seed_demo_reference": SEED_DEMO, "rows": rows, "tracking": tracking,
               "elapsed_s": time.monotonic() - started}
     text = table(rows)
     print(text)
@@ -425,6 +430,9 @@ def main() -> int:
           "processes together (each shared page counted once: the memory the run really holds), beside the sum "
           "of their RSS peaks (which counts every shared library and ring once per process).", "", text, "",
           details(rows)]
+    if tracking:
+        md += ["## Tracking", "", f"{bench_tracking.summary(tracking)}. Command: `{tracking['command']}` "
+               "(`python scripts/bench_tracking.py` repeats it).", ""]
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():
         md += ["", notes.read_text()]

@@ -23,7 +23,7 @@ import zmq
 
 from pipeline import transport
 from pipeline.config import MODE_TITLES
-from pipeline.messages import (AddSource, CaptureLost, ControlRequest, EndOfStream, Finished, FrameTimes, Message,
+from pipeline.messages import (AddSource, CaptureLost, ControlRequest, EndOfStream, Finished, FrameTimes, Log, Message,
                                Poses, Stamp)
 from pipeline.monitors import Monitors
 from pipeline.ring import RingSet
@@ -31,6 +31,10 @@ from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
 from pipeline.sourcelist import SourceSpec, output_for
 from pipeline.sourcestats import SourceStats
 from pipeline.telemetry import STAGES, Telemetry
+from publishing import epoch_of, frame_message, pose_entries
+from publishing.mqtt import open_publisher
+
+from .identity import Identities, draw_ids
 
 from .base import Stage
 from .mosaic import Mosaic
@@ -94,14 +98,11 @@ def draw_stage_bars(image: np.ndarray, snapshot: dict[str, Any]) -> None:
                     (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def pose_record(poses: Poses) -> dict[str, Any]:
-    """One ``--poses-out`` line: the source, the frame's number in it, and keypoints in frame
-    pixels, COCO-17 order, score 0 = missing."""
-    people = []
-    for kp, score in zip(poses.keypoints, poses.scores):
-        people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(s), 4)] for x, y, s in kp],
-                       "score": round(float(score), 4)})
-    record: dict[str, Any] = {"source": poses.frame.source, "frame": poses.frame.index, "poses": people}
+def pose_record(poses: Poses, ids: np.ndarray | None = None) -> dict[str, Any]:
+    """One ``--poses-out`` line: the source, the frame's number in it, and each person's tracking
+    id and keypoints in frame pixels, COCO-17 order, score 0 = missing."""
+    record: dict[str, Any] = {"source": poses.frame.source, "frame": poses.frame.index,
+                              "poses": pose_entries(poses.keypoints, poses.scores, ids)}
     if poses.frame.name:
         record["image"] = poses.frame.name
     return record
@@ -120,6 +121,9 @@ class Sink(Stage):
         self.writers: dict[int, OutputWriter] = {}
         self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
+        self.identities = Identities(self.config.tracker, {s.id: 0.0 if s.live else s.info.fps for s in plan.sources})
+        self.publisher = open_publisher(self.config.publish, self.config.publish_qos, self.config.publish_ca)
+        self.publish_figures: dict[str, Any] = {}
         self.overlay = Telemetry(window_s=2.0, period_s=self.config.telemetry_period, mode=self.mode)
         self.per_source = SourceStats(window_s=2.0, window_frames=500)
         self.mosaic = Mosaic()
@@ -169,6 +173,7 @@ class Sink(Stage):
         if isinstance(msg, AddSource):
             spec = SourceSpec.from_dict(msg.spec)
             self.specs[spec.id] = spec
+            self.identities.file_fps[spec.id] = 0.0 if spec.live else spec.info.fps
         elif isinstance(msg, CaptureLost):
             self.releaser.lost(msg.identity)
 
@@ -207,7 +212,9 @@ class Sink(Stage):
         t_in = time.monotonic_ns()
         frame.stamps[Stamp.SINK_IN] = t_in
         image = self.frames.read(frame.ring, frame.lseq, (frame.height, frame.width, 3))
+        ids = self.identities.ids(frame, poses.keypoints, poses.scores)
         draw_poses(image, poses.keypoints)
+        draw_ids(image, poses.keypoints, ids)
         if self.monitors.active:
             self.monitors.update()
             self.monitors.draw(image)
@@ -218,9 +225,14 @@ class Sink(Stage):
             self.display(image, frame)
         del image
         if self.config.raw_output:
-            self.print_raw(poses)
+            self.print_raw(poses, ids)
         if self.poses_file is not None:
-            self.poses_file.write(json.dumps(pose_record(poses), separators=(",", ":")) + "\n")
+            self.poses_file.write(json.dumps(pose_record(poses, ids), separators=(",", ":")) + "\n")
+        if self.publisher is not None:
+            self.publisher.publish(frame.source, frame_message(frame.source, frame.index, epoch_of(
+                frame.stamps[Stamp.READ]), poses.keypoints, poses.scores, ids))
+            for event in self.publisher.events():
+                self.emit(Log(self.label, f"mqtt {self.publisher.target.display()}: {event}", "info"))
         t_out = time.monotonic_ns()
         frame.stamps[Stamp.SINK_OUT] = t_out
         latency = t_out - int(frame.stamps[Stamp.READ])
@@ -278,13 +290,13 @@ class Sink(Stage):
         elif key in (KEY_ESC, ord("q"), ord("Q")):
             self.emit(ControlRequest("stop"))
 
-    def print_raw(self, poses: Poses) -> None:
+    def print_raw(self, poses: Poses, ids: np.ndarray) -> None:
         out = sys.stdout
         where = f"source {poses.frame.source} frame" if len(self.specs) > 1 else "frame"
         out.write(f"{where} {poses.frame.index}: {poses.count} people\n")
         for i, (kp, score) in enumerate(zip(poses.keypoints, poses.scores)):
             points = " ".join(f"({x:.1f},{y:.1f},{s:.2f})" for x, y, s in kp)
-            out.write(f"  person {i} score {score:.3f}: {points}\n")
+            out.write(f"  person {i} score {score:.3f} id {ids[i]}: {points}\n")
         out.flush()
 
     def send_times(self) -> None:
@@ -309,6 +321,10 @@ class Sink(Stage):
         figs = super().figures()
         figs.update(self.summary())
         figs["pending"] = len(self.pending)
+        if self.publisher is not None:
+            figs["publish"] = self.publisher.figures()
+        elif self.publish_figures:
+            figs["publish"] = self.publish_figures
         return figs
 
     def finalise(self) -> None:
@@ -326,6 +342,10 @@ class Sink(Stage):
         finally:
             if poses is not None:
                 poses.close()
+        if self.publisher is not None:
+            self.publisher.close()
+            self.publish_figures = self.publisher.figures()
+            self.publisher = None
 
     def close(self) -> None:
         try:

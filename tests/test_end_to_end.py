@@ -89,8 +89,11 @@ def test_loop_repeats_the_input(clip, tmp_path):
            "--poses-out", str(poses))
     records = read_poses(poses)
     assert len(records) == 60
-    # the second pass sees the same frames as the first
-    assert records[24]["poses"] == records[0]["poses"]
+    # the second pass sees the same frames as the first (the people in it get new ids: to the
+    # tracker they jumped back to where they were)
+    def without_ids(poses):
+        return [{k: v for k, v in p.items() if k != "id"} for p in poses]
+    assert without_ids(records[24]["poses"]) == without_ids(records[0]["poses"])
 
 
 def test_min_latency_mode_delivers_every_frame_in_order(clip, tmp_path):
