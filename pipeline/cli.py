@@ -43,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "IR. For OpenPose-like nets the image is resized to this height; for Associative "
                            "Embedding-like nets this is the length of the short image side; for MoveNet the long "
                            "side (default: the frame's own long side).")
-    args.add_argument("-t", "--prob_threshold", type=float, default=run["prob_threshold"],
-                      help="Optional. Probability threshold for poses filtering.")
+    args.add_argument("-t", "--prob_threshold", type=float, default=run.get("prob_threshold"),
+                      help="Optional. Probability threshold for poses filtering (default: the model "
+                           "family's, from its preset).")
     args.add_argument("-r", "--raw_output_message", action="store_true",
                       help="Optional. Output inference results raw values showing.")
     args.add_argument("-d", "--device", default=run["device"],

