@@ -27,6 +27,7 @@ class InferenceConfig:
     nstreams: str = ""  # "" = OpenVINO's throughput-hint choice
     nthreads: int = 0  # 0 = OpenVINO's choice
     tsize: int = 0  # 0 = family/model default
+    scales: tuple[int, ...] = ()  # --scales: network input sizes run together (() = the family's default)
 
     def __post_init__(self) -> None:
         if self.architecture not in FAMILIES:

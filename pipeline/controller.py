@@ -115,7 +115,7 @@ class Controller:
         for name in source.skipped:
             log(f"warning: skipping {name}: not a readable image")
         model = plan_model(cfg.inference.model, cfg.inference.architecture, (source.frame_h, source.frame_w),
-                           cfg.inference.tsize, cfg.inference.device)
+                           cfg.inference.tsize, cfg.inference.device, scales=cfg.inference.scales)
         if cfg.output:
             from stages.writers import output_kind
             output_kind(cfg.output, source)

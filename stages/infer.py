@@ -45,6 +45,10 @@ def build_model(core: Any, plan: Any) -> Any:
     port = model.inputs[0]
     shape = [1, plan.net_h, plan.net_w, 3] if family.input_layout == "NHWC" else [1, 3, plan.net_h, plan.net_w]
     model.reshape({port: ov.PartialShape(shape)})
+    if getattr(plan, "scales", ()):  # near and far: the network at every size in one model
+        from .multiscale import compose
+        model = compose(model, family, plan.all_scales)
+        port = model.inputs[0]
     ppp = PrePostProcessor(model)
     inp = ppp.input()
     inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(ColorFormat.BGR)

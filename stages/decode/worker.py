@@ -31,9 +31,9 @@ class DecodeWorker(Stage):
         plan = self.plan
         self.maps = SlotRing.attach(plan.maps_ring)
         self.shapes = [shape for _, shape in plan.model.outputs]
-        self.decoder, warmup = make_decoder(plan.model)
         given = self.config.prob_threshold
         self.threshold = default_threshold(plan.model) if given is None else given
+        self.decoder, warmup = make_decoder(plan.model, self.threshold)
         t0 = time.monotonic()
         warmup()
         self.work = self.socket(zmq.DEALER, plan.endpoints.work, bind=False, identity=self.identity.encode())
