@@ -123,7 +123,10 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
         scale = short / min(fh, fw)
         return _round_up(fh * scale, s), _round_up(fw * scale, s)
     if family.name == "yolo-pose":
-        if min(model_hw) > 0 and not tsize:
+        if min(model_hw) > 0:  # the export's anchor grid is fixed to this size
+            if tsize and tsize != max(model_hw):
+                raise UsageError(f"this model has a fixed {model_hw[1]}x{model_hw[0]} input; --tsize needs a "
+                                 "model exported with a dynamic input (Ultralytics: dynamic=True)")
             return model_hw
         long_side = tsize or family.tsize
     else:
