@@ -174,7 +174,7 @@ class Infer(Stage):
             "mode": mode, "device": cfg.device, "requests": nreq,
             "streams": _prop(compiled, "NUM_STREAMS"), "threads": _prop(compiled, "INFERENCE_NUM_THREADS"),
             "precision": precision_name(_prop(compiled, "INFERENCE_PRECISION_HINT")),
-            "net_input": f"{self.plan.model.net_w}x{self.plan.model.net_h}",
+            "net_input": " + ".join(f"{w}x{h}" for h, w in self.plan.model.all_scales),
         }
         return engine
 
