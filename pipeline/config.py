@@ -34,6 +34,7 @@ class InferenceConfig:
     nstreams: str = ""  # "" = OpenVINO's throughput-hint choice
     nthreads: int = 0  # 0 = OpenVINO's choice
     tsize: int = 0  # 0 = family/model default
+    scales: tuple[int, ...] = ()  # --scales: network input sizes run together (() = the family's default)
 
     def __post_init__(self) -> None:
         if self.architecture not in FAMILIES:
@@ -79,7 +80,7 @@ class PipelineConfig:
     inference: InferenceConfig
     loop: bool = False
     output: str | None = None
-    prob_threshold: float = 0.1
+    prob_threshold: float | None = None  # None = the model family's (its preset's prob_threshold)
     raw_output: bool = False
     show: bool = True
     utilization_monitors: str = ""
@@ -104,7 +105,7 @@ class PipelineConfig:
     publish_ca: str | None = None
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.prob_threshold <= 1.0:
+        if self.prob_threshold is not None and not 0.0 <= self.prob_threshold <= 1.0:
             raise UsageError(f"-t must be between 0 and 1 (got {self.prob_threshold})")
         if self.mode not in MODES:
             raise UsageError(f"--mode must be one of {', '.join(MODES)} (got {self.mode!r})")

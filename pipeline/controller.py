@@ -167,7 +167,7 @@ class Controller:
         for spec in specs:
             hw = (spec.info.frame_h, spec.info.frame_w)
             if hw not in by_frame:
-                plan = plan_model(inf.model, inf.architecture, hw, inf.tsize, inf.device)
+                plan = plan_model(inf.model, inf.architecture, hw, inf.tsize, inf.device, scales=inf.scales)
                 same = [i for i, m in enumerate(models) if (m.net_h, m.net_w) == (plan.net_h, plan.net_w)]
                 if same:
                     by_frame[hw] = same[0]
@@ -304,7 +304,7 @@ class Controller:
                 info = msg.info
                 plan = self.plan
                 log(f"model: {plan.model.family} {os.path.basename(plan.model.path)}, input "
-                    f"{', '.join(f'{m.net_w}x{m.net_h}' for m in plan.models)}, device {info.get('device')}, precision {info.get('precision')}, "
+                    f"{info.get('net_input')}, device {info.get('device')}, precision {info.get('precision')}, "
                     f"{info.get('requests')} requests, {info.get('streams')} streams, batches of "
                     f"{plan.batch}, {plan.slots} slots, {len(plan.sources)} source"
                     f"{'s' if len(plan.sources) > 1 else ''} on {plan.capture_workers} capture process"
@@ -390,7 +390,8 @@ class Controller:
             raise UsageError(f"{text}: frames of {info.frame_w}x{info.frame_h} are larger than this run's frame "
                              f"slots ({self.plan.frame_bytes} bytes); start a run with it instead")
         first = self.plan.model
-        wanted = plan_model(first.path, first.family, (info.frame_h, info.frame_w), self.config.inference.tsize)
+        inf = self.config.inference
+        wanted = plan_model(first.path, inf.architecture, (info.frame_h, info.frame_w), inf.tsize, scales=inf.scales)
         model = next((i for i, m in enumerate(self.plan.models) if (m.net_h, m.net_w) == (wanted.net_h, wanted.net_w)),
                      0)  # a size the run has no model for is letterboxed into the first source's
         spec = SourceSpec(self.sources.next_id(), text, info, model)

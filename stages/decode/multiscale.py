@@ -1,0 +1,43 @@
+"""Merging the people found at several network input sizes into one list (pose NMS by OKS).
+
+Each scale's people are first mapped to the first (full) scale's input pixels. People scoring
+under the run's threshold are dropped, then the rest are taken in order of their keypoint mass
+(the sum of their keypoint scores, so that a whole skeleton seen at one scale wins over a
+fragment of the same person, e.g. only the face, seen at another), and one whose OKS with a kept
+person exceeds ``oks_threshold`` is dropped (:func:`stages.decode.nms_kernels.pose_nms`).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from . import nms_kernels
+
+
+def to_first_scale(keypoints: np.ndarray, size: tuple[int, int], first: tuple[int, int]) -> np.ndarray:
+    """Keypoints in the pixels of an input of ``size`` (h, w), resized from an input of ``first``
+    (h, w) in the graph (pixel centres aligned), mapped to ``first``'s pixels; missing stay zero."""
+    out = keypoints.astype(np.float32, copy=True)
+    present = out[..., 2] > 0
+    sy, sx = first[0] / size[0], first[1] / size[1]
+    out[..., 0] = np.where(present, (out[..., 0] + 0.5) * sx - 0.5, 0.0)
+    out[..., 1] = np.where(present, (out[..., 1] + 0.5) * sy - 0.5, 0.0)
+    return out
+
+
+def merge(found: list[tuple[np.ndarray, np.ndarray]], min_score: float, oks_threshold: float,
+          backend: ModuleType = nms_kernels) -> tuple[np.ndarray, np.ndarray]:
+    """``found``: per scale, (keypoints (n, 17, 3), scores (n,)) in the same pixels. Returns the
+    people kept, keypoints (m, 17, 3) float32 and scores (m,) float32, best score first."""
+    kpts = np.concatenate([k.reshape(-1, 17, 3) for k, _ in found]).astype(np.float32)
+    scores = np.concatenate([s.reshape(-1) for _, s in found]).astype(np.float32)
+    ok = scores >= min_score
+    kpts, scores = np.ascontiguousarray(kpts[ok]), scores[ok]
+    mass = np.where(kpts[..., 2] > 0, kpts[..., 2], 0.0).sum(axis=1).astype(np.float64)
+    keep = np.zeros(len(scores), np.int64)
+    n = backend.pose_nms(kpts.astype(np.float64), mass, nms_kernels.COCO_SIGMAS, float(oks_threshold), keep)
+    keep = keep[:n]
+    keep = keep[np.argsort(-scores[keep], kind="stable")]
+    return kpts[keep], scores[keep]
