@@ -103,8 +103,8 @@ def run_pipeline(model: dict[str, str], clip: Path, frames: int, mode: str, work
     argv = ["-m", "pipeline", "-i", str(clip), "--loop", "-at", model["family"], "-m", model["path"], "-no_show",
             "--mode", mode, "--max-frames", str(frames), *output, "--telemetry-out", str(report)]
     try:
-        return _run_for_report(argv, report)
-    except RuntimeError as exc:
+        return _run_for_report(argv, report, timeout=900)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
         raise RuntimeError(f"pipeline failed: {exc}") from None
 
 
@@ -391,7 +391,8 @@ def main() -> int:
             raw["throughput"]["fps"] = (fps + again) / 2
             print(f"{model['name']}: raw latency, then pipeline in Min latency mode …", file=sys.stderr, flush=True)
             before = raw_latency()["latency"]
-            lat_frames = int(1000 / before["median_ms"] * ns.seconds * 0.5)
+            # at least one frame: --max-frames 0 would loop for ever on a slow (or loaded) host
+            lat_frames = max(1, int(1000 / before["median_ms"] * ns.seconds * 0.5))
             lat = run_pipeline(model, clip, lat_frames, "latency", work, write=False)
             lat_written = run_pipeline(model, clip, lat_frames, "latency", work)
             if omz and "error" not in omz:
