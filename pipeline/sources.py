@@ -9,6 +9,7 @@ reader that yields frames. Errors are :class:`InputError` with one line: "wrong 
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import threading
 import time
@@ -20,6 +21,7 @@ import numpy as np  # noqa: E402
 from config import load_defaults  # noqa: E402
 
 from .config import SourceInfo  # noqa: E402
+from . import cvpath  # noqa: E402
 from .errors import InputError  # noqa: E402
 from .filecheck import fit_pixels, gif_frames, looks_like_text  # noqa: E402
 
@@ -78,7 +80,7 @@ def image_size(path: str) -> tuple[int, int] | None:
         size = _png_size(head) or (_jpeg_size(path) if head[:2] == b"\xff\xd8" else None)
         if size and size[0] > 0 and size[1] > 0:
             return size
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        img = cvpath.imread(path)
         return None if img is None else (img.shape[0], img.shape[1])
     except (OSError, struct.error, cv2.error):
         return None
@@ -91,7 +93,10 @@ def image_size(path: str) -> tuple[int, int] | None:
 def _open_capture(target: str | int) -> cv2.VideoCapture:
     # FFmpeg keeps its own decoding threads: one thread saves ~0.07 ms of CPU per 768x432 frame
     # but adds ~0.2 ms to each frame's latency in Min latency mode (measured), so leave them be
-    return cv2.VideoCapture(target)
+    if isinstance(target, int):
+        return cv2.VideoCapture(target)
+    with cvpath.opencv_name(target) as name:  # FFmpeg opens the file here: any file name works
+        return cv2.VideoCapture(name)
 
 
 def probe(text: str) -> SourceInfo:
@@ -103,6 +108,10 @@ def probe(text: str) -> SourceInfo:
         return SourceInfo("camera", h, w, _frame_bytes(h, w), fps, 0)
     if not os.path.exists(text):
         raise InputError(f"input not found: {text}")
+    if not (stat.S_ISREG(os.stat(text).st_mode) or os.path.isdir(text)):
+        # opening a FIFO blocks until a writer comes, and a device may never end
+        raise InputError(f"{text}: not a regular file (a FIFO, socket or device); give an image, a folder, "
+                         "a video file or a camera id")
     if os.path.isdir(text):
         return _probe_folder(text)
     if text.lower().endswith(IMAGE_EXTENSIONS):
@@ -226,7 +235,7 @@ class ImageReader(Reader):
             if len(self.files) == 1 and self._cache is not None:
                 img = self._cache
             else:
-                img = cv2.imread(path, cv2.IMREAD_COLOR)
+                img = cvpath.imread(path)
             if img is None:
                 self.warnings.append(f"skipped {path}: cannot be decoded")
                 if len(self.warnings) > len(self.files) + len(self._shrunk):
@@ -298,6 +307,9 @@ class CameraReader(Reader):
         self._latest: Captured | None = None
         self._count = 0
         self._stop = threading.Event()
+        self._reading_since = 0.0  # when the read in progress began (0: none)
+        self.stalls = 0  # reads that hung for longer than stall_s
+        self._stall_seen = 0.0
         self._cap = _open_capture(camera)
         if not self._cap.isOpened():
             raise InputError(f"cannot open camera {camera}")
@@ -308,7 +320,9 @@ class CameraReader(Reader):
         delay = self.backoff[0]
         while not self._stop.is_set():
             t = time.monotonic_ns()
+            self._reading_since = time.monotonic()
             ok, frame = self._cap.read()
+            self._reading_since = 0.0
             if not ok or frame is None:
                 self._cap.release()
                 with self._lock:
@@ -334,6 +348,12 @@ class CameraReader(Reader):
             if self._latest is None:
                 self._lock.wait(timeout)
             got, self._latest = self._latest, None
+            since = self._reading_since
+            if got is None and since and time.monotonic() - since > self.stall_s and since != self._stall_seen:
+                self._stall_seen = since  # once per hung read
+                self.stalls += 1
+                self.warnings.append(f"camera {self.camera} has not answered a read for {self.stall_s:.0f} s "
+                                     "(the camera or its driver hangs)")
             return got
 
     def close(self) -> None:
