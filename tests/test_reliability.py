@@ -192,3 +192,27 @@ def test_ctl_stop_drains_and_exits_zero(clip, tmp_path):
     assert code == 0, err
     assert assert_poses_file_whole(poses) >= 5
     assert not os.path.exists(run.address[len("ipc://"):])
+
+
+@pytest.mark.parametrize("stage", ["preprocess", "infer"])
+def test_mp4_stays_playable_when_a_stage_other_than_the_sink_dies(stage, clip, tmp_path):
+    poses, video = tmp_path / "p.jsonl", tmp_path / "v.mp4"
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                  "--poses-out", str(poses), "-o", str(video))
+    state = run.wait_frames(10)
+    os.kill(state["stages"][stage], signal.SIGKILL)
+    code, out, err = run.finish()
+    assert code == 1 and f"stage {stage} died unexpectedly" in err
+    written = assert_poses_file_whole(poses)
+    assert written >= 10 and count_video_frames(video) == written  # finalised: it has its index
+    assert not tagged_processes(run.tag)
+
+
+def test_the_running_helper_kills_a_pipeline_its_test_left(clip, tmp_path):
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show")
+    run.wait_frames(3)
+    with pytest.raises(AssertionError):
+        assert run.status()["frames"] < 0  # a test failing mid-run leaves its pipeline looping
+    assert tagged_processes(run.tag)
+    assert Running.kill_all() == 1  # what conftest does after every test
+    assert not tagged_processes(run.tag)
