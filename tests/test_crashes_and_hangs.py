@@ -15,7 +15,7 @@ import cv2
 import pytest
 
 from tests.helpers import ROOT, Running, make_clip, movenet_model, read_poses, tagged_processes
-from tests.test_reliability import assert_poses_file_whole
+from tests.test_reliability import assert_poses_file_whole, signal_a_decode_worker
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +101,7 @@ def test_a_stopped_decode_worker_is_replaced(clip, tmp_path):
     poses = tmp_path / "p.jsonl"
     run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
                   "--decode-workers", "2", "--poses-out", str(poses))
-    state = run.wait_frames(5)
-    victim = next(label for label in state["stages"] if label.startswith("decode"))
-    os.kill(state["stages"][victim], signal.SIGSTOP)
+    victim, state = signal_a_decode_worker(run, signal.SIGSTOP, after=5)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         state = run.status()
