@@ -49,6 +49,7 @@ from pipeline.controller import machine_description  # noqa: E402
 from pipeline.modelfetch import cached_movenet  # noqa: E402
 
 STANDIN = ROOT / "models" / "omz" / "intel"
+MIN_RUN_FRAMES = 4  # every pipeline run is bounded (--max-frames 0 would loop for ever)
 SEED_DEMO = {"fps": 54.6, "latency_ms": 20.8, "latency_fps": 47.5, "raw_fps": 61.7, "raw_latency_ms": 16.9}
 
 
@@ -382,15 +383,18 @@ def main() -> int:
             print(f"{model['name']}: raw limit, then pipeline in User specified mode …", file=sys.stderr, flush=True)
             raw = raw_throughput()
             fps = raw["throughput"]["fps"]
-            user = run_pipeline(model, clip, int(fps * ns.seconds), "user", work)
-            user_drawn = run_pipeline(model, clip, int(fps * ns.seconds), "user", work, write=False)
+            # at least a few frames: --max-frames 0 would mean "no limit" on a looping input, and a
+            # slow or loaded machine can measure so little that the product rounds to 0
+            user_frames = max(MIN_RUN_FRAMES, int(fps * ns.seconds))
+            user = run_pipeline(model, clip, user_frames, "user", work)
+            user_drawn = run_pipeline(model, clip, user_frames, "user", work, write=False)
             omz = {} if ns.no_omz else omz_demo_runs(model, clip, ns.seconds, work)
             again = raw_throughput()["throughput"]["fps"]
             raw["throughput"]["runs_fps"] = [fps, again]
             raw["throughput"]["fps"] = (fps + again) / 2
             print(f"{model['name']}: raw latency, then pipeline in Min latency mode …", file=sys.stderr, flush=True)
             before = raw_latency()["latency"]
-            lat_frames = int(1000 / before["median_ms"] * ns.seconds * 0.5)
+            lat_frames = max(MIN_RUN_FRAMES, int(1000 / before["median_ms"] * ns.seconds * 0.5))
             lat = run_pipeline(model, clip, lat_frames, "latency", work, write=False)
             lat_written = run_pipeline(model, clip, lat_frames, "latency", work)
             if omz and "error" not in omz:
