@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Write every frame's poses as JSON lines: {\"frame\": k, \"poses\": [{\"keypoints\": "
                             "[[x, y, score], …], \"score\": s}, …]} in frame pixels, COCO-17 order.")
     extra.add_argument("--control", metavar="ADDRESS",
-                       help="ZeroMQ address of the control socket (default: ipc:// in a private run directory).")
+                       help="ZeroMQ address of the control socket (default: ipc:// in a private run directory); "
+                            "tcp://HOST:PORT needs CurveZMQ keys (python -m pipeline.ctlkeys), tcp://:PORT binds "
+                            "loopback.")
     extra.add_argument("--max-frames", type=int, default=0,
                        help="Stop each source after this many frames (default: no limit).")
     extra.add_argument("--capture-workers", type=int, default=run["capture_workers"],

@@ -34,7 +34,7 @@ import zmq
 
 from . import transport
 from .config import MAX_INPUT_SHAPES, MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
-from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, UsageError
+from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
 from .families import plan_model
 from .memory import pss_mb
 from .overwrite import check_run_outputs
@@ -44,6 +44,7 @@ from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, End
 from .telemetry import Telemetry
 from .textreport import final_table, status_line
 from .trace import TraceRecorder
+from .watchdog import Watchdog
 from .ring import SlotRing, packed_bytes, stop_resource_tracker
 from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
 from .sources import probe
@@ -114,6 +115,7 @@ class Controller:
         self.started_ns = time.monotonic_ns()
         self.first_frame_ns = 0
         self.telemetry = Telemetry(period_s=config.telemetry_period, mode=config.mode)
+        self.watchdog = Watchdog()
         self.tracer = TraceRecorder() if config.trace_out else None
         self.status_shown = False
         self.show_status = not config.show and sys.stderr.isatty()
@@ -248,6 +250,9 @@ class Controller:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.interrupts += 1
+        if self.plan is None and not self.stopping:
+            # still planning (probing the input, reading the model): stop right here
+            raise Interrupted(f"interrupted by {signal.Signals(signum).name} while starting")
 
     def fail(self, stage: str, message: str, code: int = EXIT_FAILURE) -> None:
         if self.error is None:
@@ -272,6 +277,8 @@ class Controller:
                 self.on_ctl()
             self.watch_children()
             now = time.monotonic()
+            if self.all_ready and not drain_deadline:
+                self.check_silence(now)
             if self.error is not None or self.finished:
                 return
             if self.interrupts and not drain_deadline:
@@ -295,6 +302,9 @@ class Controller:
                 last_beat = now
 
     def on_event(self, msg: Message) -> None:
+        stage = getattr(msg, "stage", None)
+        if isinstance(stage, str):
+            self.watchdog.heard(stage)
         if isinstance(msg, StageReady):
             child = self.children.get(msg.stage)
             if child is not None:
@@ -494,6 +504,24 @@ class Controller:
                     self.broadcast(CaptureLost(child.identity))
                 continue
             self.fail(label, f"stage {label} died unexpectedly ({how})")
+            return
+
+    def check_silence(self, now: float) -> None:
+        """The watchdog's verdict: a silent decode worker is killed (and so restarted), any
+        other silent stage stops the run."""
+        labels = [label for label, c in self.children.items() if c.process.exitcode is None]
+        for label, quiet in self.watchdog.silent(labels, now):
+            child = self.children[label]
+            if child.kind == "decode" and self.restarts < MAX_WORKER_RESTARTS:
+                log(f"warning: decode worker {label} silent for {quiet:.0f} s (stopped or hung); killing it")
+                self.watchdog.forget(label)
+                try:
+                    os.kill(child.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                continue
+            self.fail(label, f"stage {label} stopped responding: silent for {quiet:.0f} s while the run goes on "
+                             "(stopped with SIGSTOP, or hung)")
             return
 
     # -- ending ------------------------------------------------------------------------------

@@ -29,3 +29,9 @@ class ModelError(PipelineError):
 
 class ResourceError(PipelineError):
     """The machine lacks something the run needs (for example shared memory for the rings)."""
+
+
+class Interrupted(PipelineError):
+    """Ctrl-C, SIGTERM or SIGHUP while the run was still being planned: nothing to drain."""
+
+    exit_code = 130

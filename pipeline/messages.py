@@ -404,7 +404,12 @@ def _unflatten(cls: type[Message], header: Any, arrays: list[Any]) -> Message:
         elif name in _NESTED.get(cls, {}):
             kwargs[name] = _unflatten(_NESTED[cls][name], value, arrays)
         else:
-            kwargs[name] = _scalar(_field_types(cls)[name], value, f"{cls.__name__}.{name}")
+            declared = _field_types(cls)[name]
+            kind = type(value)
+            if _FAST.get(declared) is kind and (kind is not int or -_INT64 <= value < _INT64):
+                kwargs[name] = value  # the common case, checked in one look-up
+            else:
+                kwargs[name] = _scalar(declared, value, f"{cls.__name__}.{name}")
     return cls(**kwargs)
 
 
@@ -415,6 +420,7 @@ def _field_types(cls: type[Message]) -> dict[str, str]:
 
 
 _INT64 = 2**63
+_FAST = {"int": int, "str": str, "bool": bool}  # declared type -> the exact type that passes as is (floats: finite check)
 
 
 def _scalar(declared: str, value: Any, where: str) -> Any:

@@ -9,6 +9,7 @@ reader that yields frames. Errors are :class:`InputError` with one line: "wrong 
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import threading
 import time
@@ -20,6 +21,7 @@ import numpy as np  # noqa: E402
 from config import load_defaults  # noqa: E402
 
 from .config import SourceInfo  # noqa: E402
+from . import cvpath  # noqa: E402
 from .errors import InputError  # noqa: E402
 from .filecheck import fit_pixels, gif_frames, looks_like_text  # noqa: E402
 
@@ -89,7 +91,7 @@ def image_size(path: str) -> tuple[int, int] | None:
         size = _png_size(head) or (_jpeg_size(path) if head[:2] == b"\xff\xd8" else None)
         if size and size[0] > 0 and size[1] > 0:
             return size
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        img = cvpath.imread(path)
         return None if img is None else (img.shape[0], img.shape[1])
     except (OSError, struct.error, cv2.error):
         return None
@@ -102,12 +104,15 @@ def image_size(path: str) -> tuple[int, int] | None:
 def _open_capture(target: str | int, read_timeout_s: float = 0.0) -> cv2.VideoCapture:
     # FFmpeg keeps its own decoding threads: one thread saves ~0.07 ms of CPU per 768x432 frame
     # but adds ~0.2 ms to each frame's latency in Min latency mode (measured), so leave them be
-    if isinstance(target, str) and is_stream_url(target):
+    if isinstance(target, int):
+        return cv2.VideoCapture(target)
+    if is_stream_url(target):
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(STREAM_OPEN_TIMEOUT_S * 1000)]
         if read_timeout_s > 0:
             params += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
         return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
-    return cv2.VideoCapture(target)
+    with cvpath.opencv_name(target) as name:  # FFmpeg opens the file here: any file name works
+        return cv2.VideoCapture(name)
 
 
 def probe(text: str) -> SourceInfo:
@@ -124,6 +129,10 @@ def probe(text: str) -> SourceInfo:
         return SourceInfo("stream", h, w, _frame_bytes(h, w), fps if 0 < fps < 1000 else 0.0, 0)
     if not os.path.exists(text):
         raise InputError(f"input not found: {text}")
+    if not (stat.S_ISREG(os.stat(text).st_mode) or os.path.isdir(text)):
+        # opening a FIFO blocks until a writer comes, and a device may never end
+        raise InputError(f"{text}: not a regular file (a FIFO, socket or device); give an image, a folder, "
+                         "a video file or a camera id")
     if os.path.isdir(text):
         return _probe_folder(text)
     if text.lower().endswith(IMAGE_EXTENSIONS):
@@ -273,7 +282,7 @@ class ImageReader(Reader):
             if len(self.files) == 1 and self._cache is not None:
                 img = self._cache
             else:
-                img = cv2.imread(path, cv2.IMREAD_COLOR)
+                img = cvpath.imread(path)
             if img is None:
                 self.warnings.append(f"skipped {path}: cannot be decoded")
                 if len(self.warnings) > len(self.files) + len(self._shrunk):
@@ -373,6 +382,9 @@ class LiveReader(Reader):
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._cap = _open_capture(target, stall_s)
+        self._reading_since = 0.0  # when the read in progress began (0: none)
+        self.stalls = 0  # reads that hung for longer than stall_s
+        self._stall_seen = 0.0
         if not self._cap.isOpened():
             self._close_pipe()
             raise InputError(f"cannot open {self.what}")
@@ -381,7 +393,12 @@ class LiveReader(Reader):
 
     @property
     def state(self) -> str:
-        return "live" if self._connected else "reconnecting"
+        """``live``, ``reconnecting`` (failed, reopening with back-off) or ``stalled`` (a read has
+        hung for longer than ``stall_s``; FFmpeg sources give up after that long and reconnect)."""
+        if not self._connected:
+            return "reconnecting"
+        since = self._reading_since
+        return "stalled" if since and time.monotonic() - since > self.stall_s else "live"
 
     def fileno(self) -> int | None:
         return self._wake_r
@@ -394,7 +411,9 @@ class LiveReader(Reader):
         delay = self.backoff[0]
         while not self._stop.is_set():
             t = time.monotonic_ns()
+            self._reading_since = time.monotonic()
             ok, frame = self._cap.read()
+            self._reading_since = 0.0
             if not ok or frame is None:
                 self._connected = False
                 self._cap.release()
@@ -431,6 +450,12 @@ class LiveReader(Reader):
             if self._latest is None and timeout > 0:
                 self._lock.wait(timeout)
             got, self._latest = self._latest, None
+            since = self._reading_since
+            if got is None and since and time.monotonic() - since > self.stall_s and since != self._stall_seen:
+                self._stall_seen = since  # once per hung read
+                self.stalls += 1
+                self.warnings.append(f"{self.what} has not answered a read for {self.stall_s:g} s "
+                                     "(the source or its driver hangs)")
             return got
 
     def _close_pipe(self) -> None:

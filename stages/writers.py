@@ -15,6 +15,7 @@ import tempfile
 import cv2
 import numpy as np
 
+from pipeline import cvpath
 from pipeline.config import SourceInfo
 from pipeline.errors import UsageError
 from pipeline.sources import IMAGE_EXTENSIONS
@@ -81,7 +82,7 @@ class OutputWriter:
         self.count += 1
 
     def _imwrite(self, path: str, image: np.ndarray) -> None:
-        if not cv2.imwrite(path, image):
+        if not cvpath.imwrite(path, image):
             try:
                 os.unlink(path)  # no torn image left behind
             except OSError:
@@ -96,7 +97,8 @@ class OutputWriter:
                 self._video = MjpegAviWriter(self.path, self.fps)
             else:
                 fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[ext])
-                self._video = cv2.VideoWriter(self.path, cv2.CAP_FFMPEG, fourcc, self.fps, (w, h))
+                with cvpath.opencv_name(self.path) as name:
+                    self._video = cv2.VideoWriter(name, cv2.CAP_FFMPEG, fourcc, self.fps, (w, h))
                 if not self._video.isOpened():
                     raise OSError(f"cannot open video writer for {self.path}")
             self._size = (w, h)
@@ -130,7 +132,8 @@ class OutputWriter:
     def _verify(self) -> None:
         """A finalised video must read back with every frame written (a full disk or a file
         size limit leaves an unreadable or short file, silently)."""
-        cap = cv2.VideoCapture(self.path)
+        with cvpath.opencv_name(self.path) as name:
+            cap = cv2.VideoCapture(name)
         try:
             found = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
         finally:

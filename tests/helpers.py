@@ -159,7 +159,18 @@ class Running:
         return self.proc.returncode, out, err
 
     def kill(self) -> None:
-        """SIGKILL the pipeline and every process it started; wait until they are gone."""
+        """SIGKILL the pipeline's controller, let its stages notice and clean up as they would
+        after any controller death, then SIGKILL whatever is left; wait until all are gone."""
+        for pid in tagged_processes(self.tag):
+            try:
+                os.kill(pid, signal.SIGCONT)  # a stage a test stopped must run to notice
+            except ProcessLookupError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        deadline = time.monotonic() + 15
+        while tagged_processes(self.tag) and time.monotonic() < deadline:
+            time.sleep(0.1)
         for _ in range(50):
             pids = set(tagged_processes(self.tag))
             if self.proc.poll() is None:

@@ -26,12 +26,13 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     latency_line = next(ln for ln in md.splitlines() if ln.startswith("| movenet |"))
     assert latency_line.endswith("| – |"), "no Open Model Zoo demo memory for MoveNet"
     assert "Machine:" in md and "python -m pipeline" in md
+    assert "(Min latency mode lower: " in md
     data = json.loads((tmp_path / "bench.json").read_text())
     row = data["rows"][0]
     for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "pipeline_fps_drawn", "throughput_ratio_drawn",
                 "raw_fps_runs", "batch", "raw_latency_ms", "latency_p50_ms",
                 "latency_written_p50_ms", "decode_fps_by_workers", "cpu_ms_per_frame", "peak_rss_mb", "peak_pss_mb",
-                "first_frame_s", "precision", "omz_fps_drawn", "omz_latency_p50_ms"):
+                "first_frame_s", "precision", "omz_fps_drawn", "omz_latency_p50_ms", "latency_mode_lower"):
         assert key in row, key
     assert row["precision"] in ("bf16", "f32", "f16")
     assert row["throughput_ratio"] > 0 and row["throughput_ratio_drawn"] > 0

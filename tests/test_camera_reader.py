@@ -52,3 +52,40 @@ def test_camera_is_reopened_after_it_stops_and_drops_are_counted(monkeypatch):
         assert reader.dropped > 0
     finally:
         reader.close()
+
+
+class HangingCapture(FakeCapture):
+    """Delivers a few frames, then a read that never returns (until released)."""
+
+    def __init__(self, frames: int) -> None:
+        super().__init__(frames)
+        import threading
+        self.released = threading.Event()
+
+    def read(self, *args):
+        if self.left <= 0:
+            self.released.wait(30)
+            return False, None
+        return super().read()
+
+    def release(self) -> None:
+        self.released.set()
+
+
+def test_a_camera_whose_read_hangs_is_noticed(monkeypatch):
+    FakeCapture.opened = 0
+    monkeypatch.setattr(sources, "_open_capture", lambda target, *timeout: HangingCapture(5))
+    reader = sources.CameraReader(3, backoff=(0.05, 0.2), stall_s=0.5)
+    try:
+        deadline = time.monotonic() + 20
+        while not reader.stalls and time.monotonic() < deadline:
+            reader.read(timeout=0.2)
+        assert reader.stalls == 1
+        assert any("has not answered a read" in w for w in reader.warnings)
+        assert reader.state == "stalled"  # what ctl status shows for the source
+        for _ in range(5):
+            reader.read(timeout=0.2)
+        assert reader.stalls == 1  # one warning per hung read, not one per poll
+    finally:
+        reader._cap.release()
+        reader.close()
