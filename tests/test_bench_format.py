@@ -12,7 +12,7 @@ from tests.helpers import ROOT, movenet_model
 def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     movenet_model()
     done = subprocess.run([sys.executable, "scripts/bench.py", "--only", "movenet", "--seconds", "1",
-                           "--raw-seconds", "1", "--workers", "1", "--out", str(tmp_path)], cwd=ROOT,
+                           "--raw-seconds", "1", "--workers", "1", "--noise-frames", "1", "--out", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "BENCHMARKS.md").read_text()
@@ -26,6 +26,14 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     latency_line = next(ln for ln in md.splitlines() if ln.startswith("| movenet |"))
     assert latency_line.endswith("| – |"), "no Open Model Zoo demo memory for MoveNet"
     assert "Machine:" in md and "python -m pipeline" in md
+    assert "## Decoders on noisy maps" in md
+    assert ("| family | noise | people | recall | OMZ | precision | OMZ | keypoints within 4 px | OMZ "
+            "| decode ms/frame | OMZ |") in md
+    for family in ("openpose", "ae", "higherhrnet"):
+        for level in ("clean", "low", "medium", "high"):
+            assert f"| {family} | {level} | 1 |" in md
+    noise = json.loads((tmp_path / "bench.json").read_text())["decode_noise"]
+    assert {r["decoder"] for r in noise["rows"]} >= {"ours"} and len(noise["rows"]) >= 12
     data = json.loads((tmp_path / "bench.json").read_text())
     row = data["rows"][0]
     for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "pipeline_fps_drawn", "throughput_ratio_drawn",
