@@ -251,8 +251,8 @@ def noise_section(noise: dict[str, Any]) -> list[str]:
             f"default `-t`) and by {omz}. Recall = true people found (a decoded person holding at least half of "
             "a true person's keypoints, each within max(4 px, 10 % of its height)), precision = decoded people "
             "that are true people (fragments and duplicates count against it), keypoints within 4 px = share of "
-            "all true keypoints found within 4 network-input pixels; decode ms = mean per frame, single "
-            f"thread. Command: `{noise['command']}`.", "", noise["markdown"], ""]
+            "all true keypoints found within 4 network-input pixels; decode ms = mean CPU time per frame of the "
+            f"decoding thread (both decoders are single-threaded). Command: `{noise['command']}`.", "", noise["markdown"], ""]
 
 
 # -- report ------------------------------------------------------------------------------------
