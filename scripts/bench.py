@@ -234,8 +234,8 @@ def decode_noise(frames: int) -> dict[str, Any]:
             "rows": [vars(r) for r in rows], "markdown": bench_decode.noise_markdown(rows)}
 
 
-def noise_section(noise: dict[str, Any]) -> list[str]:
-    """BENCHMARKS.md's section on the decoders under noise."""
+def noise_section(noise: dict[str, Any], cpu: str) -> list[str]:
+    """BENCHMARKS.md's section on the decoders under noise, measured on ``cpu``."""
     from tests.decode.render import NOISE_LEVELS
     levels = "; ".join(f"{name}: heatmap noise σ {lv.heat:g}, peak heights ±{lv.peak * 100:.0f} %, PAF noise "
                        f"{lv.paf:g}, tag noise {lv.tag:g} of the tag spacing"
@@ -246,13 +246,14 @@ def noise_section(noise: dict[str, Any]) -> list[str]:
     return ["## Decoders on noisy maps", "",
             f"{noise['frames']} scenes per family and level, 1–15 people 40–250 px tall standing close together "
             "(`tests/decode/scenes.py`), rendered at the output size of each model's default input (openpose "
-            "32x57, ae 144x144, higherhrnet 256x256) with a trained network's kinds of noise "
+            "32x57 with limb fields one cell wide, ae 144x144, higherhrnet 256x256) with a trained network's kinds of noise "
             f"(`tests/decode/render.py`; {levels}), decoded by our decoders (people kept at score ≥ 0.1, the "
             f"default `-t`) and by {omz}. Recall = true people found (a decoded person holding at least half of "
             "a true person's keypoints, each within max(4 px, 10 % of its height)), precision = decoded people "
             "that are true people (fragments and duplicates count against it), keypoints within 4 px = share of "
             "all true keypoints found within 4 network-input pixels; decode ms = mean CPU time per frame of the "
-            f"decoding thread (both decoders are single-threaded). Command: `{noise['command']}`.", "", noise["markdown"], ""]
+            f"decoding thread (both decoders are single-threaded; no OpenVINO, so no inference precision "
+            f"applies), on {cpu}. Command: `{noise['command']}`.", "", noise["markdown"], ""]
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -472,7 +473,7 @@ def main() -> int:
           details(rows)]
     if noise:
         print(noise["markdown"])
-        md += noise_section(noise)
+        md += noise_section(noise, machine["cpu"])
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():
         md += ["", notes.read_text()]
