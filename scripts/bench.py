@@ -16,6 +16,9 @@ d. decode throughput with 1, 2, … decode worker processes (the decoder alone, 
 e. CPU time per frame by stage; f. peak memory of all processes together: PSS (each shared page
    counted once) and the sum of RSS (shared libraries and rings counted once per process); time
    to first frame;
+h. the decoders on noisy maps (:mod:`scripts.bench_decode` ``--noise``): people recall, precision,
+   keypoints within 4 px and decode time per frame at each noise level, beside the Open Model
+   Zoo decoders on the same maps;
 g. beside (b) and (c), the Open Model Zoo demo's loop on the same clip and model
    (:mod:`scripts.omz_demo`: the demo's own model wrappers on today's OpenVINO), for hpe-0001 and
    hpe-0005: throughput with the better of its default requests and 8, with the video written and
@@ -215,6 +218,46 @@ def decode_scaling(model: dict[str, str], clip: Path, max_workers: int, seconds:
     return result
 
 
+# -- decoders on noisy maps --------------------------------------------------------------------
+
+NOISE_COMMAND = "python -m scripts.bench_decode --noise --noise-frames {frames}"
+
+
+def decode_noise(frames: int) -> dict[str, Any]:
+    """The noise table of :mod:`scripts.bench_decode` (every family and level, ``frames`` scenes
+    each), with the Open Model Zoo decoders when they can be loaded."""
+    from scripts import bench_decode
+    from stages.decode import ae, higherhrnet, openpose
+    for module in (openpose, ae, higherhrnet):
+        module.warmup()
+    source = bench_decode.load_omz_decoders()
+    rows = bench_decode.noise_bench(list(bench_decode.SIZES), list(bench_decode.render.NOISE_LEVELS), frames)
+    return {"omz": source, "frames": frames, "command": NOISE_COMMAND.format(frames=frames),
+            "rows": [vars(r) for r in rows], "markdown": bench_decode.noise_markdown(rows)}
+
+
+def noise_section(noise: dict[str, Any], cpu: str) -> list[str]:
+    """BENCHMARKS.md's section on the decoders under noise, measured on ``cpu``."""
+    from tests.decode.render import NOISE_LEVELS
+    levels = "; ".join(f"{name}: heatmap noise σ {lv.heat:g}, peak heights ±{lv.peak * 100:.0f} %, PAF noise "
+                       f"{lv.paf:g}, tag noise {lv.tag:g} of the tag spacing"
+                       for name, lv in NOISE_LEVELS.items() if name != "clean")
+    omz = (f"the Open Model Zoo decoders ({noise['omz']}: `OpenPoseDecoder`, `AssociativeEmbeddingDecoder`, as "
+           "their model wrappers configure them)" if noise["omz"] else "the Open Model Zoo decoders (not available "
+           "on this run)")
+    return ["## Decoders on noisy maps", "",
+            f"{noise['frames']} scenes per family and level, 1–15 people 40–250 px tall standing close together "
+            "(`tests/decode/scenes.py`), rendered at the output size of each model's default input (openpose "
+            "32x57 with limb fields one cell wide, ae 144x144, higherhrnet 256x256) with a trained network's kinds of noise "
+            f"(`tests/decode/render.py`; {levels}), decoded by our decoders (people kept at score ≥ 0.1, the "
+            f"default `-t`) and by {omz}. Recall = true people found (a decoded person holding at least half of "
+            "a true person's keypoints, each within max(4 px, 10 % of its height)), precision = decoded people "
+            "that are true people (fragments and duplicates count against it), keypoints within 4 px = share of "
+            "all true keypoints found within 4 network-input pixels; decode ms = mean CPU time per frame of the "
+            f"decoding thread (both decoders are single-threaded; no OpenVINO, so no inference precision "
+            f"applies), on {cpu}. Command: `{noise['command']}`.", "", noise["markdown"], ""]
+
+
 # -- report ------------------------------------------------------------------------------------
 
 def summarise(model: dict[str, str], raw: dict[str, Any], user: dict[str, Any], user_drawn: dict[str, Any],
@@ -354,6 +397,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="decode workers to scale to (default: cores)")
     parser.add_argument("--only", help="comma-separated model names")
     parser.add_argument("--no-omz", action="store_true", help="skip the Open Model Zoo demo baseline")
+    parser.add_argument("--noise-frames", type=int, default=30,
+                        help="scenes per family and noise level for the decoders' noise table (0: skip it)")
     parser.add_argument("--out", default=str(ROOT), help="folder for BENCHMARKS.md and bench.json")
     ns = parser.parse_args()
     out = Path(ns.out)
@@ -413,9 +458,13 @@ def main() -> int:
     if any(m["name"] == "movenet" for m in chosen):
         print("tracking: MoveNet on vtest's first 100 frames …", file=sys.stderr, flush=True)
         tracking = bench_tracking.measure()
+    noise = None
+    if ns.noise_frames > 0:
+        print("decoders on noisy maps …", file=sys.stderr, flush=True)
+        noise = decode_noise(ns.noise_frames)
     machine = machine_description()
     result = {"machine": machine, "seed_demo_reference": SEED_DEMO, "rows": rows, "tracking": tracking,
-              "elapsed_s": time.monotonic() - started}
+              "decode_noise": noise, "elapsed_s": time.monotonic() - started}
     text = table(rows)
     print(text)
     (out / "bench.json").write_text(json.dumps(result, indent=1))
@@ -440,6 +489,9 @@ def main() -> int:
     if tracking:
         md += ["## Tracking", "", f"{bench_tracking.summary(tracking)}. Command: `{tracking['command']}` "
                "(`python scripts/bench_tracking.py` repeats it).", ""]
+    if noise:
+        print(noise["markdown"])
+        md += noise_section(noise, machine["cpu"])
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():
         md += ["", notes.read_text()]

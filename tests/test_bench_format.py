@@ -12,7 +12,7 @@ from tests.helpers import ROOT, movenet_model
 def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     movenet_model()
     done = subprocess.run([sys.executable, "scripts/bench.py", "--only", "movenet", "--seconds", "1",
-                           "--raw-seconds", "1", "--workers", "1", "--out", str(tmp_path)], cwd=ROOT,
+                           "--raw-seconds", "1", "--workers", "1", "--noise-frames", "0", "--out", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "BENCHMARKS.md").read_text()
@@ -27,6 +27,7 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     assert latency_line.endswith("| – |"), "no Open Model Zoo demo memory for MoveNet"
     assert "Machine:" in md and "python -m pipeline" in md
     assert "(Min latency mode lower: " in md
+    assert "## Decoders on noisy maps" not in md  # --noise-frames 0 skips it
     data = json.loads((tmp_path / "bench.json").read_text())
     row = data["rows"][0]
     for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "pipeline_fps_drawn", "throughput_ratio_drawn",
@@ -38,3 +39,23 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     assert row["throughput_ratio"] > 0 and row["throughput_ratio_drawn"] > 0
     assert len(row["raw_fps_runs"]) == 2 and row["batch"] >= 1 and set(row["decode_fps_by_workers"]) == {"1"}
     assert {"capture", "preprocess", "infer", "sink"} <= set(row["cpu_ms_per_frame"])
+
+
+def test_the_noise_table_section(monkeypatch):
+    """make bench's section on the decoders under noise, on one scene per family and level (run
+    in this process: the full bench above runs without it)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import bench
+
+    noise = bench.decode_noise(1)
+    md = "\n".join(bench.noise_section(noise, "a test CPU"))
+    assert md.startswith("## Decoders on noisy maps") and "a test CPU" in md
+    assert noise["command"] in md
+    assert ("| family | noise | people | recall | OMZ | precision | OMZ | keypoints within 4 px | OMZ "
+            "| decode ms/frame | OMZ |") in md
+    for family in ("openpose", "ae", "higherhrnet"):
+        for level in ("clean", "low", "medium", "high"):
+            assert f"| {family} | {level} | 1 |" in md
+    ours = [r for r in noise["rows"] if r["decoder"] == "ours"]
+    assert len(ours) == 12 and all(0.0 <= r["recall"] <= 1.0 and r["ms_per_frame"] > 0 for r in ours)
+    json.dumps(noise)  # bench.json holds it

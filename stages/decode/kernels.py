@@ -207,6 +207,7 @@ def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
 
 
 NOISE_BINS = 1024  # resolution of :func:`noise_sigma`'s histogram over [0, 1)
+NOISE_SAMPLES = 65536  # cells :func:`noise_sigma` reads at least (evenly spaced) when the maps hold more
 
 
 @nb.njit(cache=True)
@@ -218,12 +219,15 @@ def noise_sigma(maps: np.ndarray) -> float:
     out: a ReLU (HigherHRNet's graph) zeroes the negative half of the noise, and what is left is
     still half-normal. The median is read from a histogram of ``NOISE_BINS`` bins over [0, 1)
     (larger values in the last bin): the centre of the first bin where the cumulative count
-    reaches half the cells. Returns 0.0 for a map without finite non-zero cells.
+    reaches half the cells. Maps of more than ``2 * NOISE_SAMPLES`` cells are read every
+    ``size // NOISE_SAMPLES``-th cell (in memory order), which estimates the same median. Returns
+    0.0 for a map without finite non-zero cells.
     """
     hist = np.zeros(NOISE_BINS, np.int64)
     flat = maps.ravel()
+    step = max(1, flat.shape[0] // NOISE_SAMPLES)
     n = 0
-    for i in range(flat.shape[0]):
+    for i in range(0, flat.shape[0], step):
         v = abs(np.float64(flat[i]))
         if not np.isfinite(v) or v == 0.0:
             continue
@@ -391,10 +395,11 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     limb_len : (L,) float64
         Each limb's usual length in person heights (0: not used for the scale).
     max_stretch : float
-        A candidate limb from a person whose scale is known (from its limbs so far, each at
-        least one cell long) is rejected when it is longer than ``max_stretch`` times the usual
-        length at that scale plus one cell: a small person's joint is not joined to a big
-        person's, nor the other way round.
+        A person's scale is the largest ``length / usual length`` of its limbs so far (those at
+        least one cell long): a limb seen end-on or from the side only shortens, so the largest
+        ratio is the one to trust. A candidate limb touching a person of known scale is rejected
+        when it is longer than ``max_stretch`` times its usual length at that scale plus half a
+        cell: a small person's joint is not joined to a big person's, nor the other way round.
     n_samples, min_alignment, min_success, short_len, short_min
         Limb scoring parameters, see :func:`limb_score`.
     out_entries : (E, K) int64
@@ -424,8 +429,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     pair_b = np.empty(max_peaks, np.int64)
     pair_s = np.empty(max_peaks, np.float64)
     scores_buf = np.empty(max_peaks * max_peaks, np.float64)
-    log_scale = np.zeros(cap, np.float64)  # per person: sum of log(length / usual length)
-    n_scale = np.zeros(cap, np.int64)
+    scale = np.zeros(cap, np.float64)  # per person: its largest limb length / usual length
     for li in range(limbs.shape[0]):
         ta = limbs[li, 0]
         tb = limbs[li, 1]
@@ -445,9 +449,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                     length = np.sqrt((peaks_xy[tb, ib, 0] - peaks_xy[ta, ia, 0]) ** 2
                                      + (peaks_xy[tb, ib, 1] - peaks_xy[ta, ia, 1]) ** 2)
                     for e in (owner[ta * max_peaks + ia], owner[tb * max_peaks + ib]):
-                        if e >= 0 and n_scale[e] > 0:
-                            expected = usual * np.exp(log_scale[e] / n_scale[e])
-                            if length > max_stretch * expected + 1.0:
+                        if e >= 0 and scale[e] > 0.0:
+                            if length > max_stretch * usual * scale[e] + 0.5:
                                 sc[ia, ib] = -1.0
         k = greedy_pairs(sc, pair_a, pair_b, pair_s)
         for t in range(k):
@@ -461,10 +464,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
             length = np.sqrt((peaks_xy[tb, ib, 0] - peaks_xy[ta, ia, 0]) ** 2
                              + (peaks_xy[tb, ib, 1] - peaks_xy[ta, ia, 1]) ** 2)
             ls = 0.0
-            lc = 0
             if usual > 0.0 and length >= 1.0:
-                ls = np.log(length / usual)
-                lc = 1
+                ls = length / usual
             if pa < 0 and pb < 0:
                 if n_entries >= cap:
                     continue
@@ -476,8 +477,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                 out_entries[e, tb] = ib
                 out_entry_score[e] = peaks_score[ta, ia] + peaks_score[tb, ib] + s
                 out_entry_parts[e] = 2
-                log_scale[e] = ls
-                n_scale[e] = lc
+                scale[e] = ls
                 owner[ga] = e
                 owner[gb] = e
             elif pa >= 0 and pb < 0:
@@ -485,16 +485,14 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                     out_entries[pa, tb] = ib
                     out_entry_score[pa] += peaks_score[tb, ib] + s
                     out_entry_parts[pa] += 1
-                    log_scale[pa] += ls
-                    n_scale[pa] += lc
+                    scale[pa] = max(scale[pa], ls)
                     owner[gb] = pa
             elif pb >= 0 and pa < 0:
                 if out_entries[pb, ta] < 0:
                     out_entries[pb, ta] = ia
                     out_entry_score[pb] += peaks_score[ta, ia] + s
                     out_entry_parts[pb] += 1
-                    log_scale[pb] += ls
-                    n_scale[pb] += lc
+                    scale[pb] = max(scale[pb], ls)
                     owner[ga] = pb
             elif pa == pb:
                 out_entry_score[pa] += s
@@ -512,8 +510,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                             owner[kt * max_peaks + q] = pa
                     out_entry_score[pa] += out_entry_score[pb] + s
                     out_entry_parts[pa] += out_entry_parts[pb]
-                    log_scale[pa] += log_scale[pb] + ls
-                    n_scale[pa] += n_scale[pb] + lc
+                    scale[pa] = max(scale[pa], scale[pb], ls)
                     alive[pb] = False
     # Compact the surviving people to the front, keeping their order.
     n = 0

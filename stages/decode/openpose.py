@@ -15,9 +15,9 @@ Algorithm
    same or a neighbouring cell, down to zero length) have no usable direction and score by the PAF
    magnitude at their midpoint instead, so small people still hold together.
 3. Assembly: pairs are chosen greedily one-to-one per limb and merged into people, limb by limb
-   from the neck outwards, as OpenPose does. Each person keeps a scale (its limbs' lengths over
-   their usual lengths, :data:`LIMB_LENGTHS`); a candidate limb more than ``max_stretch`` times
-   longer than usual at that scale is refused, so a small person standing in front of a big one
+   from the neck outwards, as OpenPose does. Each person keeps a scale (the largest of its limbs'
+   lengths over their usual lengths, :data:`LIMB_LENGTHS`: foreshortening only shortens limbs); a
+   candidate limb more than ``max_stretch`` times longer than usual at that scale is refused, so a small person standing in front of a big one
    does not lend it joints. People with fewer than ``min_parts`` keypoints are dropped.
 
 Output
@@ -65,13 +65,9 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
            min_pose_score: float = 0.0, threshold: float = 0.1, max_peaks: int = 100,
            min_parts: int = 3, n_samples: int = 10, min_alignment: float = 0.05,
            min_success: float = 0.8, short_len: float = 1.0,
-<<<<<<< HEAD
-           short_min: float = 0.2, max_stretch: float = 2.5,
-           noise_peaks: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-=======
-           short_min: float = 0.2, limbs: np.ndarray | None = None,
+           short_min: float = 0.2, max_stretch: float = 1.6,
+           noise_peaks: float = 5.0, limbs: np.ndarray | None = None,
            to_coco17: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
->>>>>>> issue-12
     """Decode one frame of human-pose-estimation-0001 outputs.
 
     Parameters
@@ -87,7 +83,6 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
     threshold, max_peaks, min_parts, n_samples, min_alignment, min_success, short_len, short_min
         Peak and limb parameters, see the module docstring and
         :func:`stages.decode.kernels.limb_score`.
-<<<<<<< HEAD
     max_stretch
         Limbs longer than this times their usual length at the person's scale are refused, see
         :func:`stages.decode.kernels.group_openpose`.
@@ -95,13 +90,11 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
         Peaks must also exceed this many times the noise of the heatmaps (a robust estimate of
         its standard deviation, :func:`stages.decode.kernels.noise_sigma`), so that a noisy map
         yields its people's peaks, not hundreds of noise peaks.
-=======
     limbs : (19, 4) int array, optional
         The model's limbs in assembly order: from, to, PAF channel of x, PAF channel of y
         (default: human-pose-estimation-0001's, :data:`LIMBS`). Per-model data from the preset.
     to_coco17 : (18,) int array, optional
         COCO-17 index of each heatmap channel, -1 for none (default :data:`OP18_TO_COCO17`).
->>>>>>> issue-12
 
     Returns
     -------
@@ -113,25 +106,17 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
     return decode_with(kernels, pafs, heatmaps, stride=stride, min_pose_score=min_pose_score,
                        threshold=threshold, max_peaks=max_peaks, min_parts=min_parts,
                        n_samples=n_samples, min_alignment=min_alignment, min_success=min_success,
-<<<<<<< HEAD
                        short_len=short_len, short_min=short_min, max_stretch=max_stretch,
-                       noise_peaks=noise_peaks)
-=======
-                       short_len=short_len, short_min=short_min, limbs=limbs, to_coco17=to_coco17)
->>>>>>> issue-12
+                       noise_peaks=noise_peaks, limbs=limbs, to_coco17=to_coco17)
 
 
 def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
                 stride: float = 8, min_pose_score: float = 0.0, threshold: float = 0.1,
                 max_peaks: int = 100, min_parts: int = 3, n_samples: int = 10,
                 min_alignment: float = 0.05, min_success: float = 0.8, short_len: float = 1.0,
-<<<<<<< HEAD
-                short_min: float = 0.2, max_stretch: float = 2.5,
-           noise_peaks: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
-=======
-                short_min: float = 0.2, limbs: np.ndarray | None = None,
+                short_min: float = 0.2, max_stretch: float = 1.6, noise_peaks: float = 5.0,
+                limbs: np.ndarray | None = None,
                 to_coco17: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
->>>>>>> issue-12
     """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
     :mod:`~stages.decode.reference` (used by the tests)."""
     pafs, heatmaps = _check_maps(pafs, heatmaps)
@@ -148,15 +133,13 @@ def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
     entries = np.full((cap, n_types), -1, np.int64)
     entry_score = np.zeros(cap, np.float64)
     entry_parts = np.zeros(cap, np.int64)
-<<<<<<< HEAD
-    n = backend.group_openpose(pafs, peaks_xy, peaks_score, peaks_count, _LIMB_TABLE,
-                               LIMB_LENGTHS, float(max_stretch), int(n_samples), float(min_alignment), float(min_success),
-=======
-    limb_table = _LIMB_TABLE if limbs is None else np.ascontiguousarray(limbs, dtype=np.int64)
+    limb_table, limb_lengths = _LIMB_TABLE, LIMB_LENGTHS
+    if limbs is not None:
+        limb_table = np.ascontiguousarray(limbs, dtype=np.int64)
+        limb_lengths = limb_lengths_of(limb_table)
     keypoint_map = OP18_TO_COCO17 if to_coco17 is None else np.ascontiguousarray(to_coco17, dtype=np.int64)
     n = backend.group_openpose(pafs, peaks_xy, peaks_score, peaks_count, limb_table,
-                               int(n_samples), float(min_alignment), float(min_success),
->>>>>>> issue-12
+                               limb_lengths, float(max_stretch), int(n_samples), float(min_alignment), float(min_success),
                                float(short_len), float(short_min), entries, entry_score,
                                entry_parts)
     kpts = np.zeros((max(int(n), 1), 17, 3), np.float64)
@@ -167,6 +150,14 @@ def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
     n = backend.finalize_poses(kpts, int(n), float(stride), float(min_pose_score), out_kpts,
                                out_scores)
     return out_kpts[:n], out_scores[:n]
+
+
+def limb_lengths_of(limbs: np.ndarray) -> np.ndarray:
+    """:data:`LIMB_LENGTHS` for another model's limb table, looked up by keypoint pair (0: a limb
+    that tells nothing of a person's scale)."""
+    usual = {(int(a), int(b)): length for (a, b, _, _), length in zip(_LIMB_TABLE, LIMB_LENGTHS)}
+    return np.array([usual.get((int(r[0]), int(r[1])), usual.get((int(r[1]), int(r[0])), 0.0)) for r in limbs],
+                    dtype=np.float64)
 
 
 def _check_maps(pafs: np.ndarray, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -98,11 +98,13 @@ def find_peaks(maps: np.ndarray, threshold: float, radius: int, absolute: bool,
 
 
 NOISE_BINS = 1024
+NOISE_SAMPLES = 65536
 
 
 def noise_sigma(maps: np.ndarray) -> float:
     """See :func:`stages.decode.kernels.noise_sigma`."""
-    v = np.abs(maps.astype(np.float64).ravel())
+    flat = maps.ravel()
+    v = np.abs(flat[::max(1, flat.size // NOISE_SAMPLES)].astype(np.float64))
     v = v[np.isfinite(v) & (v != 0.0)]
     if v.size == 0:
         return 0.0
@@ -203,7 +205,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
     """See :func:`stages.decode.kernels.group_openpose`."""
     n_types, max_peaks = peaks_score.shape
     cap = out_entries.shape[0]
-    # {"slots": array(K), "score": float, "parts": int, "alive": bool, "logs": [log scale, n]}
+    # {"slots": array(K), "score": float, "parts": int, "alive": bool, "scale": float}
     people: list[dict] = []
     owner: dict[tuple[int, int], int] = {}
     for (ta, tb, cx, cy), usual in zip(limbs, limb_len):
@@ -218,9 +220,8 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
         if usual > 0.0:
             for ia, ib in zip(*np.nonzero(sc > 0.0)):
                 for e in (owner.get((ta, int(ia)), -1), owner.get((tb, int(ib)), -1)):
-                    if e >= 0 and people[e]["logs"][1] > 0:
-                        ls, lc = people[e]["logs"]
-                        if lengths[ia, ib] > max_stretch * usual * np.exp(ls / lc) + 1.0:
+                    if e >= 0 and people[e]["scale"] > 0.0:
+                        if lengths[ia, ib] > max_stretch * usual * people[e]["scale"] + 0.5:
                             sc[ia, ib] = -1.0
         pa_, pb_, ps_ = (np.empty(min(na, nb), np.int64), np.empty(min(na, nb), np.int64),
                          np.empty(min(na, nb)))
@@ -228,14 +229,13 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
         for ia, ib, s in zip(pa_[:k], pb_[:k], ps_[:k]):
             ia, ib = int(ia), int(ib)
             pa, pb = owner.get((ta, ia), -1), owner.get((tb, ib), -1)
-            used = usual > 0.0 and lengths[ia, ib] >= 1.0
-            logs = [float(np.log(lengths[ia, ib] / usual)), 1] if used else [0.0, 0]
+            ratio = lengths[ia, ib] / usual if usual > 0.0 and lengths[ia, ib] >= 1.0 else 0.0
             if pa < 0 and pb < 0:
                 if len(people) >= cap:
                     continue
                 slots = np.full(n_types, -1, np.int64)
                 slots[ta], slots[tb] = ia, ib
-                people.append({"slots": slots, "alive": True, "parts": 2, "logs": logs,
+                people.append({"slots": slots, "alive": True, "parts": 2, "scale": ratio,
                                "score": peaks_score[ta, ia] + peaks_score[tb, ib] + s})
                 owner[(ta, ia)] = owner[(tb, ib)] = len(people) - 1
             elif pb < 0 or pa < 0:
@@ -245,7 +245,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                     person["slots"][t_new] = i_new
                     person["score"] += peaks_score[t_new, i_new] + s
                     person["parts"] += 1
-                    person["logs"] = [person["logs"][0] + logs[0], person["logs"][1] + logs[1]]
+                    person["scale"] = max(person["scale"], ratio)
                     owner[(t_new, i_new)] = p
             elif pa == pb:
                 people[pa]["score"] += s
@@ -257,8 +257,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                         owner[(int(t), int(b["slots"][t]))] = pa
                     a["score"] += b["score"] + s
                     a["parts"] += b["parts"]
-                    a["logs"] = [a["logs"][0] + (b["logs"][0] + logs[0]),
-                                 a["logs"][1] + b["logs"][1] + logs[1]]
+                    a["scale"] = max(a["scale"], b["scale"], ratio)
                     b["alive"] = False
     alive = [p for p in people if p["alive"]]
     for e, person in enumerate(alive):
