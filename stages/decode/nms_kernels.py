@@ -99,20 +99,19 @@ def yolo_pose_nms(raw: np.ndarray, score_threshold: float, iou_threshold: float,
 
 @nb.njit(cache=True)
 def oks(a: np.ndarray, b: np.ndarray, sigmas: np.ndarray) -> float:
-    """Object keypoint similarity of two poses (17, 3: x, y, score; score 0 = missing), over the
-    keypoints both have, with the area of the union of their keypoint boxes as the scale.
-    0 when they share no keypoint."""
+    """Object keypoint similarity of pose ``b`` to pose ``a`` (17, 3: x, y, score; score 0 =
+    missing), over the keypoints both have, with the area of ``a``'s keypoint box as the scale
+    (``a`` plays the ground truth). 0 when they share no keypoint."""
     x0 = 1e300
     y0 = 1e300
     x1 = -1e300
     y1 = -1e300
-    for p in (a, b):
-        for j in range(p.shape[0]):
-            if p[j, 2] > 0.0:
-                x0 = min(x0, p[j, 0])
-                y0 = min(y0, p[j, 1])
-                x1 = max(x1, p[j, 0])
-                y1 = max(y1, p[j, 1])
+    for j in range(a.shape[0]):
+        if a[j, 2] > 0.0:
+            x0 = min(x0, a[j, 0])
+            y0 = min(y0, a[j, 1])
+            x1 = max(x1, a[j, 0])
+            y1 = max(y1, a[j, 1])
     if x1 < x0:
         return 0.0
     area = max((x1 - x0) * (y1 - y0), 1.0)
@@ -131,18 +130,19 @@ def oks(a: np.ndarray, b: np.ndarray, sigmas: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
-def pose_nms(kpts: np.ndarray, scores: np.ndarray, sigmas: np.ndarray, oks_threshold: float,
-             out_keep: np.ndarray) -> int:
-    """Greedy pose NMS: people best first (stable for equal scores); one whose OKS with a kept
-    person exceeds ``oks_threshold`` is dropped. Writes the kept indices, best first, to
-    ``out_keep`` and returns how many."""
+def pose_nms(kpts: np.ndarray, scores: np.ndarray, groups: np.ndarray, sigmas: np.ndarray,
+             oks_threshold: float, out_keep: np.ndarray) -> int:
+    """Greedy pose NMS across groups: people best first (stable for equal scores); one whose OKS
+    to a kept person of another group (the kept person's box as the scale) exceeds
+    ``oks_threshold`` is dropped (people of one group, one network output, are never merged).
+    Writes the kept indices, best first, to ``out_keep`` and returns how many."""
     order = np.argsort(-scores.astype(np.float64), kind="mergesort")
     n = 0
     for r in range(order.shape[0]):
         i = order[r]
         keep = True
         for k in range(n):
-            if oks(kpts[i], kpts[out_keep[k]], sigmas) > oks_threshold:
+            if groups[out_keep[k]] != groups[i] and oks(kpts[out_keep[k]], kpts[i], sigmas) > oks_threshold:
                 keep = False
                 break
         if keep:

@@ -43,7 +43,7 @@ def yolo_pose_nms(raw: np.ndarray, score_threshold: float, iou_threshold: float,
 
 def oks(a: np.ndarray, b: np.ndarray, sigmas: np.ndarray) -> float:
     """See :func:`stages.decode.nms_kernels.oks`."""
-    present = np.concatenate([a[a[:, 2] > 0, :2], b[b[:, 2] > 0, :2]])
+    present = a[a[:, 2] > 0, :2]
     if len(present) == 0:
         return 0.0
     span = present.max(axis=0) - present.min(axis=0)
@@ -55,12 +55,12 @@ def oks(a: np.ndarray, b: np.ndarray, sigmas: np.ndarray) -> float:
     return float(np.mean(np.exp(-d2 / (2.0 * area * (2.0 * sigmas[both]) ** 2))))
 
 
-def pose_nms(kpts: np.ndarray, scores: np.ndarray, sigmas: np.ndarray, oks_threshold: float,
-             out_keep: np.ndarray) -> int:
+def pose_nms(kpts: np.ndarray, scores: np.ndarray, groups: np.ndarray, sigmas: np.ndarray,
+             oks_threshold: float, out_keep: np.ndarray) -> int:
     """See :func:`stages.decode.nms_kernels.pose_nms`."""
     kept: list[int] = []
     for i in np.argsort(-scores.astype(np.float64), kind="mergesort"):
-        if all(oks(kpts[i], kpts[k], sigmas) <= oks_threshold for k in kept):
+        if all(groups[k] == groups[i] or oks(kpts[k], kpts[i], sigmas) <= oks_threshold for k in kept):
             kept.append(int(i))
     out_keep[:len(kept)] = kept
     return len(kept)

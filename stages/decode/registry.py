@@ -63,11 +63,14 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
 
     per_scale = len(plan.outputs) // len(sizes)
     oks_threshold = float(family.preset.get("oks_threshold", 0.5))
+    near_min_height = float(family.preset.get("near_min_height", 0.0))
 
     def decode_all(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         found = []
         for i, (h, w) in enumerate(sizes):
             kpts, scores = single(maps[i * per_scale:(i + 1) * per_scale], h, w)
+            if i:  # the smaller sizes are there for people near the camera
+                kpts, scores = multiscale.tall_only(kpts, scores, near_min_height * h)
             found.append((multiscale.to_first_scale(kpts, (h, w), sizes[0]), scores))
         return multiscale.merge(found, min_score, oks_threshold)
 

@@ -148,11 +148,14 @@ def test_oks_and_pose_nms_agree_with_their_twins():
             assert nms_kernels.oks(a, b, nms_kernels.COCO_SIGMAS) == pytest.approx(
                 nms_reference.oks(a, b, nms_kernels.COCO_SIGMAS), rel=1e-9, abs=1e-12)
     mass = poses[..., 2].sum(1)
+    groups = np.array([0] * 12 + [1] * 4)
     out1, out2 = np.zeros(len(poses), np.int64), np.zeros(len(poses), np.int64)
-    n1 = nms_kernels.pose_nms(poses, mass, nms_kernels.COCO_SIGMAS, 0.3, out1)
-    n2 = nms_reference.pose_nms(poses, mass, nms_kernels.COCO_SIGMAS, 0.3, out2)
+    n1 = nms_kernels.pose_nms(poses, mass, groups, nms_kernels.COCO_SIGMAS, 0.3, out1)
+    n2 = nms_reference.pose_nms(poses, mass, groups, nms_kernels.COCO_SIGMAS, 0.3, out2)
     assert n1 == n2 and list(out1[:n1]) == list(out2[:n2])
-    assert n1 < len(poses)  # the four jittered copies go
+    assert n1 < len(poses)  # the jittered copies (another group) go
+    same = np.zeros(len(poses), np.int64)
+    assert nms_kernels.pose_nms(poses, mass, same, nms_kernels.COCO_SIGMAS, 0.3, out1) == len(poses)
 
 
 def test_to_first_scale_maps_pixel_centres_and_keeps_missing_at_zero():
@@ -160,3 +163,15 @@ def test_to_first_scale_maps_pixel_centres_and_keeps_missing_at_zero():
     out = multiscale.to_first_scale(k, (100, 200), (400, 800))
     np.testing.assert_allclose(out[0, 0], [(0.5 + 0.5) * 4 - 0.5, (1.5 + 0.5) * 4 - 0.5, 0.9])
     assert np.all(out[0, 1] == 0)
+
+
+def test_people_of_one_scale_are_never_merged_and_far_ones_come_from_the_full_size():
+    """Two people walking side by side at the full size both stay; from the smaller size only
+    people tall in its picture are taken."""
+    left, right = coco_pose(100, 100, 60), coco_pose(112, 100, 60)
+    kept, _ = multiscale.merge([(np.stack([left, right]).astype(np.float32), np.array([0.5, 0.4], np.float32))],
+                               min_score=0.2, oks_threshold=0.1)
+    assert len(kept) == 2
+    small_far, small_near = coco_pose(50, 20, 30), coco_pose(100, 10, 150)
+    k, s = multiscale.tall_only(np.stack([small_far, small_near]).astype(np.float32), np.array([0.5, 0.5]), 0.4 * 192)
+    assert len(k) == 1 and k[0, 0, 1] == 10
