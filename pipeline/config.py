@@ -98,6 +98,8 @@ class PipelineConfig:
     stall_timeout: float = 5.0  # a live source silent this long is reopened
     realtime: bool = False  # pace file sources at their own frame rate
     batch_timeout_ms: float = 5.0  # a batch leaves preprocess when full or this old
+    start_at: tuple[tuple[int, int], ...] = ()  # --start-at: (source id, first frame index)
+    source_ids: tuple[int, ...] = ()  # --source-ids: the sources' ids in -i order (default 0, 1, …)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob_threshold <= 1.0:

@@ -120,12 +120,18 @@ class Controller:
     def prepare(self) -> RunPlan:
         cfg = self.config
         texts = expand_inputs(cfg.inputs)
-        specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in enumerate(texts)]
+        ids = cfg.source_ids or tuple(range(len(texts)))
+        if len(ids) != len(texts):
+            raise UsageError(f"--source-ids names {len(ids)} sources, -i {len(texts)}")
+        for sid, _ in cfg.start_at:
+            if sid not in ids:
+                raise UsageError(f"--start-at: no source {sid} (sources: {', '.join(map(str, ids))})")
+        specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in zip(ids, texts)]
         models, specs = self._plan_models(specs)
         if cfg.output:
             from stages.writers import output_kind
             for spec in specs:
-                path = output_for(cfg.output, spec.id, len(specs), spec.info)
+                path = output_for(cfg.output, spec.id, max(len(specs), 2 if cfg.source_ids else 1), spec.info)
                 assert path is not None
                 output_kind(path, spec.info)
         for path, option in ((cfg.poses_out, "--poses-out"), (cfg.telemetry_out, "--telemetry-out"),
@@ -203,6 +209,7 @@ class Controller:
         assert self.plan is not None and self.sources is not None
         ring = SlotRing.create("frames", self.plan.frame_slots, self.plan.frame_bytes)
         self.rings.append(ring)
+        resume = {**dict(self.config.start_at), **(resume or {})}  # --start-at, unless heard of since
         assignment = CaptureAssignment(ring.spec, tuple(self.sources.assignment(instance, resume)))
         return self.spawn("capture", instance, generation, assignment)
 
