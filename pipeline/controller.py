@@ -35,6 +35,7 @@ import zmq
 
 from . import transport
 from .config import MAX_INPUT_SHAPES, MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
+from .ctl import serve_one
 from .errors import EXIT_FAILURE, EXIT_OK, PipelineError, UsageError
 from .families import plan_model
 from .memory import pss_mb
@@ -450,15 +451,7 @@ class Controller:
             self.status_shown = False
 
     def on_ctl(self) -> None:
-        try:
-            msg = transport.recv(self.ctl, zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        except ValueError as exc:
-            transport.send(self.ctl, ControlReply(False, {}, f"bad request: {exc}"))
-            return
-        reply = self.apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request")
-        transport.send(self.ctl, reply)
+        serve_one(self.ctl, self.apply)
 
     def watch_children(self) -> None:
         for label, child in list(self.children.items()):

@@ -29,6 +29,7 @@ import zmq
 
 from pipeline import transport
 from pipeline.errors import EXIT_FAILURE, EXIT_OK, PipelineError
+from pipeline.ctl import serve_one
 from pipeline.messages import ControlReply, ControlRequest
 
 from .node import NodeRunner
@@ -390,26 +391,18 @@ class Driver:
     # -- control -----------------------------------------------------------------------------
     def serve_control(self) -> None:
         assert self.ctl is not None
-        try:
-            msg = transport.recv(self.ctl, zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        except ValueError as exc:
-            transport.send(self.ctl, ControlReply(False, {}, f"bad request: {exc}"))
-            return
-        if not isinstance(msg, ControlRequest):
-            reply = ControlReply(False, {}, "not a request")
-        elif msg.command == "status":
-            reply = ControlReply(True, self.status(), "")
-        elif msg.command == "stop":
+        serve_one(self.ctl, self.apply)
+
+    def apply(self, msg: ControlRequest) -> ControlReply:
+        if msg.command == "status":
+            return ControlReply(True, self.status(), "")
+        if msg.command == "stop":
             self.stop_requested = True
             self.interrupts = max(self.interrupts, 1)
-            reply = ControlReply(True, self.status(with_nodes=False), "")
-        elif msg.command in ("toggle", "mode"):
-            reply = self.forward(msg.command, msg.arg)
-        else:
-            reply = ControlReply(False, {}, f"'{msg.command}' is not supported by the cluster driver")
-        transport.send(self.ctl, reply)
+            return ControlReply(True, self.status(with_nodes=False), "")
+        if msg.command in ("toggle", "mode"):
+            return self.forward(msg.command, msg.arg)
+        return ControlReply(False, {}, f"'{msg.command}' is not supported by the cluster driver")
 
     def forward(self, command: str, arg: str) -> ControlReply:
         import ray
