@@ -83,7 +83,7 @@ def run(argv: list[str], poses: Path) -> dict[str, Any]:
         raise RuntimeError(f"{' '.join(argv[:3])}: {done.stderr.strip().splitlines()[-1:]}")
     frames = lines(poses)
     return {"frames": frames, "fps": frames / span if span > 0 else 0.0, "wall_s": wall,
-            "precision": next((w.split()[1].rstrip(",") for w in done.stderr.split("precision")[1:2]), None)}
+            "precision": next((w.split()[0].rstrip(",") for w in done.stderr.split(" precision ")[1:2]), None)}
 
 
 def overhead(clips: list[Path], model: str, runs: int, workdir: Path) -> dict[str, Any]:
@@ -102,8 +102,49 @@ def overhead(clips: list[Path], model: str, runs: int, workdir: Path) -> dict[st
     fps = {name: statistics.median(r["fps"] for r in rs) for name, rs in got.items()}
     return {"runs": got, "plain_fps": fps["plain"], "cluster_fps": fps["cluster"],
             "overhead_pct": 100.0 * (1 - fps["cluster"] / fps["plain"]) if fps["plain"] else None,
-            "commands": {"plain": "python " + " ".join(plain) + " --poses-out p.jsonl",
-                         "cluster": "python " + " ".join(cluster) + " --poses-out p.jsonl"}}
+            "commands": {"plain": _shown(["-m", "pipeline", *common], workdir),
+                         "cluster": _shown(["-m", "pipeline.cluster", "--local-nodes", "1", *common], workdir)}}
+
+
+def _shown(argv: list[str], workdir: Path) -> str:
+    return "python " + " ".join(argv).replace(str(workdir) + "/", "") + " --poses-out p.jsonl"
+
+
+def ray_idle_cpu(seconds: float = 30.0) -> float:
+    """CPU that a one-node simulated cluster with its driver connected uses while idle, in % of
+    one core (every process of ours: driver, GCS, raylets, dashboard, monitors, workers)."""
+    import logging
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    import ray
+    from pipeline.cluster.local import LOOPBACK, LocalCluster
+    local = LocalCluster(1)
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        total = 0
+        marker = f"RAY_TMPDIR={local.temp}".encode()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if marker not in f.read().split(b"\0"):
+                        continue
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except OSError:
+                continue
+        return total / tick
+
+    try:
+        ray.init(address=local.start(), logging_level=logging.WARNING, log_to_driver=False,
+                 _node_ip_address=LOOPBACK)
+        time.sleep(8)
+        before, start = used(), time.monotonic()
+        time.sleep(seconds)
+        return 100.0 * (used() - before) / (time.monotonic() - start)
+    finally:
+        ray.shutdown()
+        local.close()
 
 
 def recovery(clips: list[Path], model: str, workdir: Path) -> dict[str, Any]:
@@ -162,6 +203,8 @@ def main() -> int:
         over = overhead(clips, str(model), ns.runs, workdir)
         print("recovery: 2 nodes, node1's raylet SIGKILLed mid-run", file=sys.stderr)
         rec = recovery(clips, str(model), workdir)
+        print("idle: Ray's own processes", file=sys.stderr)
+        idle = ray_idle_cpu()
     machine = machine_description()
     precision = over["runs"]["plain"][0]["precision"]
     print(f"\nCPU {machine['cpu']}, {machine['cores']} cores, precision {precision}, MoveNet 768x432\n")
@@ -170,12 +213,14 @@ def main() -> int:
     print(f"| cluster, 1 local node | {over['cluster_fps']:.1f} |")
     print(f"\noverhead: {over['overhead_pct']:.1f} % of throughput (median of {ns.runs} interleaved runs each)")
     print(f"  {over['commands']['plain']}\n  {over['commands']['cluster']}")
+    print(f"Ray's own processes with the driver, idle: {idle:.1f} % of one core")
     print(f"\nnode lost (raylet SIGKILL): noticed after {rec['noticed_s']:.1f} s; first resumed line after "
-          f"{rec['first_resumed_s']:.1f} s, every moved source ({rec['moved']}) resumed after {rec['resumed_s']:.1f} s")
+          f"{rec['first_resumed_s']:.1f} s, every moved source ({rec['moved']}) resumed after {rec['resumed_s']:.1f} s "
+          "(the rest after the loss is noticed is the new pipeline's start-up on the node left)")
     print(f"  {rec['command']}")
     if ns.out:
         ns.out.write_text(json.dumps({"machine": machine, "precision": precision, "overhead": over,
-                                      "recovery": rec}, indent=1))
+                                      "recovery": rec, "ray_idle_cpu_pct_of_core": idle}, indent=1))
     return 0
 
 

@@ -54,6 +54,10 @@ class NodeRunner:
         self.jobs: dict[int, Job] = {}
         self.env = dict(os.environ, **(env or {}))
         self.env.pop("DISPLAY", None)
+        # Ray sets OMP_NUM_THREADS=1 in an actor that holds no CPU; the pipeline sizes its own
+        # threads (OpenVINO streams, decode workers) for the whole machine
+        if self.env.get("OMP_NUM_THREADS") == "1" and "OMP_NUM_THREADS" not in (env or {}):
+            del self.env["OMP_NUM_THREADS"]
 
     def info(self) -> dict[str, Any]:
         """Who this node is: host, the actor's PID and its raylet's (the actor's parent)."""
