@@ -457,6 +457,8 @@ class Driver:
                 self.poses.close()
             if self.ctx is not None:
                 self.ctx.destroy(linger=0)
+            from pipeline.controller import _remove_ipc_file
+            _remove_ipc_file(self.control_address)
             if self.control_dir:
                 import shutil
                 shutil.rmtree(self.control_dir, ignore_errors=True)
