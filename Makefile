@@ -12,11 +12,11 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,cluster]'
 	@$(BIN)/python -c "import cv2" 2>/dev/null || { \
 	  echo "OpenCV needs system libraries: installing libgl1 and libglib2.0-0 with apt-get"; \
 	  apt-get update -qq && apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null; }
-	$(BIN)/python -c "import cv2, numba, openvino, zmq"
+	$(BIN)/python -c "import cv2, numba, openvino, zmq, ray"
 	touch $(STAMP)
 
 model: venv

@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--batch-timeout-ms", type=float, default=run["batch_timeout_ms"], metavar="MS",
                        help="In User specified mode a batch of frames leaves for inference when full or when its "
                             f"first frame has waited this long (default {run['batch_timeout_ms']:g}).")
+    extra.add_argument("--start-at", action="append", default=[], metavar="SOURCE=FRAME",
+                       help="Start source SOURCE at frame index FRAME (repeatable): a file source skips the frames "
+                            "before it, and --poses-out numbering goes on from it (resuming a source elsewhere).")
+    extra.add_argument("--source-ids", metavar="ID,ID,…",
+                       help="Ids the sources get instead of 0, 1, …, in -i order (a node of a larger run: "
+                            "--poses-out, -o and ctl name sources by them).")
     extra.add_argument("--telemetry-out", metavar="FILE",
                        help="Write the run's figures (per stage and per mode) as JSON; "
                             "scripts/plot_report.py charts it.")
@@ -156,6 +162,25 @@ def _positive(value: int | None, option: str) -> int:
     return value
 
 
+def _start_at(values: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    out = []
+    for value in values:
+        sid, sep, frame = value.partition("=")
+        if not sep or not sid.strip().isdigit() or not frame.strip().isdigit():
+            raise UsageError(f"--start-at {value}: give SOURCE=FRAME, both whole numbers")
+        out.append((int(sid), int(frame)))
+    return tuple(out)
+
+
+def _source_ids(value: str | None) -> tuple[int, ...]:
+    if not value:
+        return ()
+    ids = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() for part in ids) or len(set(ids)) != len(ids):
+        raise UsageError(f"--source-ids {value}: give distinct whole numbers separated by commas")
+    return tuple(int(part) for part in ids)
+
+
 def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
     ns = build_parser().parse_args(argv)
     defaults = load_defaults()
@@ -194,7 +219,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         decode_workers=ns.decode_workers, ring_slots=ns.ring_slots, poses_out=ns.poses_out, control=ns.control,
         max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out, batch=ns.batch,
         telemetry_period=float(defaults["telemetry"]["period"]), capture_workers=ns.capture_workers,
-        realtime=ns.realtime, stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
+        realtime=ns.realtime, start_at=_start_at(ns.start_at), source_ids=_source_ids(ns.source_ids),
+        stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
         tracker=ns.tracker, publish=ns.publish, publish_qos=ns.publish_qos, publish_ca=ns.publish_ca,
         reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))
 

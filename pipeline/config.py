@@ -103,6 +103,8 @@ class PipelineConfig:
     publish: str | None = None  # mqtt://[user:pass@]HOST[:PORT]/TOPIC
     publish_qos: int = 0
     publish_ca: str | None = None
+    start_at: tuple[tuple[int, int], ...] = ()  # --start-at: (source id, first frame index)
+    source_ids: tuple[int, ...] = ()  # --source-ids: the sources' ids in -i order (default 0, 1, …)
 
     def __post_init__(self) -> None:
         if self.prob_threshold is not None and not 0.0 <= self.prob_threshold <= 1.0:

@@ -34,6 +34,7 @@ import zmq
 
 from . import transport
 from .config import MAX_INPUT_SHAPES, MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
+from .ctl import serve_one
 from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
 from .families import plan_model
 from .memory import pss_mb
@@ -125,16 +126,22 @@ class Controller:
         cfg = self.config
         control = check_control_address(cfg.control) if cfg.control else None
         texts = expand_inputs(cfg.inputs)
-        specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in enumerate(texts)]
+        ids = cfg.source_ids or tuple(range(len(texts)))
+        if len(ids) != len(texts):
+            raise UsageError(f"--source-ids names {len(ids)} sources, -i {len(texts)}")
+        for sid, _ in cfg.start_at:
+            if sid not in ids:
+                raise UsageError(f"--start-at: no source {sid} (sources: {', '.join(map(str, ids))})")
+        specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in zip(ids, texts)]
+        named = max(len(specs), 2 if cfg.source_ids else 1)  # a cluster node's -o is always per source
+        outputs = {spec.id: output_for(cfg.output, spec.id, named, spec.info) for spec in specs}
         for spec in specs:
-            check_run_outputs(cfg, spec.text, spec.info, output_for(cfg.output, spec.id, len(specs), spec.info))
+            check_run_outputs(cfg, spec.text, spec.info, outputs[spec.id])
         models, specs = self._plan_models(specs)
         if cfg.output:
             from stages.writers import output_kind
             for spec in specs:
-                path = output_for(cfg.output, spec.id, len(specs), spec.info)
-                assert path is not None
-                output_kind(path, spec.info)
+                output_kind(outputs[spec.id], spec.info)
         for path, option in ((cfg.poses_out, "--poses-out"), (cfg.telemetry_out, "--telemetry-out"),
                              (cfg.trace_out, "--trace-out")):
             if path:
@@ -210,6 +217,7 @@ class Controller:
         assert self.plan is not None and self.sources is not None
         ring = SlotRing.create("frames", self.plan.frame_slots, self.plan.frame_bytes)
         self.rings.append(ring)
+        resume = {**dict(self.config.start_at), **(resume or {})}  # --start-at, unless heard of since
         assignment = CaptureAssignment(ring.spec, tuple(self.sources.assignment(instance, resume)))
         return self.spawn("capture", instance, generation, assignment)
 
@@ -464,15 +472,7 @@ class Controller:
             self.status_shown = False
 
     def on_ctl(self) -> None:
-        try:
-            msg = transport.recv(self.ctl, zmq.NOBLOCK)
-        except zmq.Again:
-            return
-        except ValueError as exc:
-            transport.send(self.ctl, ControlReply(False, {}, f"bad request: {exc}"))
-            return
-        reply = self.apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request")
-        transport.send(self.ctl, reply)
+        serve_one(self.ctl, self.apply)
 
     def on_bad_event(self, exc: ValueError) -> None:
         """A message on the events socket that does not decode: reported, and the run goes on."""

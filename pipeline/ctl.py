@@ -13,7 +13,7 @@ import argparse
 import json
 import math
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 import zmq
 
@@ -44,6 +44,19 @@ def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0,
         return reply
     finally:
         ctx.destroy(linger=0)
+
+
+def serve_one(sock: zmq.Socket, apply: Callable[[ControlRequest], ControlReply]) -> None:
+    """The other end: answer one request waiting on the REP socket ``sock`` (if any) with
+    ``apply``'s reply."""
+    try:
+        msg = transport.recv(sock, zmq.NOBLOCK)
+    except zmq.Again:
+        return
+    except ValueError as exc:
+        transport.send(sock, ControlReply(False, {}, f"bad request: {exc}"))
+        return
+    transport.send(sock, apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -184,7 +184,8 @@ class Sink(Stage):
         writer = self.writers.get(source)
         if writer is None:
             spec = self.specs[source]
-            path = output_for(self.config.output, source, max(len(self.plan.sources), len(self.specs)), spec.info)
+            count = max(len(self.plan.sources), len(self.specs), 2 if self.config.source_ids else 1)
+            path = output_for(self.config.output, source, count, spec.info)
             writer = self.writers[source] = open_output(path, spec.info)
         return writer
 
