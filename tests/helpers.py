@@ -86,9 +86,3 @@ def make_clip(path: Path, frames: int = 24, size: tuple[int, int] = (384, 288), 
     cap.release()
     assert written == frames, f"sample has fewer than {start + frames} frames"
     return path
-
-
-def without_ids(poses: list[dict]) -> list[dict]:
-    """A frame's poses without their tracking ids: a looped input's second pass has the same
-    poses, but the tracker rightly gives people who jumped back to the start new ids."""
-    return [{k: v for k, v in p.items() if k != "id"} for p in poses]

@@ -7,7 +7,7 @@ import shutil
 import cv2
 import pytest
 
-from tests.helpers import make_clip, movenet_model, read_poses, run_pipeline, tagged_processes, without_ids
+from tests.helpers import make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,10 @@ def test_loop_repeats_the_input(clip, tmp_path):
            "--poses-out", str(poses))
     records = read_poses(poses)
     assert len(records) == 60
-    # the second pass sees the same frames as the first
+    # the second pass sees the same frames as the first (the people in it get new ids: to the
+    # tracker they jumped back to where they were)
+    def without_ids(poses):
+        return [{k: v for k, v in p.items() if k != "id"} for p in poses]
     assert without_ids(records[24]["poses"]) == without_ids(records[0]["poses"])
 
 

@@ -14,8 +14,7 @@ import uuid
 import cv2
 import pytest
 
-from tests.helpers import (ROOT, STANDIN, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes,
-                           without_ids)
+from tests.helpers import ROOT, STANDIN, make_clip, movenet_model, read_poses, run_pipeline, tagged_processes
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +168,10 @@ def count_video_frames(path) -> int:
     return n
 
 
+def without_ids(poses: list[dict]) -> list[dict]:
+    return [{k: v for k, v in p.items() if k != "id"} for p in poses]
+
+
 def test_killed_decode_worker_is_replaced_and_nothing_is_lost(clip, tmp_path):
     poses = tmp_path / "p.jsonl"
     run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
@@ -185,7 +188,8 @@ def test_killed_decode_worker_is_replaced_and_nothing_is_lost(clip, tmp_path):
     assert "restarting it" in err
     assert assert_poses_file_whole(poses) >= 60
     records = read_poses(poses)
-    assert without_ids(records[24]["poses"]) == without_ids(records[0]["poses"])  # decoded again, identically
+    # decoded again, identically (but for the ids: to the tracker, the people of the next pass jumped back)
+    assert without_ids(records[24]["poses"]) == without_ids(records[0]["poses"])
     assert not tagged_processes(run.tag)
 
 
