@@ -113,7 +113,7 @@ class MqttPublisher:
             return {"to": self.target.display(), "sent": self.sent, "dropped": self.dropped,
                     "pending": len(self._pending), "connected": self.connected}
 
-    def close(self, timeout: float = 1.0) -> None:
+    def close(self, timeout: float = 3.0) -> None:
         """Give the messages on their way up to ``timeout`` seconds, count the rest as dropped,
         disconnect and stop paho's thread (never waiting on it for more than a few seconds)."""
         deadline = time.monotonic() + timeout

@@ -137,6 +137,10 @@ def signal_a_decode_worker(run: Running, how: signal.Signals, after: int = 10) -
     return victim, state
 
 
+def without_ids(poses: list[dict]) -> list[dict]:
+    return [{k: v for k, v in p.items() if k != "id"} for p in poses]
+
+
 def test_killed_decode_worker_is_replaced_and_nothing_is_lost(clip, tmp_path):
     poses = tmp_path / "p.jsonl"
     run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
@@ -155,7 +159,8 @@ def test_killed_decode_worker_is_replaced_and_nothing_is_lost(clip, tmp_path):
     records = read_poses(poses)  # in output order, which is frame order (checked above)
     assert any(r["poses"] for r in records[:24])
     for k, record in enumerate(records):
-        assert record["poses"] == records[k % 24]["poses"], f"frame {k} differs from frame {k % 24}"
+        # the same poses (ids aside: to the tracker, the people of the next pass jumped back)
+        assert without_ids(record["poses"]) == without_ids(records[k % 24]["poses"]), f"frame {k} differs"
     assert not tagged_processes(run.tag)
 
 

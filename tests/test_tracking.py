@@ -272,11 +272,14 @@ def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
     assert res.code == 0, res.stderr
     records = read_poses(poses)
     ids = [[p["id"] for p in r["poses"]] for r in records]
-    assert sum(map(len, ids)) >= 24 * 3
-    assert all(i >= 1 for frame in ids for i in frame)
+    everyone = sum(ids, [])
+    assert len(everyone) >= 24 * 2
+    assert all(i >= 1 for i in everyone)
     assert all(len(set(frame)) == len(frame) for frame in ids)  # one person, one id, in a frame
-    lasting = [i for i in set(sum(ids, [])) if sum(i in frame for frame in ids) >= 20]
-    assert len(lasting) >= 3  # the people walking through the clip keep their ids
+    # the people walking through the clip keep their ids: most poses carry an id seen in at
+    # least half the frames
+    lasting = {i for i in everyone if sum(i in frame for frame in ids) >= 12}
+    assert len(lasting) >= 2 and sum(i in lasting for i in everyone) >= 0.8 * len(everyone)
     assert f"person 0 score" in res.stdout and f" id {ids[0][0]}: " in res.stdout
     res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--tracker", "none",
                        "--poses-out", str(poses))
