@@ -165,7 +165,8 @@ def sample_maps(model: dict[str, str], clip: Path) -> list[np.ndarray]:
         compiled = core.compile_model(build_model(core, plan), "CPU")
         cap = cv2.VideoCapture(str(clip))
         frame = cv2.resize(cap.read()[1], (plan.net_w, plan.net_h))
-        return [compiled({0: frame[None]})[compiled.outputs[0]]]
+        result = compiled({0: frame[None]})
+        return [result[port] for port in compiled.outputs]  # every scale's output (near and far)
     sys.path.insert(0, str(ROOT))
     from tests.decode import render
     rng = np.random.default_rng(5)

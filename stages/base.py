@@ -28,7 +28,7 @@ from pipeline import transport
 from pipeline.config import RunPlan
 from pipeline.errors import PipelineError
 from pipeline.memory import pss_mb
-from pipeline.ring import SlotRing, unlink_segments
+from pipeline.ring import RingSet, SlotRing, unlink_segments
 from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 
 
@@ -207,11 +207,25 @@ def _final_report(stage: Stage) -> None:
         pass
 
 
+def _ring_names(stage: Stage | None, plan: RunPlan) -> list[str]:
+    """The segments this stage knows of: the plan's shared rings, and the frame rings it holds."""
+    names = [plan.tensors_ring.name, plan.maps_ring.name]
+    if stage is not None:
+        ring = getattr(stage.extra, "ring", None)
+        if ring is not None:
+            names.append(ring.name)
+        for value in vars(stage).values():
+            if isinstance(value, RingSet):
+                names.extend(value.rings)
+    return names
+
+
 def _release_rings(stage: Stage) -> None:
     """Unmap every ring the stage attached, even if ``open`` or ``close`` failed half-way: drop
     whatever else the stage holds first (arrays and tensors over ring memory), so that no view
     keeps a mapping alive until interpreter exit (where it prints BufferError noise)."""
     rings = [v for v in vars(stage).values() if isinstance(v, SlotRing)]
+    rings += [r for v in vars(stage).values() if isinstance(v, RingSet) for r in v.rings.values()]
     for name, value in list(vars(stage).items()):
         if not isinstance(value, zmq.Socket):  # sockets go with the context, queued events first
             delattr(stage, name)
@@ -286,11 +300,13 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
                         transport.send(stage.events, StageError(stage.label, f"while closing: {one_line(exc)}"))
                     except zmq.ZMQError:
                         pass
+        owned = _ring_names(stage, plan)
         if stage is not None:
             _release_rings(stage)
         ctx.destroy(linger=500)  # let the last events reach the controller
         if os.getppid() != _CONTROLLER[0]:
             # the controller was killed and cannot unlink the rings: whichever stage gets here
-            # first does (their names are in the plan)
-            unlink_segments([plan.frames_ring.name, plan.tensors_ring.name, plan.maps_ring.name])
+            # first does (the shared ones are in the plan, each capture process's frame ring in
+            # its assignment, and preprocess and sink know every frame ring they read)
+            unlink_segments(owned)
     sys.exit(code)

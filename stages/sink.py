@@ -352,7 +352,12 @@ class Sink(Stage):
         try:
             self.send_times()
         finally:
-            self.finalise()
-            if self.window_open:
-                cv2.destroyAllWindows()
-            self.frames.close()
+            try:
+                self.finalise()
+                # the figures once every output is closed (what the publisher delivered at the
+                # end, for one), after the ones sent when Stop came
+                self.maybe_report(force=True, final=True)
+            finally:
+                if self.window_open:
+                    cv2.destroyAllWindows()
+                self.frames.close()

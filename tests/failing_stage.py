@@ -9,12 +9,12 @@ from stages.base import Stage
 
 
 class FailsInOpen(Stage):
-    """Attaches the frame ring, takes a view of it (as stages do), then fails."""
+    """Attaches the tensor ring, takes a view of it (as stages do), then fails."""
 
     name = "failing"
 
     def open(self) -> dict[str, Any]:
-        self.frames = SlotRing.attach(self.plan.frames_ring)
+        self.frames = SlotRing.attach(self.plan.tensors_ring)
         self.view = self.frames.view(0, (4, 4, 3))
         raise RuntimeError("cannot open on purpose")
 
@@ -25,7 +25,7 @@ class FailsInClose(Stage):
     name = "failing"
 
     def open(self) -> dict[str, Any]:
-        self.frames = SlotRing.attach(self.plan.frames_ring)
+        self.frames = SlotRing.attach(self.plan.tensors_ring)
         self.view = self.frames.view(0, (4, 4, 3))
         return {}
 

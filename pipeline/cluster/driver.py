@@ -161,7 +161,9 @@ class Driver:
         if not self.control_address:
             self.control_dir = tempfile.mkdtemp(prefix="posepipe-cluster-")
             self.control_address = f"ipc://{self.control_dir}/ctl"
-        self.ctl = transport.socket(self.ctx, zmq.REP, self.control_address, bind=True)
+        from pipeline.ctladdr import ControlSocket
+        self.control_socket = ControlSocket(self.ctx, self.control_address)  # checked, authenticated for tcp://
+        self.ctl = self.control_socket.socket
         log(f"control: {self.control_address}  (python -m pipeline.ctl {self.control_address} status|stop)")
 
     def start_nodes(self) -> None:
@@ -455,10 +457,13 @@ class Driver:
         finally:
             if self.poses is not None:
                 self.poses.close()
+            control = getattr(self, "control_socket", None)
+            if control is not None:
+                control.close()
             if self.ctx is not None:
                 self.ctx.destroy(linger=0)
-            from pipeline.controller import _remove_ipc_file
-            _remove_ipc_file(self.control_address)
+            if control is not None:
+                control.remove_file()
             if self.control_dir:
                 import shutil
                 shutil.rmtree(self.control_dir, ignore_errors=True)
