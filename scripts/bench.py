@@ -369,7 +369,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT), help="folder for BENCHMARKS.md and bench.json")
     parser.add_argument("--no-sources", action="store_true", help="skip the many-cameras section")
     parser.add_argument("--sources-ks", default="1,2,4,8,16", help="its numbers of sources (default 1,2,4,8,16)")
-    parser.add_argument("--sources-seconds", type=float, default=8.0, help="its measurement window (default 8)")
+    parser.add_argument("--sources-seconds", type=float, default=6.0, help="its measurement window (default 6)")
     ns = parser.parse_args()
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)  # before a run of minutes, not after it

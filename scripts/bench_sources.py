@@ -23,7 +23,7 @@ source from ``ctl status`` (the demo loops start reading together on a file barr
 CPU per process from ``/proc/<pid>/stat`` and PSS of every process at the end of the window;
 latency p50/p95 per source over the status window's last 5 s (the demo: its whole window).
 
-    python scripts/bench_sources.py [--models hpe-0001,movenet] [--ks 1,2,4,8,16] [--seconds 8] [--out DIR]
+    python scripts/bench_sources.py [--models hpe-0001,movenet] [--ks 1,2,4,8,16] [--seconds 6] [--out DIR]
 """
 
 from __future__ import annotations
@@ -570,7 +570,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=DEFAULT_MODELS, help=f"comma-separated (default {DEFAULT_MODELS})")
     parser.add_argument("--ks", default=DEFAULT_KS, help=f"numbers of sources (default {DEFAULT_KS})")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measurement window of each set (default 8)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="measurement window of each set (default 6)")
     parser.add_argument("--separate-max", type=int, default=8,
                         help="largest K run as K separate pipelines (default 8)")
     parser.add_argument("--no-omz", action="store_true", help="skip the Open Model Zoo demo loops")
