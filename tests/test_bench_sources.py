@@ -103,7 +103,10 @@ def test_a_tiny_run_writes_the_tables_and_json(tmp_path, sample):
     data = json.loads((tmp_path / "bench-sources.json").read_text())
     assert [r["error"] for r in data["rows"]] == [None] * 4
     for row in data["rows"]:
-        assert len(row["per_source"]) == 2 and row["aggregate_fps"] > 0 and row["pss_mb"] > 0
+        # no speed is asserted: on a loaded host a window may see no frame at all
+        assert len(row["per_source"]) == 2 and row["pss_mb"] > 0
+        assert all(set(s) == {"fps", "dropped", "p50_ms", "p95_ms"} for s in row["per_source"])
+        assert row["aggregate_fps"] == sum(s["fps"] for s in row["per_source"])
         assert {"infer", "capture", "controller"} <= set(row["cpu_cores"])
     assert data["rows"][0]["precision"] in ("bf16", "f32", "f16")
     assert not (tmp_path / "bench-sources.partial.json").exists()
