@@ -402,15 +402,15 @@ def main() -> int:
             print(f"{model['name']}: raw limit, then pipeline in User specified mode …", file=sys.stderr, flush=True)
             raw = raw_throughput()
             fps = raw["throughput"]["fps"]
-            user = run_pipeline(model, clip, int(fps * ns.seconds), "user", work)
-            user_drawn = run_pipeline(model, clip, int(fps * ns.seconds), "user", work, write=False)
+            user = run_pipeline(model, clip, max(1, int(fps * ns.seconds)), "user", work)
+            user_drawn = run_pipeline(model, clip, max(1, int(fps * ns.seconds)), "user", work, write=False)
             omz = {} if ns.no_omz else omz_demo_runs(model, clip, ns.seconds, work)
             again = raw_throughput()["throughput"]["fps"]
             raw["throughput"]["runs_fps"] = [fps, again]
             raw["throughput"]["fps"] = (fps + again) / 2
             print(f"{model['name']}: raw latency, then pipeline in Min latency mode …", file=sys.stderr, flush=True)
             before = raw_latency()["latency"]
-            lat_frames = int(1000 / before["median_ms"] * ns.seconds * 0.5)
+            lat_frames = max(1, int(1000 / before["median_ms"] * ns.seconds * 0.5))  # 0 would mean no limit
             lat = run_pipeline(model, clip, lat_frames, "latency", work, write=False)
             lat_written = run_pipeline(model, clip, lat_frames, "latency", work)
             if omz and "error" not in omz:

@@ -29,9 +29,11 @@ latency p50/p95 per source over the status window's last 5 s (the demo: its whol
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -144,6 +146,15 @@ def _sample_cpu(pids: dict[int, str]) -> dict[int, tuple[str, float]]:
     return {pid: (kind, cpu) for pid, kind in pids.items() if (cpu := cpu_seconds(pid)) is not None}
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the bench dies (even by SIGKILL), so that no
+    looping pipeline or demo outlives it (Linux ``PR_SET_PDEATHSIG``; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _stop(procs: list[subprocess.Popen], ask: Callable[[], None] | None = None, timeout: float = 60.0) -> None:
     """Ask the processes to finish, then wait; SIGTERM and SIGKILL (by pid) if they do not."""
     if ask:
@@ -188,7 +199,8 @@ class Pipeline:
                      *(["--realtime"] if paced else []), "--control", self.address,
                      "--telemetry-out", str(self.report)]
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([sys.executable, *self.argv], cwd=ROOT, stdout=log, stderr=log)
+            self.proc = subprocess.Popen([sys.executable, *self.argv], cwd=ROOT, stdout=log, stderr=log,
+                                         preexec_fn=_die_with_parent)
 
     @property
     def command(self) -> str:
@@ -294,7 +306,8 @@ def measure_omz(model: dict[str, str], clips: list[Path], seconds: float, work: 
         if i == 0:
             row["commands"] = ["python " + " ".join(_rel(a) for a in argv[:argv.index("--sync")])]
         with open(log, "w") as f:
-            procs.append(subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=f, stderr=f))
+            procs.append(subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=f, stderr=f,
+                                          preexec_fn=_die_with_parent))
         outs.append(out)
         logs.append(log)
     pids = {p.pid: "omz demo" for p in procs}
