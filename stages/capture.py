@@ -167,8 +167,9 @@ class Capture(Stage):
                 out: list[Message] = [*batch, *self.ends]
                 self.ends = []
                 transport.send_all(self.out, out)
-            if not batch:
-                self.poll(self._wake_sockets(), self._idle_ms())
+            # never skip the poll: it handles control (mode, stop) and reports figures, and a
+            # capture that always has a frame to read (decode-bound) would otherwise never do either
+            self.poll(self._wake_sockets(), 0 if batch else self._idle_ms())
 
     def _wake_sockets(self) -> list[Any]:
         return [self.credits, *(fd for s in self.active() if (fd := s.reader.fileno()) is not None)]
