@@ -196,12 +196,11 @@ class Capture(Stage):
         return True
 
     def _drop_late(self, state: SourceState, now: int) -> None:
-        """--realtime: a file source with no room for a frame that is due passes over the frames
-        it is late by, as a camera would drop them."""
+        """--realtime: a file source whose next frame's successor is due already passes over the
+        frames it is late by, as a camera would drop them: whether the pipeline had no room for
+        them or capture itself could not decode them in time, the source stays on the clock."""
         fps = state.spec.info.fps
         if not self.config.realtime or state.spec.live or state.ended or fps <= 0:
-            return
-        if state.in_flight < self.share() and self._slot_free():
             return
         late = int((now - state.due_ns(fps)) * fps / 1e9)
         if late >= 1:
