@@ -60,7 +60,11 @@ standin: venv
 	  echo "stand-in weights in models/omz/intel/"; \
 	else echo "no $(SHARED)/models/omz here: skipping stand-in weights"; fi
 
+# The many-cameras table wants H.264 clips: Debian's ffmpeg (libx264) writes them once.
 bench: model sample standin
+	@command -v ffmpeg >/dev/null || { echo "installing ffmpeg (H.264 clips for the many-cameras table) with apt-get"; \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null; } || \
+	  echo "no ffmpeg: the many-cameras clips will be MPEG-4, written by OpenCV"; }
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/compare_models.py --out BENCHMARKS-models.md
 

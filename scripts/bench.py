@@ -22,7 +22,9 @@ h. the decoders on noisy maps (:mod:`scripts.bench_decode` ``--noise``): people 
 g. beside (b) and (c), the Open Model Zoo demo's loop on the same clip and model
    (:mod:`scripts.omz_demo`: the demo's own model wrappers on today's OpenVINO), for hpe-0001 and
    hpe-0005: throughput with the better of its default requests and 8, with the video written and
-   without output, and latency with one request.
+   without output, and latency with one request;
+h. many cameras (:mod:`scripts.bench_sources`): K = 1 … 16 sources in one pipeline, paced at 15 FPS
+   and unpaced, beside K separate pipelines and K demo loops, with the raw limits of (a).
 
 Prints a table of ratios and writes BENCHMARKS.md and bench.json (``--out``).
 """
@@ -391,6 +393,21 @@ def details(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def many_cameras(ns: argparse.Namespace, chosen: list[dict[str, str]], rows: list[dict[str, Any]],
+                 work: Path) -> dict[str, Any] | None:
+    """The many-cameras section (:mod:`scripts.bench_sources`) for its models among ``chosen``,
+    with the raw limits measured above (same clip size, so the same compiled model)."""
+    import bench_sources
+    wanted = [m for m in chosen if m["name"] in bench_sources.DEFAULT_MODELS.split(",")]
+    if ns.no_sources or not wanted:
+        return None
+    ks = sorted({int(k) for k in ns.sources_ks.split(",")})
+    raw = {r["model"]: r["raw_fps"] for r in rows}
+    folder = work / "sources"
+    folder.mkdir()
+    return bench_sources.run(wanted, ks, ns.sources_seconds, folder, omz=not ns.no_omz, raw_fps=raw)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each pipeline run (default 10)")
@@ -401,6 +418,9 @@ def main() -> int:
     parser.add_argument("--noise-frames", type=int, default=30,
                         help="scenes per family and noise level for the decoders' noise table (0: skip it)")
     parser.add_argument("--out", default=str(ROOT), help="folder for BENCHMARKS.md and bench.json")
+    parser.add_argument("--no-sources", action="store_true", help="skip the many-cameras section")
+    parser.add_argument("--sources-ks", default="1,2,4,8,16", help="its numbers of sources (default 1,2,4,8,16)")
+    parser.add_argument("--sources-seconds", type=float, default=6.0, help="its measurement window (default 6)")
     ns = parser.parse_args()
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)  # before a run of minutes, not after it
@@ -455,17 +475,21 @@ def main() -> int:
             print(f"{model['name']}: decode scaling …", file=sys.stderr, flush=True)
             scaling = decode_scaling(model, clip, ns.workers or (os.cpu_count() or 2))
             rows.append(summarise(model, raw, user, user_drawn, lat, lat_written, scaling, omz))
+        sources = many_cameras(ns, chosen, rows, work)
     tracking = None
     if any(m["name"] == "movenet" for m in chosen):
         print("tracking: MoveNet on vtest's first 100 frames …", file=sys.stderr, flush=True)
-        tracking = bench_tracking.measure()
+        try:
+            tracking = bench_tracking.measure()
+        except (RuntimeError, OSError, ValueError) as exc:  # the rest of the bench stands without it
+            print(f"warning: tracking section skipped: {exc}", file=sys.stderr)
     noise = None
     if ns.noise_frames > 0:
         print("decoders on noisy maps …", file=sys.stderr, flush=True)
         noise = decode_noise(ns.noise_frames)
     machine = machine_description()
     result = {"machine": machine, "seed_demo_reference": SEED_DEMO, "rows": rows, "tracking": tracking,
-              "decode_noise": noise, "elapsed_s": time.monotonic() - started}
+              "decode_noise": noise, "sources": sources, "elapsed_s": time.monotonic() - started}
     text = table(rows)
     print(text)
     (out / "bench.json").write_text(json.dumps(result, indent=1))
@@ -493,6 +517,9 @@ def main() -> int:
     if noise:
         print(noise["markdown"])
         md += noise_section(noise, machine["cpu"])
+    if sources:
+        import bench_sources
+        md += [bench_sources.markdown(sources, machine, "make bench")]
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():
         md += ["", notes.read_text()]

@@ -27,7 +27,7 @@ Three changes let it run on OpenVINO 2026, and nothing else is changed:
 Usage (from the repository root)::
 
     python scripts/omz_demo.py -i media/bench-16x9.avi --loop -m <hpe-0001.xml> -at openpose \\
-        --max-frames 1000 [--seconds 10] [-o out.avi] [-nireq 1 -nstreams 1] [--json result.json]
+        --max-frames 1000 [--seconds 10] [-o out.avi] [-nireq 1 -nstreams 1] [--json result.json] [--sync DIR]
 
 It prints one line (FPS, latency) and writes the figures as JSON with ``--json``. The wrappers
 (and SciPy, which they import) are installed on first use into
@@ -150,8 +150,20 @@ def draw(image: Any, poses: Any, threshold: float) -> None:
     cv2.addWeighted(image, 0.4, limbs, 0.6, 0, dst=image)
 
 
+def wait_for_go(folder: Path, timeout_s: float = 900.0) -> None:
+    """``--sync``: say this loop is ready (``ready.<pid>``), then wait until ``go`` appears, so
+    that several loops run concurrently over the same seconds (``scripts/bench_sources.py``)."""
+    (folder / f"ready.{os.getpid()}").touch()
+    deadline = time.monotonic() + timeout_s
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise Unavailable(f"--sync {folder}: no go within {timeout_s:g} s")
+        time.sleep(0.01)
+
+
 def run(ns: argparse.Namespace) -> dict[str, Any]:
     import cv2
+    import numpy as np
 
     cap = cv2.VideoCapture(ns.input)
     ok, first = cap.read()
@@ -183,6 +195,8 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
         fps_in = cap.get(cv2.CAP_PROP_FPS) or 30.0
         writer = cv2.VideoWriter(ns.output, cv2.VideoWriter_fourcc(*"MJPG"), fps_in, (w, h))
 
+    if ns.sync:
+        wait_for_go(Path(ns.sync))
     latencies: list[float] = []
     peak_pss = 0.0
     submitted = shown = 0
@@ -228,7 +242,8 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
     span = t_last - t_first
     return {"frames": shown, "fps": shown / span if span > 0 else None,
             "latency_ms": {"mean": statistics.fmean(latencies) if latencies else None,
-                           "p50": statistics.median(latencies) if latencies else None},
+                           "p50": statistics.median(latencies) if latencies else None,
+                           "p95": float(np.percentile(latencies, 95)) if latencies else None},
             "net_input": f"{model.w}x{model.h}", "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "peak_pss_mb": max(peak_pss, pss_mb()), **info}
 
@@ -257,6 +272,8 @@ def _main() -> int:
     parser.add_argument("--max-frames", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=0.0, help="stop reading frames after this long")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--sync", metavar="FOLDER", help="once loaded, touch FOLDER/ready.<pid> and wait for "
+                        "FOLDER/go before reading the first frame (concurrent loops start together)")
     ns = parser.parse_args()
     try:
         figures = run(ns)

@@ -167,8 +167,9 @@ class Capture(Stage):
                 out: list[Message] = [*batch, *self.ends]
                 self.ends = []
                 transport.send_all(self.out, out)
-            if not batch:
-                self.poll(self._wake_sockets(), self._idle_ms())
+            # never skip the poll: it handles control (mode, stop) and reports figures, and a
+            # capture that always has a frame to read (decode-bound) would otherwise never do either
+            self.poll(self._wake_sockets(), 0 if batch else self._idle_ms())
 
     def _wake_sockets(self) -> list[Any]:
         return [self.credits, *(fd for s in self.active() if (fd := s.reader.fileno()) is not None)]
@@ -195,12 +196,11 @@ class Capture(Stage):
         return True
 
     def _drop_late(self, state: SourceState, now: int) -> None:
-        """--realtime: a file source with no room for a frame that is due passes over the frames
-        it is late by, as a camera would drop them."""
+        """--realtime: a file source whose next frame's successor is due already passes over the
+        frames it is late by, as a camera would drop them: whether the pipeline had no room for
+        them or capture itself could not decode them in time, the source stays on the clock."""
         fps = state.spec.info.fps
         if not self.config.realtime or state.spec.live or state.ended or fps <= 0:
-            return
-        if state.in_flight < self.share() and self._slot_free():
             return
         late = int((now - state.due_ns(fps)) * fps / 1e9)
         if late >= 1:

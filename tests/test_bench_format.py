@@ -12,8 +12,9 @@ from tests.helpers import ROOT, movenet_model
 def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     movenet_model()
     done = subprocess.run([sys.executable, "scripts/bench.py", "--only", "movenet", "--seconds", "1",
-                           "--raw-seconds", "1", "--workers", "1", "--noise-frames", "0", "--out", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+                           "--raw-seconds", "1", "--workers", "1", "--noise-frames", "0", "--sources-ks", "1",
+                           "--sources-seconds", "5", "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "BENCHMARKS.md").read_text()
     assert ("| model | input | precision | raw FPS | pipeline FPS, video written | ratio | pipeline FPS, no output "
@@ -28,7 +29,11 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     assert "Machine:" in md and "python -m pipeline" in md
     assert "(Min latency mode lower: " in md
     assert "## Decoders on noisy maps" not in md  # --noise-frames 0 skips it
+    assert "## Many cameras" in md and "| 1 | one pipeline | 15 FPS |" in md, "the many-cameras section, K = 1"
     data = json.loads((tmp_path / "bench.json").read_text())
+    assert [(r["setup"], r["k"], r["paced"]) for r in data["sources"]["rows"]] == [
+        ("one pipeline", 1, False), ("one pipeline", 1, True)]
+    assert data["sources"]["models"]["movenet"]["raw_fps"] == data["rows"][0]["raw_fps"], "raw limit reused"
     row = data["rows"][0]
     for key in ("raw_fps", "pipeline_fps", "throughput_ratio", "pipeline_fps_drawn", "throughput_ratio_drawn",
                 "raw_fps_runs", "batch", "raw_latency_ms", "latency_p50_ms",

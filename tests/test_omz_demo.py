@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -98,6 +99,33 @@ def test_a_tiny_run_reports_fps_latency_and_memory(tmp_path, sample):
     assert figures["net_input"].endswith("x256"), "OpenPose nets are resized to 256 rows"
     assert 0 < figures["peak_pss_mb"] <= figures["peak_rss_mb"] + 1
     assert (tmp_path / "out.avi").stat().st_size > 12 * 1000
+
+
+def test_with_sync_it_loads_then_waits_for_go_before_reading(tmp_path, sample):
+    """``--sync`` lets ``make bench`` start several demo loops over the same seconds."""
+    xml = _tiny_openpose_ir(tmp_path / "tiny.xml")
+    clip = make_clip(tmp_path / "clip.avi", frames=8)
+    sync, report = tmp_path / "sync", tmp_path / "r.json"
+    sync.mkdir()
+    proc = subprocess.Popen([sys.executable, "scripts/omz_demo.py", "-i", str(clip), "--loop", "-m", str(xml),
+                             "-at", "openpose", "--max-frames", "6", "--sync", str(sync), "--json", str(report)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(sync.glob("ready.*")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p.name for p in sync.glob("ready.*")] == [f"ready.{proc.pid}"], proc.stderr.read() if proc.poll() else ""
+        time.sleep(1.0)
+        assert proc.poll() is None and not report.exists(), "no frame is read before go"
+        (sync / "go").touch()
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    figures = json.loads(report.read_text())
+    assert figures["frames"] == 6 and figures["latency_ms"]["p95"] >= figures["latency_ms"]["p50"] > 0
 
 
 def test_an_unreadable_input_is_one_line_and_exit_2(tmp_path):
