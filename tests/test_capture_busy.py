@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import cv2
 
-from tests.helpers import Background, movenet_model
+from tests.helpers import Running, movenet_model
 
 
 def test_a_capture_bound_pipeline_still_switches_mode_and_stops(tmp_path, sample):
@@ -18,7 +18,7 @@ def test_a_capture_bound_pipeline_still_switches_mode_and_stops(tmp_path, sample
         assert ok
         cv2.imwrite(str(folder / f"im{i}.png"), cv2.resize(frame, (1920, 1080)))
     cap.release()
-    with Background(tmp_path, "-i", str(folder), "--loop", "-at", "movenet", "-m", movenet_model(), "--tsize", "128",
+    with Running(tmp_path, "-i", str(folder), "--loop", "-at", "movenet", "-m", movenet_model(), "--tsize", "128",
                     "-no_show") as run:
         run.wait_until(lambda s: s["frames_by_mode"].get("user", 0) > 0)
         assert run.ctl("mode", "latency").returncode == 0
