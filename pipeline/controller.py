@@ -18,7 +18,6 @@ runtime directory.
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing as mp
 import os
 import json
@@ -33,10 +32,9 @@ from typing import Any
 import zmq
 
 from . import transport
-from .config import MAX_INPUT_SHAPES, MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
+from .config import MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
 from .ctl import serve_one
 from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
-from .families import plan_model
 from .memory import pss_mb
 from .overwrite import check_run_outputs
 from .ctladdr import ControlSocket, check_control_address
@@ -48,6 +46,7 @@ from .trace import TraceRecorder
 from .watchdog import Watchdog
 from .ring import SlotRing, packed_bytes, stop_resource_tracker
 from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
+from .sourcemodels import model_for, plan_source_models
 from .sources import probe
 from .sourcetable import SourceTable, source_lines
 
@@ -137,7 +136,7 @@ class Controller:
         outputs = {spec.id: output_for(cfg.output, spec.id, named, spec.info) for spec in specs}
         for spec in specs:
             check_run_outputs(cfg, spec.text, spec.info, outputs[spec.id])
-        models, specs = self._plan_models(specs)
+        models, specs = plan_source_models(cfg.inference, specs)
         if cfg.output:
             from stages.writers import output_kind
             for spec in specs:
@@ -164,29 +163,6 @@ class Controller:
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
                        frame_bytes=frame_bytes, frame_slots=frame_slots)
-
-    def _plan_models(self, specs: list[SourceSpec]) -> tuple[tuple[Any, ...], list[SourceSpec]]:
-        """A model plan per network input size the sources ask for (sources of one camera model
-        share one): each source is then inferred at the size it would be alone. Past
-        ``MAX_INPUT_SHAPES`` sizes, a source is letterboxed into the first source's."""
-        inf = self.config.inference
-        models: list[Any] = []
-        by_frame: dict[tuple[int, int], int] = {}
-        out = []
-        for spec in specs:
-            hw = (spec.info.frame_h, spec.info.frame_w)
-            if hw not in by_frame:
-                plan = plan_model(inf.model, inf.architecture, hw, inf.tsize, inf.device, scales=inf.scales)
-                same = [i for i, m in enumerate(models) if (m.net_h, m.net_w) == (plan.net_h, plan.net_w)]
-                if same:
-                    by_frame[hw] = same[0]
-                elif len(models) < MAX_INPUT_SHAPES:
-                    by_frame[hw] = len(models)
-                    models.append(plan)
-                else:
-                    by_frame[hw] = 0
-            out.append(dataclasses.replace(spec, model=by_frame[hw]))
-        return tuple(models), out
 
     def _probe(self, text: str, sid: int, count: int) -> Any:
         try:
@@ -407,12 +383,7 @@ class Controller:
         if info.max_frame_bytes > self.plan.frame_bytes:
             raise UsageError(f"{text}: frames of {info.frame_w}x{info.frame_h} are larger than this run's frame "
                              f"slots ({self.plan.frame_bytes} bytes); start a run with it instead")
-        first = self.plan.model
-        inf = self.config.inference
-        wanted = plan_model(first.path, inf.architecture, (info.frame_h, info.frame_w), inf.tsize, scales=inf.scales)
-        model = next((i for i, m in enumerate(self.plan.models) if (m.net_h, m.net_w) == (wanted.net_h, wanted.net_w)),
-                     0)  # a size the run has no model for is letterboxed into the first source's
-        spec = SourceSpec(self.sources.next_id(), text, info, model)
+        spec = SourceSpec(self.sources.next_id(), text, info, model_for(self.config.inference, self.plan.models, info))
         worker = self.sources.place(spec)
         owner = next((c for c in self.children.values() if c.kind == "capture" and c.instance == worker), None)
         if owner is not None:  # else that process is being restarted, and its assignment has the source
