@@ -478,13 +478,14 @@ class Controller:
             return
 
     def check_silence(self, now: float) -> None:
-        """The watchdog's verdict: a silent decode worker is killed (and so restarted), any
-        other silent stage stops the run."""
+        """The watchdog's verdict: a silent decode worker or capture process is killed (and so
+        restarted, its frames decoded again or its sources resumed), any other silent stage
+        stops the run."""
         labels = [label for label, c in self.children.items() if c.process.exitcode is None]
         for label, quiet in self.watchdog.silent(labels, now):
             child = self.children[label]
-            if child.kind == "decode" and self.restarts < MAX_WORKER_RESTARTS:
-                log(f"warning: decode worker {label} silent for {quiet:.0f} s (stopped or hung); killing it")
+            if child.kind in RESTARTED and self.restarts < MAX_WORKER_RESTARTS:
+                log(f"warning: {child.kind} process {label} silent for {quiet:.0f} s (stopped or hung); killing it")
                 self.watchdog.forget(label)
                 try:
                     os.kill(child.process.pid, signal.SIGKILL)
