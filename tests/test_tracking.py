@@ -285,3 +285,14 @@ def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
                        "--poses-out", str(poses))
     assert res.code == 0, res.stderr
     assert {p["id"] for r in read_poses(poses) for p in r["poses"]} == {-1}
+
+
+def test_vtest_people_keep_their_ids(sample):
+    """The issue's figure on real footage: vtest's first 100 frames with MoveNet (default
+    settings) need at most 14 ids, and the median track lasts at least 40 frames."""
+    from scripts.bench_tracking import GOAL_IDS, GOAL_MEDIAN, measure
+    result = measure(frames=100)
+    assert result["frames"] == 100 and result["untracked_poses"] == 0
+    assert result["ids"] <= GOAL_IDS, result["track_frames"]
+    assert result["median_track_frames"] >= GOAL_MEDIAN, result["track_frames"]
+    assert result["replay_matches_pipeline"]
