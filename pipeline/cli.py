@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--decode-workers", type=int, default=run["decode_workers"],
                        help="Decode worker processes (default: one per core beyond the first, at least 1).")
     extra.add_argument("--ring-slots", type=int, default=run["ring_slots"],
-                       help="Frames in flight at most, i.e. slots of each shared-memory ring (default: derived).")
+                       help="Frames in flight at most, fixed, i.e. slots of each shared-memory ring (default: the "
+                            "frames in flight follow what inference needs, measured as the run goes).")
     extra.add_argument("--batch", type=int, default=run["batch"],
                        help="Frames that travel together through each process hop in User specified mode: "
                             "fewer hops and wake-ups per frame leave more CPU to inference; 1 = one by one "

@@ -152,6 +152,14 @@ class PipelineConfig:
         batch = max(1, min(AUTO_BATCH_MAX, AUTO_BATCH_BYTES // max(1, frame_bytes)))
         return max(1, min(batch, self.ring_slots // 2)) if self.ring_slots else batch
 
+    def window_start(self, slots: int) -> int:
+        """Frames in flight at the start in User specified mode: ``--ring-slots`` if given (then
+        for the whole run), else about one running and one ready per stream (the requests'
+        guess below), until :mod:`pipeline.window` has measured what this host needs."""
+        if self.ring_slots:
+            return self.ring_slots
+        return min(slots, self.inference.nireq or 2 * max(2, (os.cpu_count() or 2) // 2))
+
     def slots(self, batch: int = 1) -> int:
         """Slots of every ring: frames in flight at most. With batches of ``batch`` frames, one
         batch is on its way in while another is decoded and drawn, besides the requests."""
@@ -196,6 +204,7 @@ class RunPlan:
     capture_workers: int = 1
     frame_bytes: int = 0  # a frame ring slot: the largest frame of any source
     frame_slots: int = 8  # slots of each capture process's frame ring
+    window: int = 0  # frames in flight at the start in User specified mode (0: every slot)
 
     @property
     def model(self) -> ModelPlan:

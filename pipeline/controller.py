@@ -39,11 +39,12 @@ from .memory import pss_mb
 from .overwrite import check_run_outputs
 from .ctladdr import ControlSocket, check_control_address
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
-                       RemoveSource, ResumeAt, SetMode, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
+                       RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .telemetry import Telemetry
 from .textreport import final_table, status_line
 from .trace import TraceRecorder
 from .watchdog import Watchdog
+from .window import WindowSizer
 from .ring import SlotRing, packed_bytes, stop_resource_tracker
 from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
 from .sourcemodels import model_for, plan_source_models
@@ -112,6 +113,7 @@ class Controller:
         self.restarts = 0
         self.all_ready = False
         self.plan: RunPlan | None = None
+        self.window: WindowSizer | None = None  # sizes the frames in flight (None: --ring-slots fixes them)
         self.started_ns = time.monotonic_ns()
         self.first_frame_ns = 0
         self.telemetry = Telemetry(period_s=config.telemetry_period, mode=config.mode)
@@ -160,9 +162,12 @@ class Controller:
         # each of its sources (and of two more added at run time)
         per_worker = -(-len(specs) // workers)
         frame_slots = max(slots, 2 * (per_worker + 2))
+        window = cfg.window_start(slots)
+        if not cfg.ring_slots:
+            self.window = WindowSizer(size=window, high=slots)
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
-                       frame_bytes=frame_bytes, frame_slots=frame_slots)
+                       frame_bytes=frame_bytes, frame_slots=frame_slots, window=window)
 
     def _probe(self, text: str, sid: int, count: int) -> Any:
         try:
@@ -279,6 +284,8 @@ class Controller:
             if drain_deadline or now - last_beat > 0.5:
                 # repeated, so that a stage that subscribed late still hears it
                 self.broadcast(SetMode(self.mode))
+                if self.window is not None:
+                    self.broadcast(SetWindow(self.window.size))
                 if self.all_ready:
                     self.broadcast(Start())
                 if drain_deadline:
@@ -310,6 +317,10 @@ class Controller:
         elif isinstance(msg, StageStats):
             self.figures[msg.stage] = msg.figures
             self.telemetry.add_figures(msg.stage, msg.figures)
+            if msg.stage == "infer" and self.window is not None and self.mode == "user":
+                before = self.window.size
+                if self.window.update(msg.figures) != before:
+                    self.broadcast(SetWindow(self.window.size))
             if msg.stage.startswith("capture") and self.sources is not None:
                 self.sources.add_capture_figures(msg.figures)
         elif isinstance(msg, FrameTimes):
@@ -360,7 +371,17 @@ class Controller:
                 "latency_ms": sink.get("latency_ms", 0.0), "publish": sink.get("publish"),
                 "stages": {label: c.process.pid for label, c in self.children.items()},
                 "frames_by_mode": self.telemetry.frames_by_mode(), "window": self.telemetry.snapshot(),
+                "in_flight_limit": self.in_flight_limit(),
                 "sources": self.sources.status(time.monotonic_ns()) if self.sources is not None else {}}
+
+    def in_flight_limit(self) -> int | None:
+        """Frames the run may have in flight now: 1 per source in Min latency mode, else the
+        window (sized by :mod:`pipeline.window`, or fixed by ``--ring-slots``)."""
+        if self.plan is None:
+            return None
+        if self.mode == "latency":
+            return len(self.sources.specs) if self.sources is not None else 1
+        return self.window.size if self.window is not None else self.plan.window
 
     # -- sources -----------------------------------------------------------------------------
     def source_ended(self, end: EndOfStream) -> None:

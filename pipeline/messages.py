@@ -364,6 +364,16 @@ class ResumeAt(Message):
     next_index: dict[str, int]
 
 
+@_register
+@dataclass(frozen=True)
+class SetWindow(Message):
+    """Controller → capture and preprocess: frames the run may have in flight at once in User
+    specified mode (sized from inference's figures, :mod:`pipeline.window`)."""
+
+    TAG: ClassVar[int] = 22
+    frames: int
+
+
 # --------------------------------------------------------------------------------------------
 # wire format
 

@@ -54,7 +54,9 @@ _WAIT_END = np.array([int((STAGE_BOUNDS[s][0] or (Stamp.READ, Stamp.READ))[1]) f
 # Stage figures shown as queue depths in the snapshot, by stage.
 QUEUE_FIGURES = {
     "capture": ("in_flight", "limit"),
-    "infer": ("in_flight", "waiting", "decodable", "idle_workers", "requests"),
+    # idle_streams: share of the streams' time with no frame to start; surplus: mean frames beyond
+    # one per stream (what sizes the window, pipeline/window.py)
+    "infer": ("in_flight", "waiting", "decodable", "idle_workers", "requests", "idle_streams", "surplus"),
     "sink": ("pending",),
 }
 

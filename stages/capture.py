@@ -4,7 +4,8 @@ The controller spreads the sources over ``--capture-workers`` processes (and res
 dies, telling it where each source resumes). A process goes round its sources and admits frames
 under two limits: its ring's free slots (slots come back with :class:`Released`, from the sink once
 a frame is out, or from preprocess for a frame it already had), and a per-source share of the
-ring, so that a file read at full speed cannot crowd out a camera. In Min latency mode each
+ring and of the run's window, so that a file read at full speed cannot crowd out a camera nor
+read ahead of what the pipeline can take. In Min latency mode each
 source has one frame in flight.
 
 File sources are lossless: they wait for room (back-pressure). With ``--realtime`` they stand in
@@ -28,7 +29,8 @@ import zmq
 from pipeline import sources, transport
 from pipeline.config import CaptureAssignment
 from pipeline.errors import PipelineError
-from pipeline.messages import AddSource, EndOfStream, Frame, Message, Released, RemoveSource, Stamp, new_stamps
+from pipeline.messages import (AddSource, EndOfStream, Frame, Message, Released, RemoveSource, SetWindow, Stamp,
+                               new_stamps)
 from pipeline.ring import SlotRing
 from pipeline.sourcelist import SourceSpec
 
@@ -74,6 +76,7 @@ class Capture(Stage):
         self.owner: dict[int, int] = {}  # lseq in flight -> source id
         self.turn = 0  # round robin: the source served first next time
         self.ends: list[EndOfStream] = []  # to send behind the frames read so far
+        self.window = self.plan.window or self.plan.slots  # the run's frames in flight at most
         for spec, resume in assignment.sources:
             self.add(spec, resume)
         return {"sources": [s.id for s in self.sources], "ring": self.ring.spec.name}
@@ -105,6 +108,8 @@ class Capture(Stage):
     def on_message(self, msg: Message) -> None:
         if isinstance(msg, AddSource) and msg.worker == self.identity:
             self.add(SourceSpec.from_dict(msg.spec), msg.resume)
+        elif isinstance(msg, SetWindow):
+            self.window = msg.frames
         elif isinstance(msg, RemoveSource):
             for state in self.sources:
                 if state.id == msg.source:
@@ -136,10 +141,22 @@ class Capture(Stage):
 
     def share(self) -> int:
         """Frames in flight per source at most: one in Min latency mode; otherwise an equal part
-        of the ring, so that no source crowds out the others."""
+        of the ring, so that no source crowds out the others, and no more than its part of the
+        run's window (``plan.slots``, the frames the rest of the pipeline holds at most): a frame
+        read beyond it would only wait in preprocess, adding its wait to every frame's latency.
+        The run's sources are counted as this process's times the capture processes (the
+        controller spreads them evenly); the window (:class:`SetWindow`) follows what inference
+        needs."""
         if self.mode == "latency":
             return 1
-        return max(1, self.ring.slots // max(1, len(self.active())))
+        active = max(1, len(self.active()))
+        in_run = active * max(1, self.plan.capture_workers)
+        return max(1, min(self.ring.slots // active, -(-self.window // in_run)))
+
+    def _window_free(self) -> bool:
+        """This process's part of the run's window has room (User specified mode; Min latency
+        mode is bounded by the one frame per source)."""
+        return self.mode == "latency" or len(self.owner) < -(-self.window // max(1, self.plan.capture_workers))
 
     def batch_size(self) -> int:
         """Frames read and sent together: ``--batch`` in User specified mode (live sources only
@@ -221,7 +238,7 @@ class Capture(Stage):
             now = time.monotonic_ns()
             for state in order:
                 self._drop_late(state, now)
-                if len(batch) >= want or not self._slot_free():
+                if len(batch) >= want or not self._slot_free() or not self._window_free():
                     break
                 if not self._ready(state, now):
                     continue

@@ -108,6 +108,14 @@ class Engine:
     seq_of: dict[int, int] = field(default_factory=dict)  # request index -> frame seq
     info: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def streams(self) -> int:
+        """Requests the device runs at once (NUM_STREAMS; 1 when it does not say)."""
+        try:
+            return max(1, int(self.info.get("streams", 1)))
+        except (TypeError, ValueError):
+            return 1
+
 
 class Infer(Stage):
     name = "infer"
@@ -154,6 +162,7 @@ class Infer(Stage):
         self._occupancy: dict[str, int] = collections.defaultdict(int)
         self._mode_time: dict[str, int] = collections.defaultdict(int)
         self._occupancy_t = time.monotonic_ns()
+        self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
         return dict(self.engines[self.mode, 0].info)
 
     # -- compilation ------------------------------------------------------------------------
@@ -220,6 +229,7 @@ class Infer(Stage):
             if self._wake_r in ready:
                 self._collect()
             if self.inp in ready:
+                self._account()
                 now = time.monotonic_ns()
                 for msg in transport.drain(self.inp):
                     if isinstance(msg, Frame):
@@ -233,12 +243,23 @@ class Infer(Stage):
             self._dispatch()
 
     def _account(self) -> None:
-        """Integrate the number of requests in flight over time (for the mean in-flight figure)."""
+        """Integrate, since the last call, the requests in flight (for the mean in-flight figure)
+        and, in User specified mode, the streams left idle with no frame to start and the frames
+        beyond one per stream (queued behind a running request or waiting here): the two signals
+        that size the run's window of frames in flight (:mod:`pipeline.window`)."""
         now = time.monotonic_ns()
         dt = now - self._occupancy_t
         for mode, _, _ in self.running.values():
             self._occupancy[mode] += dt
-        self._mode_time[self.engine().mode] += dt
+        engine = self.engine()
+        self._mode_time[engine.mode] += dt
+        if engine.mode == "user":
+            streams = engine.streams
+            running, waiting = len(self.running), len(self.waiting)
+            if not waiting:
+                self._idle_stream_ns += max(0, streams - running) * dt
+            self._surplus_ns += (max(0, running - streams) + waiting) * dt
+            self._user_ns += dt
         self._occupancy_t = now
 
     def _start(self) -> None:
@@ -303,10 +324,14 @@ class Infer(Stage):
         return self.plan.batch if self.mode == "user" else 1
 
     def _holding(self) -> bool:
-        """Keep finished maps back while a request that belongs in the same batch (started
-        together, so finishing about now) is still running: the batch then leaves as one hop."""
+        """While frames wait for a request (inference is the bottleneck: the window is larger than
+        the streams need), keep finished maps back while a request that belongs in the same batch
+        (started together, so finishing about now) still runs: the batch then leaves as one hop,
+        and the stages after inference wake once for it. Otherwise (a window sized to the
+        streams, paced or live sources) every map leaves at once: holding it would only add to
+        its latency."""
         batch = self._batch()
-        if batch == 1 or len(self.decodable) >= batch:
+        if batch == 1 or not self.waiting or len(self.decodable) >= batch:
             return False
         first = self.decodable[0].seq
         return any(seq < first + batch for seq in self.running)
@@ -341,8 +366,13 @@ class Infer(Stage):
                     mode_ms={m: v / 1e6 for m, v in self._mode_time.items()},
                     waiting=len(self.waiting), decodable=len(self.decodable), idle_workers=len(self.idle),
                     mode=self.engine().mode, requests=len(self.engine().requests))
+        if self._user_ns:
+            streams = self.engine().streams
+            figs.update(streams=streams, idle_streams=self._idle_stream_ns / (streams * self._user_ns),
+                        surplus=self._surplus_ns / self._user_ns)
         self._occupancy.clear()
         self._mode_time.clear()
+        self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
         return figs
 
     def close(self) -> None:

@@ -5,8 +5,9 @@ It is where the sources meet (a stream muxer): frames arrive from every capture 
 queued by ZeroMQ, and get the run's sequence number ``seq``, which fixes their slot in the tensor
 and map rings and the output order. At most as many frames as those rings have slots are in
 flight; the sink gives slots back with :class:`Finished`. Frames leave for inference in batches:
-when a batch is full, or when its first frame has waited ``--batch-timeout-ms``, so that a slow
-camera never holds the others back.
+when a batch is full, when the run's window is full (no other frame can come before one goes
+out), or when its first frame has waited ``--batch-timeout-ms``, so that a slow camera never holds
+the others back.
 
 Every source's frame indices only grow: a frame whose index this stage has seen already (sent
 by a capture process that died, then again by its successor) is released unused, and on
@@ -31,7 +32,7 @@ import numpy as np
 import zmq
 
 from pipeline import transport
-from pipeline.messages import CaptureLost, EndOfStream, Finished, Frame, Message, ResumeAt, Stamp
+from pipeline.messages import CaptureLost, EndOfStream, Finished, Frame, Message, ResumeAt, SetWindow, Stamp
 from pipeline.ring import RingSet, SlotRing
 
 from .base import Stage
@@ -78,6 +79,7 @@ class Preprocess(Stage):
         self.pending: list[Message] = []  # the batch being formed
         self.pending_since = 0
         self.duplicates = 0
+        self.window = plan.window or self.tensors.slots  # the run's frames in flight (capture keeps to it)
         return {"net_input": ", ".join(f"{m.net_w}x{m.net_h}" for m in plan.models)}
 
     def run(self) -> None:
@@ -135,6 +137,8 @@ class Preprocess(Stage):
     def _batch_due(self) -> bool:
         if self._batch_full() or self._batch_target() == 1 or not any(isinstance(m, Frame) for m in self.pending):
             return True
+        if self.admitted - self.finished >= self.window:
+            return True  # no other frame may come in before one goes out: waiting would only add latency
         return time.monotonic_ns() - self.pending_since >= self.config.batch_timeout_ms * 1e6
 
     def _timeout_ms(self) -> int:
@@ -168,7 +172,9 @@ class Preprocess(Stage):
         return dataclasses.replace(frame, seq=seq, slot=slot, scale=scale, pad_x=0.0, pad_y=0.0)
 
     def on_message(self, msg: Message) -> None:
-        if isinstance(msg, CaptureLost):
+        if isinstance(msg, SetWindow):
+            self.window = msg.frames
+        elif isinstance(msg, CaptureLost):
             self._receive()  # whatever the lost process managed to send counts as received
             self.releaser.lost(msg.identity)
             self.emit(ResumeAt(msg.identity, {str(k): v for k, v in self.next_index.items()}))

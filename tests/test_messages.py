@@ -48,6 +48,7 @@ def test_poses_validate_their_shapes():
     m.Finished(upto=5),
     m.WorkerReady(done=3),
     m.SetMode("latency"),
+    m.SetWindow(4),
     m.Stop(drain=True, reason="x"),
     m.WorkerLost("decode1.0"),
     m.StageReady("infer", 123, {"precision": "bf16", "requests": 2}),

@@ -89,6 +89,28 @@ def test_mode_command_and_bad_requests(clip, tmp_path):
     assert "Min latency" in out and "User specified" in out  # the final table has a section per mode
 
 
+def test_frames_in_flight_follow_the_window(clip, tmp_path):
+    """User specified mode holds no more frames than its window (sized as the run goes, shown by
+    ctl status), Min latency mode one per source, and --ring-slots fixes the window."""
+    run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show")
+    run.wait_frames(40)
+    status = ctl(run.address, "status")
+    limit = status["in_flight_limit"]
+    assert limit >= 3  # at least one frame ready behind OpenVINO's streams (2 on 2 cores)
+    assert ctl(run.address, "toggle")["in_flight_limit"] == 1
+    ctl(run.address, "stop")
+    code, _, err = run.finish(timeout=180)
+    assert code == 0, err
+
+    fixed = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                    "--ring-slots", "5")
+    fixed.wait_frames(30)
+    assert ctl(fixed.address, "status")["in_flight_limit"] == 5
+    ctl(fixed.address, "stop")
+    code, _, err = fixed.finish(timeout=180)
+    assert code == 0, err
+
+
 def test_ctl_without_a_pipeline_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipeline.ctl", f"ipc://{tmp_path}/none", "status", "--timeout",
                            "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=60)  # a hang fails here
