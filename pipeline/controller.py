@@ -164,6 +164,7 @@ class Controller:
         frame_slots = max(slots, 2 * (per_worker + 2))
         window = cfg.window_start(slots)
         if not cfg.ring_slots:
+            window = min(slots, max(window, len(specs)))  # one frame per source at least (pipeline/window.py)
             self.window = WindowSizer(size=window, high=slots)
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
@@ -319,7 +320,8 @@ class Controller:
             self.telemetry.add_figures(msg.stage, msg.figures)
             if msg.stage == "infer" and self.window is not None and self.mode == "user":
                 before = self.window.size
-                if self.window.update(msg.figures) != before:
+                running = len(self.sources.running()) if self.sources is not None else 1
+                if self.window.update(msg.figures, sources=running) != before:
                     self.broadcast(SetWindow(self.window.size))
             if msg.stage.startswith("capture") and self.sources is not None:
                 self.sources.add_capture_figures(msg.figures)

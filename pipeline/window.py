@@ -8,6 +8,10 @@ so it is measured, not guessed: inference reports, each telemetry period, the sh
 streams' time left idle with no frame to start (``idle_streams``) and the mean number of frames
 beyond one per stream (``surplus``: queued behind a running request or waiting to start).
 
+* Never fewer than one frame ready behind the running ones (streams + 1), nor than one frame
+  per running source: with many sources, a batch of one frame from each costs every source no
+  more than the time between two of its own frames, and saves the hops and wake-ups of frames
+  sent one by one (measured: 8 sources, 8 frames against 3, 8 % more throughput).
 * Streams idled more than ``grow_idle`` of the time: one frame more.
 * Streams hardly idled and more than one frame waited on average: fewer frames (as many as
   waited beyond the one, at least one), but not below
@@ -37,7 +41,7 @@ class WindowSizer:
     """Sizes the window from inference's figures, one telemetry period at a time."""
 
     size: int  # the current window
-    low: int = 2  # never fewer frames than this
+    low: int = 2  # never fewer frames than this (streams + 1, or the sources, once known)
     high: int = 8  # nor more (the tensor and map rings' slots)
     floor: int = 0  # the size that last had to grow ...
     floor_left: int = 0  # ... and for how many more periods it holds
@@ -46,9 +50,9 @@ class WindowSizer:
     def __post_init__(self) -> None:
         self.size = min(self.high, max(self.low, self.size))
 
-    def update(self, figures: dict[str, Any]) -> int:
+    def update(self, figures: dict[str, Any], sources: int = 1) -> int:
         """Take one period's inference figures (``items``, ``streams``, ``idle_streams``,
-        ``surplus``); returns the window."""
+        ``surplus``) and the number of sources still running; returns the window."""
         idle, surplus = figures.get("idle_streams"), figures.get("surplus")
         if idle is None or surplus is None or (figures.get("items") or 0) < MIN_ITEMS:
             return self.size
@@ -56,7 +60,7 @@ class WindowSizer:
         if self.seen <= WARMUP_PERIODS:
             return self.size
         streams = int(figures.get("streams") or 1)
-        self.low = max(self.low, min(self.high, streams + 1))  # one frame ready behind each ... at least one
+        self.low = min(self.high, max(2, streams + 1, sources))
         if self.floor_left:
             self.floor_left -= 1
         if idle > GROW_IDLE and self.size < self.high:

@@ -50,3 +50,11 @@ def test_a_size_that_had_to_grow_holds_against_shrinking_for_a_while():
     for _ in range(HOLD_PERIODS - 1):
         assert sizer.update(period(0.0, 2.7)) == 5  # queueing, but 4 starved: hold
     assert sizer.update(period(0.0, 2.7)) == 4  # tried again later
+
+
+def test_many_sources_keep_a_frame_each_in_the_window():
+    sizer = WindowSizer(size=8, high=20)
+    settle(sizer)
+    assert sizer.update(period(0.0, 5.0), sources=8) == 8  # queueing, but one frame per source stays
+    assert sizer.update(period(0.0, 5.0), sources=30) == 20  # at most the rings' slots
+    assert sizer.update(period(0.0, 18.0), sources=2) == 3  # sources ended: back to what the streams need
