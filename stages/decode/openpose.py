@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import cv2
 import numpy as np
 
 from . import kernels
@@ -150,6 +151,20 @@ def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
     n = backend.finalize_poses(kpts, int(n), float(stride), float(min_pose_score), out_kpts,
                                out_scores)
     return out_kpts[:n], out_scores[:n]
+
+
+def upsample_maps(maps: np.ndarray, factor: int) -> np.ndarray:
+    """``maps`` (C, H, W) resized by ``factor`` on both axes (bicubic, cell centres kept aligned as
+    ``cv2.resize`` does), as tf-pose-estimation does before it looks for peaks: on a small person
+    (a few cells tall) two joints of one type, or a joint and its neighbour, then fall in separate
+    cells, and a limb has more than one sample of its field. Decode the result with
+    ``stride / factor``."""
+    c, h, w = maps.shape
+    hwc = np.ascontiguousarray(np.moveaxis(maps, 0, -1), dtype=np.float32)
+    if c > 512:  # cv2's channel limit
+        raise ValueError(f"upsample_maps: {c} channels, at most 512")
+    out = cv2.resize(hwc, (w * factor, h * factor), interpolation=cv2.INTER_CUBIC)
+    return np.ascontiguousarray(np.moveaxis(out.reshape(h * factor, w * factor, c), -1, 0))
 
 
 def limb_lengths_of(limbs: np.ndarray) -> np.ndarray:

@@ -30,10 +30,14 @@ def _scale_decoder(plan: ModelPlan, family: Family, module) -> ScaleDecoder:
         heat_out, heat_first, heat_end = family.preset["heatmaps"]
         paf_out, paf_first, paf_end = family.preset["pafs"]
         options = dict(family.preset.get("decode", {}))
+        upsample = int(family.preset.get("map_upsample", 1))
 
         def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-            return module.decode(maps[paf_out][0, paf_first:paf_end], maps[heat_out][0, heat_first:heat_end],
-                                 stride=family.output_stride, limbs=limbs, to_coco17=to_coco17, **options)
+            pafs, heatmaps = maps[paf_out][0, paf_first:paf_end], maps[heat_out][0, heat_first:heat_end]
+            if upsample > 1:
+                pafs, heatmaps = module.upsample_maps(pafs, upsample), module.upsample_maps(heatmaps, upsample)
+            return module.decode(pafs, heatmaps, stride=family.output_stride / upsample, limbs=limbs,
+                                 to_coco17=to_coco17, **options)
     elif plan.family == "yolo-pose":
         options = dict(family.preset.get("decode", {}))
 

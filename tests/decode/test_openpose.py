@@ -196,3 +196,23 @@ def test_people_seen_from_the_side_stay_whole():
             if not _whole(np.stack(poses), level, seed):
                 failures.append((seed, level))
     assert not failures
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_resized_maps_give_the_same_people_in_the_same_pixels(factor):
+    """tf-pose's maps are resized before decoding (map_upsample): decoded at stride / factor, the
+    people and their pixels are those of the maps as they came."""
+    rng = np.random.default_rng(11)
+    poses = render.crowd(rng, 5, H, W)
+    pafs, heat = render.render_openpose(poses, H, W, noise=0.03, rng=np.random.default_rng(3))
+    plain, plain_scores = openpose.decode(pafs, heat, stride=STRIDE)
+    big_pafs, big_heat = openpose.upsample_maps(pafs, factor), openpose.upsample_maps(heat, factor)
+    assert big_pafs.shape == (pafs.shape[0], H * factor, W * factor)
+    resized, resized_scores = openpose.decode(big_pafs, big_heat, stride=STRIDE / factor)
+    assert len(resized) == len(plain) == 5
+    assert not render.match_poses(render.to_cells(resized, STRIDE), poses)
+    order = [int(np.argmin([np.nanmean(np.abs(r[:, :2] - p[:, :2])) for p in plain])) for r in resized]
+    assert sorted(order) == list(range(5))
+    for r, i in zip(resized, order):
+        seen = (r[:, 2] > 0) & (plain[i][:, 2] > 0)
+        assert np.abs(r[seen, :2] - plain[i][seen, :2]).max() < 3.0  # pixels, of 8 per cell
