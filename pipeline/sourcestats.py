@@ -59,7 +59,7 @@ class SourceStats:
                 span = max(now_ns - max(int(times[0]), now_ns - self.window_ns), 1)
                 fps = len(times) / (span / 1e9) if len(times) > 1 else 0.0
                 p50, p95 = (float(np.percentile(lat, q)) / 1e6 for q in (50, 95))
-            out[sid] = {"frames": s.frames, "fps": round(fps, 2),
+            out[sid] = {"frames": s.frames, "fps": round(fps, 2), "last_out_ns": s.last_ns,
                         "latency_ms": {"p50": _round(p50), "p95": _round(p95)}}
         return out
 

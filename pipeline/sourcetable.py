@@ -89,6 +89,7 @@ class SourceTable:
             win = window.get(sid, {"frames": 0, "fps": 0.0, "latency_ms": {"p50": None, "p95": None}})
             out[str(sid)] = {"input": spec.text, "kind": spec.info.kind, "state": self.state_of(sid),
                              "capture": self.owner.get(sid), "frames": win["frames"], "fps": win["fps"],
+                             "last_out_ns": win.get("last_out_ns", 0),
                              "latency_ms": win["latency_ms"], "dropped": int(cap.get("dropped", 0)),
                              "reconnects": int(cap.get("reconnects", 0))}
         return out

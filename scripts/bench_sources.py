@@ -281,7 +281,11 @@ def measure_pipelines(model: dict[str, str], groups: list[list[Path]], paced: bo
     for a, b in zip(s0, s1):
         for sid, fig in (b.get("sources") or {}).items():
             start = (a.get("sources") or {}).get(sid, {})
-            per_source.append({"fps": (fig["frames"] - start.get("frames", 0)) / window,
+            # frames come out in telemetry batches, up to a period after they left the sink: count
+            # them between the last frame out of each snapshot, not between the snapshots
+            span = (fig.get("last_out_ns", 0) - start.get("last_out_ns", 0)) / 1e9
+            span = span if start.get("last_out_ns") and span > 0.5 * window else window
+            per_source.append({"fps": (fig["frames"] - start.get("frames", 0)) / span,
                                "dropped": fig["dropped"] - start.get("dropped", 0),
                                "p50_ms": fig["latency_ms"]["p50"], "p95_ms": fig["latency_ms"]["p95"]})
     reports = [json.loads(p.report.read_text()) for p in pipes if p.report.exists()]
