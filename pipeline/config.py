@@ -161,7 +161,8 @@ class PipelineConfig:
         return min(slots, self.inference.nireq or 2 * max(2, (os.cpu_count() or 2) // 2))
 
     def slots(self, batch: int = 1) -> int:
-        """Slots of every ring: frames in flight at most. With batches of ``batch`` frames, one
+        """Slots of every ring: the most frames the run can ever hold (the window of frames in
+        flight, :mod:`pipeline.window`, moves below it). With batches of ``batch`` frames, one
         batch is on its way in while another is decoded and drawn, besides the requests."""
         if self.ring_slots:
             return self.ring_slots
