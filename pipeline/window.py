@@ -12,15 +12,15 @@ beyond one per stream (``surplus``: queued behind a running request or waiting t
   per running source: with many sources, a batch of one frame from each costs every source no
   more than the time between two of its own frames, and saves the hops and wake-ups of frames
   sent one by one (measured: 8 sources, 8 frames against 3, 8 % more throughput).
-* Streams idled more than ``grow_idle`` of the time: one frame more.
+* Streams idled more than ``GROW_IDLE`` of the time: one frame more.
 * Streams hardly idled and more than one frame waited on average: fewer frames (as many as
-  waited beyond the one, at least one), but not below
-  the size that last had to grow (for ``hold`` periods), so the window does not swing between a
-  size that starves and one that queues.
+  waited beyond the one, at least one), but not below the size that last had to grow (for
+  ``HOLD_PERIODS`` periods), so the window does not swing between a size that starves and one
+  that queues.
 
 The controller owns a :class:`WindowSizer`, feeds it inference's figures and broadcasts the
 window to capture and preprocess (:class:`pipeline.messages.SetWindow`), which admit frames under
-it. Min latency mode has its own window, one frame; ``--ring-slots`` fixes the window.
+it. Min latency mode keeps one frame per source instead; ``--ring-slots`` fixes the window.
 """
 
 from __future__ import annotations

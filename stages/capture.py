@@ -142,8 +142,8 @@ class Capture(Stage):
     def share(self) -> int:
         """Frames in flight per source at most: one in Min latency mode; otherwise an equal part
         of the ring, so that no source crowds out the others, and no more than its part of the
-        run's window (``plan.slots``, the frames the rest of the pipeline holds at most): a frame
-        read beyond it would only wait in preprocess, adding its wait to every frame's latency.
+        run's window (``self.window``, the frames the run may have in flight): a frame read
+        beyond it would only wait in preprocess, adding its wait to every frame's latency.
         The run's sources are counted as this process's times the capture processes (the
         controller spreads them evenly); the window (:class:`SetWindow`) follows what inference
         needs."""
