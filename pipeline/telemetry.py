@@ -55,8 +55,9 @@ _WAIT_END = np.array([int((STAGE_BOUNDS[s][0] or (Stamp.READ, Stamp.READ))[1]) f
 QUEUE_FIGURES = {
     "capture": ("in_flight", "limit"),
     # idle_streams: share of the streams' time with no frame to start; surplus: mean frames beyond
-    # one per stream (what sizes the window, pipeline/window.py)
-    "infer": ("in_flight", "waiting", "decodable", "idle_workers", "requests", "idle_streams", "surplus"),
+    # one per stream (what sizes the window, pipeline/window.py); light: 1 while frames run on the
+    # latency-compiled model under light load (pipeline/lightload.py)
+    "infer": ("in_flight", "waiting", "decodable", "idle_workers", "requests", "idle_streams", "surplus", "light"),
     "sink": ("pending",),
 }
 

@@ -31,6 +31,7 @@ from pipeline import transport
 from pipeline.config import nstreams_for
 from pipeline.errors import ModelError
 from pipeline.families import Family, check_device, read_model
+from pipeline.lightload import LightLoad
 from pipeline.messages import EndOfStream, Frame, Stamp, WorkerLost, WorkerReady
 from pipeline.ring import SlotRing
 
@@ -163,6 +164,9 @@ class Infer(Stage):
         self._mode_time: dict[str, int] = collections.defaultdict(int)
         self._occupancy_t = time.monotonic_ns()
         self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
+        self.light = LightLoad()  # User specified mode under light load: the latency-compiled model
+        self._stream_busy_ns = self._latency_busy_ns = self._latency_service_ns = 0
+        self._stream_items = self._latency_items = 0
         return dict(self.engines[self.mode, 0].info)
 
     # -- compilation ------------------------------------------------------------------------
@@ -249,17 +253,21 @@ class Infer(Stage):
         that size the run's window of frames in flight (:mod:`pipeline.window`)."""
         now = time.monotonic_ns()
         dt = now - self._occupancy_t
-        for mode, _, _ in self.running.values():
+        on_latency = 0
+        for mode, _, _, engine_mode in self.running.values():
             self._occupancy[mode] += dt
+            on_latency += engine_mode == "latency"
         engine = self.engine()
         self._mode_time[engine.mode] += dt
         if engine.mode == "user":
-            streams = engine.streams
             running, waiting = len(self.running), len(self.waiting)
+            streams = 1 if self.light.light else engine.streams  # light load: one latency request
             if not waiting:
                 self._idle_stream_ns += max(0, streams - running) * dt
             self._surplus_ns += (max(0, running - streams) + waiting) * dt
             self._user_ns += dt
+            self._stream_busy_ns += min(running - on_latency, engine.streams) * dt
+            self._latency_busy_ns += min(on_latency, 1) * dt
         self._occupancy_t = now
 
     def _start(self) -> None:
@@ -270,7 +278,7 @@ class Infer(Stage):
         held: collections.deque[Frame] = collections.deque()
         while self.waiting:
             frame = self.waiting.popleft()
-            engine = self.engine(frame.model)
+            engine = self._engine_to_start(frame.model)
             if not engine.free:
                 held.append(frame)
                 if len(self.models) == 1:  # one model: nothing behind it can start either
@@ -283,10 +291,19 @@ class Infer(Stage):
                 req.set_output_tensor(i, t)
             engine.seq_of[index] = frame.seq
             frame.stamps[Stamp.INFER_START] = time.monotonic_ns()
-            self.running[frame.seq] = (engine.mode, index, frame)
+            self.running[frame.seq] = (self.mode, index, frame, engine.mode)
             req.start_async()
         held.extend(self.waiting)
         self.waiting = held
+
+    def _engine_to_start(self, model: int) -> Engine:
+        """The engine a frame of ``model`` starts on: the current mode's, except in User specified
+        mode under light load, the latency-compiled one (:mod:`pipeline.lightload`)."""
+        if self.mode == "user" and self.light.light:
+            found = self.engines.get(("latency", model))
+            if found is not None:
+                return found
+        return self.engine(model)
 
     def _collect(self) -> None:
         try:
@@ -301,9 +318,15 @@ class Infer(Stage):
             req = engine.requests[index]
             req.wait()  # re-raises an inference failure here, on the main thread
             engine.free.append(index)
-            _, _, frame = self.running.pop(seq)
+            run_mode, _, frame, _ = self.running.pop(seq)
             now = time.monotonic_ns()
             frame.stamps[Stamp.INFER_DONE] = now
+            if run_mode == "user":  # per model in use, for the light-load choice
+                if mode == "latency":
+                    self._latency_items += 1
+                    self._latency_service_ns += now - frame.stamps[Stamp.INFER_START]
+                else:
+                    self._stream_items += 1
             self.maps.commit(frame.seq)
             self.busy_ns += now - frame.stamps[Stamp.INFER_START]
             self.items += 1
@@ -357,6 +380,23 @@ class Infer(Stage):
             for seq in sorted(lost, reverse=True):
                 self.decodable.appendleft(lost[seq])
 
+    def _choose_engine(self) -> None:
+        """Feed this period's User specified figures to the light-load choice (once the
+        latency-compiled model is there)."""
+        if ("latency", 0) not in self.engines:
+            return
+        streams = self.engines["user", 0].streams if ("user", 0) in self.engines else 1
+        period_s = self._user_ns / 1e9
+        latency_ms = self._latency_service_ns / self._latency_items / 1e6 if self._latency_items else None
+        if self.light.light:
+            self.light.update(items=self._latency_items + self._stream_items, period_s=period_s, streams=streams,
+                              latency_busy=self._latency_busy_ns / self._user_ns, latency_ms=latency_ms)
+        else:
+            stream_ms = self._stream_busy_ns / self._stream_items / 1e6 if self._stream_items else None
+            self.light.update(items=self._latency_items + self._stream_items, period_s=period_s, streams=streams,
+                              stream_busy=self._stream_busy_ns / (streams * self._user_ns), stream_ms=stream_ms,
+                              latency_ms=latency_ms)
+
     def figures(self) -> dict[str, Any]:
         figs = super().figures()
         self._account()
@@ -367,12 +407,16 @@ class Infer(Stage):
                     waiting=len(self.waiting), decodable=len(self.decodable), idle_workers=len(self.idle),
                     mode=self.engine().mode, requests=len(self.engine().requests))
         if self._user_ns:
-            streams = self.engine().streams
+            streams = 1 if self.light.light else self.engine().streams
             figs.update(streams=streams, idle_streams=self._idle_stream_ns / (streams * self._user_ns),
                         surplus=self._surplus_ns / self._user_ns)
+            self._choose_engine()
+            figs["light"] = int(self.light.light)
         self._occupancy.clear()
         self._mode_time.clear()
         self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
+        self._stream_busy_ns = self._latency_busy_ns = self._latency_service_ns = 0
+        self._stream_items = self._latency_items = 0
         return figs
 
     def close(self) -> None:

@@ -111,6 +111,23 @@ def test_frames_in_flight_follow_the_window(clip, tmp_path):
     assert code == 0, err
 
 
+def test_a_camera_with_capacity_to_spare_runs_on_the_latency_model(tmp_path):
+    """User specified mode with a source paced at 5 FPS (far below what the model takes) moves
+    its frames to the latency-compiled model, and the run still delivers every frame once."""
+    slow = make_clip(tmp_path / "slow.avi", frames=24, fps=5.0)
+    poses = tmp_path / "p.jsonl"
+    run = Running(tmp_path, "-i", str(slow), "--loop", "--realtime", "-at", "movenet", "-m", movenet_model(),
+                  "-no_show", "--poses-out", str(poses))
+    run.wait_frames(5)
+    state = run.wait_until(lambda s: (s["window"].get("queues", {}).get("infer", {}).get("light") == 1), timeout=90)
+    assert state["mode"] == "user"
+    ctl(run.address, "stop")
+    code, _, err = run.finish(timeout=180)
+    assert code == 0, err
+    records = read_poses(poses)
+    assert [r["frame"] for r in records] == list(range(len(records)))
+
+
 def test_ctl_without_a_pipeline_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pipeline.ctl", f"ipc://{tmp_path}/none", "status", "--timeout",
                            "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=60)  # a hang fails here
