@@ -16,7 +16,8 @@ Inference reports each telemetry period, on the model in use:
 
 Light when the predicted latency-model load is under ``LIGHT_BELOW``; back to the throughput model
 when the measured one is over ``HEAVY_ABOVE``. The gap between the two keeps a steady load on one
-side. Two periods in a row are needed either way.
+side. Two periods in a row are needed either way, and the first periods of a run (the pipeline
+filling up, its streams idle for want of frames) decide nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 LIGHT_BELOW = 0.70  # predicted busy share of the latency request under which the load is light
 HEAVY_ABOVE = 0.85  # measured busy share of the latency request over which it is not
 PERIODS = 2  # periods in a row before a change
+WARMUP_PERIODS = 3  # the first periods with frames (the pipeline filling up) decide nothing
 
 
 @dataclass
@@ -35,6 +37,7 @@ class LightLoad:
     light: bool = False
     latency_ms: float = 0.0  # a latency request's measured time (0: not measured yet)
     streak: int = 0  # periods in a row that asked for a change
+    seen: int = 0  # periods with frames so far
 
     def update(self, *, items: int, period_s: float, streams: int, stream_busy: float | None = None,
                stream_ms: float | None = None, latency_busy: float | None = None,
@@ -47,6 +50,9 @@ class LightLoad:
             self.latency_ms = latency_ms if not self.latency_ms else 0.7 * self.latency_ms + 0.3 * latency_ms
         if items <= 0 or period_s <= 0:
             self.streak = 0
+            return self.light
+        self.seen += 1
+        if self.seen <= WARMUP_PERIODS:
             return self.light
         if self.light:
             change = latency_busy is not None and latency_busy > HEAVY_ABOVE

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from pipeline.lightload import HEAVY_ABOVE, LIGHT_BELOW, LightLoad
+from pipeline.lightload import HEAVY_ABOVE, LIGHT_BELOW, WARMUP_PERIODS, LightLoad
+
+
+def started(light: bool = False) -> LightLoad:
+    """A choice past the run's first periods."""
+    return LightLoad(light=light, seen=WARMUP_PERIODS)
 
 
 def throughput_period(choice: LightLoad, fps: float, stream_ms: float, streams: int = 2) -> bool:
@@ -17,7 +22,7 @@ def latency_period(choice: LightLoad, fps: float, latency_ms: float) -> bool:
 
 
 def test_a_camera_with_capacity_to_spare_goes_light_after_two_periods():
-    choice = LightLoad()
+    choice = started()
     # 15 FPS on two streams of 77 ms a frame: a latency request (~38 ms) would be busy 58 %
     assert throughput_period(choice, 15, 77.0) is False
     assert throughput_period(choice, 15, 77.0) is True
@@ -25,12 +30,12 @@ def test_a_camera_with_capacity_to_spare_goes_light_after_two_periods():
 
 
 def test_a_saturated_run_never_goes_light():
-    choice = LightLoad()
+    choice = started()
     assert not any(throughput_period(choice, 25, 77.0) for _ in range(10))  # 96 % predicted
 
 
 def test_load_rising_past_the_latency_request_goes_back_to_the_streams():
-    choice = LightLoad(light=True)
+    choice = started(light=True)
     assert latency_period(choice, 23, 40.0) is True  # 92 %: one period is not enough
     assert latency_period(choice, 23, 40.0) is False
     # measured slower than the streams promised: the next prediction uses the measured time
@@ -39,8 +44,14 @@ def test_load_rising_past_the_latency_request_goes_back_to_the_streams():
     assert throughput_period(choice, 19, 60.0) is False
 
 
-def test_a_period_without_frames_changes_nothing():
+def test_the_first_periods_of_a_run_decide_nothing():
     choice = LightLoad()
+    assert not any(throughput_period(choice, 3, 77.0) for _ in range(WARMUP_PERIODS + 1))
+    assert throughput_period(choice, 3, 77.0) is True
+
+
+def test_a_period_without_frames_changes_nothing():
+    choice = started()
     assert throughput_period(choice, 10, 77.0) is False
     assert choice.update(items=0, period_s=1.0, streams=2, stream_busy=0.0) is False
     assert throughput_period(choice, 10, 77.0) is False  # the streak started again
