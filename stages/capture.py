@@ -150,13 +150,16 @@ class Capture(Stage):
         if self.mode == "latency":
             return 1
         active = max(1, len(self.active()))
-        in_run = active * max(1, self.plan.capture_workers)
-        return max(1, min(self.ring.slots // active, -(-self.window // in_run)))
+        return max(1, min(self.ring.slots // active, -(-self._window_part() // active)))
+
+    def _window_part(self) -> int:
+        """This process's part of the run's window (the controller spreads sources evenly)."""
+        return -(-self.window // max(1, self.plan.capture_workers))
 
     def _window_free(self) -> bool:
         """This process's part of the run's window has room (User specified mode; Min latency
         mode is bounded by the one frame per source)."""
-        return self.mode == "latency" or len(self.owner) < -(-self.window // max(1, self.plan.capture_workers))
+        return self.mode == "latency" or len(self.owner) < self._window_part()
 
     def batch_size(self) -> int:
         """Frames read and sent together: ``--batch`` in User specified mode (live sources only

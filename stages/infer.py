@@ -163,10 +163,8 @@ class Infer(Stage):
         self._occupancy: dict[str, int] = collections.defaultdict(int)
         self._mode_time: dict[str, int] = collections.defaultdict(int)
         self._occupancy_t = time.monotonic_ns()
-        self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
         self.light = LightLoad()  # User specified mode under light load: the latency-compiled model
-        self._stream_busy_ns = self._latency_busy_ns = self._latency_service_ns = 0
-        self._stream_items = self._latency_items = 0
+        self._new_period()
         return dict(self.engines[self.mode, 0].info)
 
     # -- compilation ------------------------------------------------------------------------
@@ -380,6 +378,14 @@ class Infer(Stage):
             for seq in sorted(lost, reverse=True):
                 self.decodable.appendleft(lost[seq])
 
+    def _new_period(self) -> None:
+        """Start this telemetry period's integrals over again."""
+        self._occupancy.clear()
+        self._mode_time.clear()
+        self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
+        self._stream_busy_ns = self._latency_busy_ns = self._latency_service_ns = 0
+        self._stream_items = self._latency_items = 0
+
     def _choose_engine(self) -> None:
         """Feed this period's User specified figures to the light-load choice (once the
         latency-compiled model is there)."""
@@ -387,15 +393,12 @@ class Infer(Stage):
             return
         streams = self.engines["user", 0].streams if ("user", 0) in self.engines else 1
         period_s = self._user_ns / 1e9
-        latency_ms = self._latency_service_ns / self._latency_items / 1e6 if self._latency_items else None
-        if self.light.light:
-            self.light.update(items=self._latency_items + self._stream_items, period_s=period_s, streams=streams,
-                              latency_busy=self._latency_busy_ns / self._user_ns, latency_ms=latency_ms)
-        else:
-            stream_ms = self._stream_busy_ns / self._stream_items / 1e6 if self._stream_items else None
-            self.light.update(items=self._latency_items + self._stream_items, period_s=period_s, streams=streams,
-                              stream_busy=self._stream_busy_ns / (streams * self._user_ns), stream_ms=stream_ms,
-                              latency_ms=latency_ms)
+        self.light.update(
+            items=self._latency_items + self._stream_items, period_s=period_s, streams=streams,
+            stream_busy=self._stream_busy_ns / (streams * self._user_ns),
+            stream_ms=self._stream_busy_ns / self._stream_items / 1e6 if self._stream_items else None,
+            latency_busy=self._latency_busy_ns / self._user_ns,
+            latency_ms=self._latency_service_ns / self._latency_items / 1e6 if self._latency_items else None)
 
     def figures(self) -> dict[str, Any]:
         figs = super().figures()
@@ -412,11 +415,7 @@ class Infer(Stage):
                         surplus=self._surplus_ns / self._user_ns)
             self._choose_engine()
             figs["light"] = int(self.light.light)
-        self._occupancy.clear()
-        self._mode_time.clear()
-        self._idle_stream_ns = self._surplus_ns = self._user_ns = 0
-        self._stream_busy_ns = self._latency_busy_ns = self._latency_service_ns = 0
-        self._stream_items = self._latency_items = 0
+        self._new_period()
         return figs
 
     def close(self) -> None:
