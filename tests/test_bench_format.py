@@ -64,3 +64,24 @@ def test_the_noise_table_section(monkeypatch):
     ours = [r for r in noise["rows"] if r["decoder"] == "ours"]
     assert len(ours) == 12 and all(0.0 <= r["recall"] <= 1.0 and r["ms_per_frame"] > 0 for r in ours)
     json.dumps(noise)  # bench.json holds it
+
+
+def test_real_maps_check_counts_different_people_not_pieces():
+    """real_maps_check --against-movenet: a second pose near a person already found is a
+    duplicate, a pose near nobody is extra, and only different people count toward 5+."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import real_maps_check as rmc
+    finally:
+        sys.path.pop(0)
+
+    def pose(x: float, y: float) -> dict:
+        return {"keypoints": [[x, y, 0.5]] * 5 + [[0.0, 0.0, 0.0]] * 12}
+
+    truth = [[pose(100 * i, 100) for i in range(1, 6)]]  # five people in a row
+    legs = pose(110, 130)  # a piece of the first person
+    found = [[pose(100, 100), legs, pose(205, 95), pose(300, 100), pose(400, 100), pose(700, 400)]]
+    assert rmc.against(found, truth) == {"matched": 4, "duplicates": 1, "extra": 1, "truth": 5,
+                                         "frames_5_matched": 0}
+    found[0].append(pose(498, 102))
+    assert rmc.against(found, truth)["frames_5_matched"] == 1
