@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 import cv2  # noqa: E402
@@ -329,9 +330,15 @@ class VideoReader(Reader):
         return done
 
     def _reopen(self) -> None:
-        self._cap.release()
-        self._cap = _open_capture(self.path)
+        """Back to the first frame for the next pass of ``--loop``: a seek, not a new capture.
+        OpenCV opens every FFmpeg capture of a process under one lock, so a reopen would wait
+        for a network stream of the same process that hangs in its own open (up to the stream's
+        open timeout), and with it every other source of the process."""
         self._in_pass = 0
+        if self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0) and self._cap.get(cv2.CAP_PROP_POS_FRAMES) == 0:
+            return
+        self._cap.release()  # a container that cannot seek: open it again
+        self._cap = _open_capture(self.path)
 
     def read(self, into: np.ndarray | None = None) -> Captured | None:
         while True:
@@ -381,13 +388,13 @@ class LiveReader(Reader):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self._cap = _open_capture(target, stall_s)
-        self._reading_since = 0.0  # when the read in progress began (0: none)
+        # opened on the thread, never on the caller's: a stream that hangs while it opens (a
+        # frozen server accepts the connection and says nothing) must not hold up the process
+        # that reads the other sources (the run probed the source before, so it did open once)
+        self._cap: Any = None
+        self._reading_since = 0.0  # when the open or read in progress began (0: none)
         self.stalls = 0  # reads that hung for longer than stall_s
         self._stall_seen = 0.0
-        if not self._cap.isOpened():
-            self._close_pipe()
-            raise InputError(f"cannot open {self.what}")
         self._thread = threading.Thread(target=self._grab, name="live", daemon=True)
         self._thread.start()
 
@@ -410,19 +417,27 @@ class LiveReader(Reader):
     def _grab(self) -> None:
         delay = self.backoff[0]
         while not self._stop.is_set():
+            if self._cap is None:
+                self._reading_since = time.monotonic()
+                cap = _open_capture(self.target, self.stall_s)
+                self._reading_since = 0.0
+                if self._stop.is_set():
+                    cap.release()
+                    return
+                self._cap = cap
             t = time.monotonic_ns()
             self._reading_since = time.monotonic()
-            ok, frame = self._cap.read()
+            ok, frame = self._cap.read() if self._cap.isOpened() else (False, None)
             self._reading_since = 0.0
             if not ok or frame is None:
                 self._connected = False
                 self._cap.release()
+                self._cap = None
                 with self._lock:
                     self.warnings.append(f"{self.what} stopped delivering; reopening in {delay:.1f}s")
                 if self._stop.wait(delay):
                     return
                 delay = min(delay * 2, self.backoff[1])
-                self._cap = _open_capture(self.target, self.stall_s)
                 self.reopens += 1
                 continue
             delay = self.backoff[0]
@@ -468,7 +483,8 @@ class LiveReader(Reader):
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=max(2.0, self.stall_s + 1.0))
-        self._cap.release()
+        if self._cap is not None:
+            self._cap.release()
         self._close_pipe()
 
 

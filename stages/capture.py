@@ -77,8 +77,11 @@ class Capture(Stage):
         self.turn = 0  # round robin: the source served first next time
         self.ends: list[EndOfStream] = []  # to send behind the frames read so far
         self.window = self.plan.window or self.plan.slots  # the run's frames in flight at most
-        for spec, resume in assignment.sources:
+        # files first: a stream opens on its reader's thread, and OpenCV opens one capture of a
+        # process at a time, so a file opened after it could wait for a stream that hangs
+        for spec, resume in sorted(assignment.sources, key=lambda item: item[0].live):
             self.add(spec, resume)
+        self.sources.sort(key=lambda state: state.id)
         return {"sources": [s.id for s in self.sources], "ring": self.ring.spec.name}
 
     # -- sources -----------------------------------------------------------------------------

@@ -89,3 +89,40 @@ def test_a_camera_whose_read_hangs_is_noticed(monkeypatch):
     finally:
         reader._cap.release()
         reader.close()
+
+
+def test_a_stream_that_hangs_while_it_opens_holds_up_no_other_source(tmp_path):
+    """A server that accepts the connection and never answers (a frozen camera): the stream's
+    open hangs until its timeout, on the reader's own thread. OpenCV opens FFmpeg captures under
+    one lock per process, so a looping file beside it must not open itself again on every pass:
+    it keeps delivering, and creating the stream's reader does not wait for the open either."""
+    import socket
+    import threading
+
+    from tests.helpers import make_clip
+
+    clip = make_clip(tmp_path / "clip.avi", frames=5, size=(64, 48))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(4)], daemon=True).start()
+    url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/cam"
+    video = sources.VideoReader(str(clip), loop=True)  # opened before the stream hangs in its open
+    started = time.monotonic()
+    stream = sources.LiveReader(url, backoff=(0.05, 0.2), stall_s=1.0)
+    try:
+        assert time.monotonic() - started < 2.0  # not the open timeout (STREAM_OPEN_TIMEOUT_S)
+        time.sleep(0.5)  # the stream's thread is inside its open now
+        assert stream.read() is None
+        began = time.monotonic()
+        frames = [video.read() for _ in range(15)]  # three passes
+        took = time.monotonic() - began
+        assert [f.index for f in frames] == list(range(15))
+        assert took < sources.STREAM_OPEN_TIMEOUT_S / 2, f"the file waited {took:.1f} s for the stream"
+    finally:
+        video.close()
+        stream.close()
+        for s in held:
+            s.close()
+        server.close()
