@@ -45,7 +45,7 @@ from .textreport import final_table, status_line
 from .trace import TraceRecorder
 from .watchdog import Watchdog
 from .window import WindowSizer
-from .ring import SlotRing, packed_bytes, stop_resource_tracker
+from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
 from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
 from .sourcemodels import model_for, plan_source_models
 from .sources import probe
@@ -99,6 +99,7 @@ class Controller:
         self.mode = config.mode
         self.children: dict[str, Child] = {}
         self.rings: list[SlotRing] = []
+        self.run_id = new_run_id()  # in every segment's name: stages find them all if this process dies
         self.runtime: transport.RuntimeDir | None = None
         self.ctx: zmq.Context | None = None
         self.ctl_socket: ControlSocket | None = None
@@ -154,9 +155,10 @@ class Controller:
         slots = cfg.slots(batch)
         workers = capture_workers(cfg.capture_workers, len(specs))
         self.sources = SourceTable(specs, workers)
-        tensors = SlotRing.create("tensors", slots, max(m.net_h * m.net_w * 3 for m in models))
+        tensors = SlotRing.create("tensors", slots, max(m.net_h * m.net_w * 3 for m in models), self.run_id)
         self.rings.append(tensors)
-        maps = SlotRing.create("maps", slots, max(packed_bytes([shape for _, shape in m.outputs]) for m in models))
+        maps = SlotRing.create("maps", slots, max(packed_bytes([shape for _, shape in m.outputs]) for m in models),
+                               self.run_id)
         self.rings.append(maps)
         # each capture process's ring: room for the run's frames in flight, and for two frames of
         # each of its sources (and of two more added at run time)
@@ -168,7 +170,7 @@ class Controller:
             self.window = WindowSizer(size=window, high=slots)
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
-                       frame_bytes=frame_bytes, frame_slots=frame_slots, window=window)
+                       frame_bytes=frame_bytes, frame_slots=frame_slots, window=window, run_id=self.run_id)
 
     def _probe(self, text: str, sid: int, count: int) -> Any:
         try:
@@ -197,7 +199,7 @@ class Controller:
         """A capture process with a frame ring of its own (a restarted one gets a new ring, since
         its predecessor's frames may still be in flight)."""
         assert self.plan is not None and self.sources is not None
-        ring = SlotRing.create("frames", self.plan.frame_slots, self.plan.frame_bytes)
+        ring = SlotRing.create("frames", self.plan.frame_slots, self.plan.frame_bytes, self.plan.run_id)
         self.rings.append(ring)
         resume = {**dict(self.config.start_at), **(resume or {})}  # --start-at, unless heard of since
         assignment = CaptureAssignment(ring.spec, tuple(self.sources.assignment(instance, resume)))

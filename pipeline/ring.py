@@ -73,11 +73,32 @@ def _tag_prefix(tag: str | None) -> str:
     return f"{NAME_PREFIX}-{tag}-" if tag else f"{NAME_PREFIX}-"
 
 
-def unique_name(role: str) -> str:
-    """A segment name unique to this run: ``posepipe-<role>-<random>``, or
-    ``posepipe-<tag>-<role>-<random>`` where ``POSEPIPE_SHM_TAG`` is set (the tests set it, so
-    that they count only their own segments on a host where other pipelines run)."""
-    return f"{_tag_prefix(os.environ.get(SHM_TAG_ENV))}{role}-{secrets.token_hex(6)}"
+def unique_name(role: str, run: str = "") -> str:
+    """A segment name unique to this run: ``posepipe-<run>-<role>-<random>``, or
+    ``posepipe-<tag>-<run>-<role>-<random>`` where ``POSEPIPE_SHM_TAG`` is set (the tests set it,
+    so that they count only their own segments on a host where other pipelines run)."""
+    return f"{_run_prefix(run)}{role}-{secrets.token_hex(6)}"
+
+
+def _run_prefix(run: str) -> str:
+    return _tag_prefix(os.environ.get(SHM_TAG_ENV)) + (f"{run}-" if run else "")
+
+
+def new_run_id() -> str:
+    """An id for one run's segments (:func:`unique_name`), so that all of them can be found by
+    name, those of capture processes long gone included (:func:`run_segments`)."""
+    return secrets.token_hex(4)
+
+
+def run_segments(run: str) -> list[str]:
+    """The segments of run ``run`` still in /dev/shm (none for an empty id)."""
+    if not run:
+        return []
+    prefix = _run_prefix(run)
+    try:
+        return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
+    except FileNotFoundError:
+        return []
 
 
 def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
@@ -165,10 +186,10 @@ class SlotRing:
 
     # -- life cycle -----------------------------------------------------------------------
     @classmethod
-    def create(cls, role: str, slots: int, slot_bytes: int) -> "SlotRing":
+    def create(cls, role: str, slots: int, slot_bytes: int, run: str = "") -> "SlotRing":
         if slots < 1 or slot_bytes < 1:
             raise ValueError(f"a ring needs at least one slot of one byte (got {slots} x {slot_bytes})")
-        spec = RingSpec(unique_name(role), slots, slot_bytes)
+        spec = RingSpec(unique_name(role, run), slots, slot_bytes)
         shm = _segment(spec.name, create=True, size=spec.total_bytes)
         try:
             _reserve(shm, spec.total_bytes)

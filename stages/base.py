@@ -28,7 +28,7 @@ from pipeline import transport
 from pipeline.config import RunPlan
 from pipeline.errors import PipelineError
 from pipeline.memory import pss_mb
-from pipeline.ring import RingSet, SlotRing, unlink_segments
+from pipeline.ring import RingSet, SlotRing, run_segments, unlink_segments
 from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 
 
@@ -307,6 +307,8 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
         if os.getppid() != _CONTROLLER[0]:
             # the controller was killed and cannot unlink the rings: whichever stage gets here
             # first does (the shared ones are in the plan, each capture process's frame ring in
-            # its assignment, and preprocess and sink know every frame ring they read)
-            unlink_segments(owned)
+            # its assignment, preprocess and sink know every frame ring they read, and every
+            # segment of the run, those of capture processes restarted before any of their
+            # frames was read included, carries the run's id in its name)
+            unlink_segments(sorted(set(owned) | set(run_segments(plan.run_id))))
     sys.exit(code)

@@ -117,3 +117,25 @@ def test_a_ring_is_backed_by_memory_when_created():
     finally:
         ring.close()
         ring.unlink()
+
+
+def test_every_segment_of_a_run_is_found_by_its_id():
+    """A controller that dies cannot unlink its rings; the stages that outlive it find every
+    segment of the run by its id, the frame rings of capture processes restarted before anyone
+    read from them included, and leave other runs' segments alone."""
+    from pipeline.ring import new_run_id, run_segments, unlink_segments
+
+    run, other = new_run_id(), new_run_id()
+    mine = [SlotRing.create(role, 2, 64, run) for role in ("tensors", "frames", "frames")]
+    theirs = SlotRing.create("frames", 2, 64, other)
+    try:
+        assert sorted(r.spec.name for r in mine) == run_segments(run)
+        assert run_segments("") == []
+        unlink_segments(run_segments(run))
+        assert run_segments(run) == []
+        assert run_segments(other) == [theirs.spec.name]
+    finally:
+        for ring in mine:
+            ring.close()
+        theirs.close()
+        theirs.unlink()
