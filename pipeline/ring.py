@@ -92,9 +92,10 @@ def new_run_id() -> str:
 
 def run_segments(run: str) -> list[str]:
     """The segments of run ``run`` still in /dev/shm (none for an empty id)."""
-    if not run:
-        return []
-    prefix = _run_prefix(run)
+    return _segments_named(_run_prefix(run)) if run else []
+
+
+def _segments_named(prefix: str) -> list[str]:
     try:
         return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
     except FileNotFoundError:
@@ -309,11 +310,7 @@ class SlotRing:
 def pipeline_segments(tag: str | None = None) -> list[str]:
     """Names of this product's segments currently in /dev/shm (for tests and leak checks); with
     ``tag``, only those created under that ``POSEPIPE_SHM_TAG``."""
-    prefix = _tag_prefix(tag) if tag else NAME_PREFIX
-    try:
-        return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
-    except FileNotFoundError:
-        return []
+    return _segments_named(_tag_prefix(tag) if tag else NAME_PREFIX)
 
 
 class RingSet:

@@ -207,19 +207,6 @@ def _final_report(stage: Stage) -> None:
         pass
 
 
-def _ring_names(stage: Stage | None, plan: RunPlan) -> list[str]:
-    """The segments this stage knows of: the plan's shared rings, and the frame rings it holds."""
-    names = [plan.tensors_ring.name, plan.maps_ring.name]
-    if stage is not None:
-        ring = getattr(stage.extra, "ring", None)
-        if ring is not None:
-            names.append(ring.name)
-        for value in vars(stage).values():
-            if isinstance(value, RingSet):
-                names.extend(value.rings)
-    return names
-
-
 def _release_rings(stage: Stage) -> None:
     """Unmap every ring the stage attached, even if ``open`` or ``close`` failed half-way: drop
     whatever else the stage holds first (arrays and tensors over ring memory), so that no view
@@ -300,15 +287,12 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
                         transport.send(stage.events, StageError(stage.label, f"while closing: {one_line(exc)}"))
                     except zmq.ZMQError:
                         pass
-        owned = _ring_names(stage, plan)
         if stage is not None:
             _release_rings(stage)
         ctx.destroy(linger=500)  # let the last events reach the controller
         if os.getppid() != _CONTROLLER[0]:
             # the controller was killed and cannot unlink the rings: whichever stage gets here
-            # first does (the shared ones are in the plan, each capture process's frame ring in
-            # its assignment, preprocess and sink know every frame ring they read, and every
-            # segment of the run, those of capture processes restarted before any of their
-            # frames was read included, carries the run's id in its name)
-            unlink_segments(sorted(set(owned) | set(run_segments(plan.run_id))))
+            # first does, finding them by the run's id in their names (the frame rings of
+            # capture processes restarted before anyone read from them included)
+            unlink_segments(run_segments(plan.run_id))
     sys.exit(code)
