@@ -12,8 +12,9 @@ from config import load_defaults
 
 from .config import MODES, InferenceConfig, PipelineConfig
 from .errors import EXIT_USAGE, PipelineError, UsageError
-from .families import FAMILIES
-from .limits import ensure_open_files
+from .models.families import FAMILIES
+from .outputs.publish import check_options
+from .sources.limits import ensure_open_files
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,8 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--trace-out", metavar="FILE",
                        help="Write a Chrome trace-event file (open it in Perfetto): one track per process, "
                             "one span per frame per stage.")
-    from tracking import TRACKERS
-    extra.add_argument("--tracker", choices=TRACKERS, default=run["tracker"],
+    extra.add_argument("--tracker", choices=defaults["tracking"]["kinds"], default=run["tracker"],
                        help="Give every pose an id that stays with the person (default: bytetrack); 'none': "
                             "no tracking (ids are -1).")
     extra.add_argument("--publish", metavar="mqtt://[USER:PASS@]HOST[:PORT]/TOPIC",
@@ -189,10 +189,10 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
     if not model:
         if ns.architecture_type != "movenet":
             raise UsageError(f"-m is required for -at {ns.architecture_type}")
-        from .modelfetch import default_movenet
+        from .models.fetch import default_movenet
         model = default_movenet()
     else:
-        from .modelfetch import resolve_model_file
+        from .models.fetch import resolve_model_file
         model = resolve_model_file(model)
     if ns.tsize is not None and ns.tsize < 1:
         raise UsageError(f"--tsize must be a positive number (got {ns.tsize})")
@@ -207,14 +207,14 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         print("warning: no display found; running as with -no_show", file=sys.stderr)
         show = False
     if ns.utilization_monitors:
-        from .monitors import Monitors
+        from .telemetry.monitors import Monitors
         try:
             Monitors(ns.utilization_monitors)
         except ValueError as exc:
             raise UsageError(f"-u: {exc}") from None
     if ns.decode_workers < 0:
         raise UsageError("--decode-workers must be positive")
-    return PipelineConfig(
+    config = PipelineConfig(
         inputs=tuple(ns.input), inference=inference, loop=ns.loop, output=ns.output, prob_threshold=ns.prob_threshold,
         raw_output=ns.raw_output_message, show=show, utilization_monitors=ns.utilization_monitors, mode=ns.mode,
         decode_workers=ns.decode_workers, ring_slots=ns.ring_slots, poses_out=ns.poses_out, control=ns.control,
@@ -224,6 +224,11 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
         tracker=ns.tracker, publish=ns.publish, publish_qos=ns.publish_qos, publish_ca=ns.publish_ca,
         reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))
+    try:  # where --publish sends, checked with the rest (pipeline.outputs.publish)
+        check_options(config.publish, config.publish_qos, config.publish_ca)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:

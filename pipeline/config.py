@@ -1,19 +1,14 @@
 """The run's configuration: one frozen tree, built once from ``config/defaults.toml`` and the
-command line, validated with one-line errors, and handed to every process explicitly."""
+command line, validated with one-line errors, and handed to every process explicitly (inside
+the :class:`~pipeline.plan.RunPlan`)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
-from .families import FAMILIES, ModelPlan
-from .ring import RingSpec
-from .transport import Endpoints
-
-if TYPE_CHECKING:
-    from .sourcelist import SourceSpec
+from .models.families import FAMILIES
 
 MODES = ("user", "latency")
 MAX_BATCH = 16
@@ -127,11 +122,6 @@ class PipelineConfig:
             raise UsageError(f"--stall-timeout must be between 0.1 and 3600 seconds (got {self.stall_timeout})")
         if not 0 <= self.batch_timeout_ms <= 10000:
             raise UsageError(f"--batch-timeout-ms must be between 0 and 10000 (got {self.batch_timeout_ms})")
-        from publishing.target import check_options
-        try:
-            check_options(self.publish, self.publish_qos, self.publish_ca)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
 
     @property
     def input(self) -> str:
@@ -170,59 +160,3 @@ class PipelineConfig:
         # stream with about one stream per two cores
         nireq = self.inference.nireq or 2 * max(2, (os.cpu_count() or 2) // 2)
         return max(8, nireq + self.workers() + 4, nireq + 2 * batch)
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """What the launcher learnt about the input before starting the stages."""
-
-    kind: str  # "image", "folder", "video", "camera", "stream"
-    frame_h: int  # the first frame's size (network input size is chosen from it)
-    frame_w: int
-    max_frame_bytes: int  # the largest frame's size, for the frame ring's slots
-    fps: float  # the source's own rate (0 if unknown)
-    frames: int  # frames in one pass (0 if unknown or live)
-    files: tuple[str, ...] = ()  # image files, in order, for image/folder inputs
-    skipped: tuple[str, ...] = ()  # folder entries that are not readable images
-
-    @property
-    def live(self) -> bool:
-        return self.kind in ("camera", "stream")
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """Everything a stage process needs, passed to it as its first argument."""
-
-    config: PipelineConfig
-    sources: tuple["SourceSpec", ...]  # the sources known at start, by id
-    models: tuple[ModelPlan, ...]  # one per network input shape; a source names its own (SourceSpec.model)
-    endpoints: Endpoints
-    tensors_ring: RingSpec
-    maps_ring: RingSpec
-    workers: int  # decode workers
-    batch: int = 1  # frames per hop in User specified mode (see PipelineConfig.batch_for)
-    capture_workers: int = 1
-    frame_bytes: int = 0  # a frame ring slot: the largest frame of any source
-    frame_slots: int = 8  # slots of each capture process's frame ring
-    window: int = 0  # frames in flight at the start in User specified mode (0: every slot)
-    run_id: str = ""  # in the name of every segment of the run (pipeline.ring.run_segments)
-
-    @property
-    def model(self) -> ModelPlan:
-        """The first source's model plan (the one every plan shares but for the input size)."""
-        return self.models[0]
-
-    @property
-    def slots(self) -> int:
-        """Frames of the whole run in flight at most (tensor and map ring slots)."""
-        return self.tensors_ring.slots
-
-
-@dataclass(frozen=True)
-class CaptureAssignment:
-    """What one capture process reads: its frame ring and its sources, each with the frame index
-    to start at (non-zero when a restarted process resumes its predecessor's sources)."""
-
-    ring: RingSpec
-    sources: tuple[tuple[Any, int], ...]  # (SourceSpec, resume index)

@@ -9,7 +9,7 @@ directory, binds the events, control and ``ctl`` sockets, and spawns the stages.
 * the child processes: a decode worker that dies is restarted and its frames decoded again; a
   capture process that dies is restarted and its sources resume where preprocess last heard
   of them; any other stage that dies stops the run with a one-line error;
-* the sources (:mod:`pipeline.sourcetable`): the run ends when every source has ended.
+* the sources (:mod:`pipeline.sources.table`): the run ends when every source has ended.
 
 Ctrl-C or SIGTERM first drains (capture stops, frames in flight finish), then cancels. On every
 exit path the controller stops and reaps every child, unlinks every segment and removes the
@@ -21,7 +21,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import json
-import platform
 import shutil
 import signal
 import sys
@@ -31,33 +30,30 @@ from typing import Any
 
 import zmq
 
+from config import load_defaults
+
 from . import transport
-from .config import MODE_TITLES, MODES, CaptureAssignment, PipelineConfig, RunPlan
-from .ctl import serve_one
+from .config import MODE_TITLES, MODES, PipelineConfig
+from .ctl import ControlSocket, check_control_address, serve_one
 from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
-from .memory import pss_mb
-from .overwrite import check_run_outputs
-from .ctladdr import ControlSocket, check_control_address
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
-from .telemetry import Telemetry
-from .textreport import final_table, status_line
-from .trace import TraceRecorder
+from .outputs import check_run_outputs, check_writable_file, output_for, output_kind
+from .plan import CaptureAssignment, RunPlan
+from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
+from .sources import SourceSpec, SourceTable, capture_workers, expand_inputs, model_for, plan_source_models, probe
+from .sources.table import source_lines
+from .stage import STOP_SIGNAL, stage_main
+from .telemetry import Telemetry, pss_mb
+from .telemetry.textreport import final_table, status_line
+from .telemetry.machine import machine_description
+from .telemetry.trace import TraceRecorder
 from .watchdog import Watchdog
 from .window import WindowSizer
-from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
-from .sourcelist import SourceSpec, capture_workers, expand_inputs, output_for
-from .sourcemodels import model_for, plan_source_models
-from .sources import probe
-from .sourcetable import SourceTable, source_lines
 
-STAGES = {  # label -> (module, class)
-    "sink": ("stages.sink", "Sink"),
-    "decode": ("stages.decode.worker", "DecodeWorker"),
-    "infer": ("stages.infer", "Infer"),
-    "preprocess": ("stages.preprocess", "Preprocess"),
-    "capture": ("stages.capture", "Capture"),
-}
+# What the run starts: each stage's process entry, "module:Class", as config/defaults.toml names
+# it. The controller knows stages by these names only; stages/ implements them.
+STAGES = {kind: tuple(entry.split(":")) for kind, entry in load_defaults()["stages"].items()}
 DRAIN_TIMEOUT_S = 1.5
 JOIN_TIMEOUT_S = 2.0
 MAX_WORKER_RESTARTS = 20
@@ -141,13 +137,12 @@ class Controller:
             check_run_outputs(cfg, spec.text, spec.info, outputs[spec.id])
         models, specs = plan_source_models(cfg.inference, specs)
         if cfg.output:
-            from stages.writers import output_kind
             for spec in specs:
                 output_kind(outputs[spec.id], spec.info)
         for path, option in ((cfg.poses_out, "--poses-out"), (cfg.telemetry_out, "--telemetry-out"),
                              (cfg.trace_out, "--trace-out")):
             if path:
-                _check_writable(path, option)
+                check_writable_file(path, option)
         self.runtime = transport.RuntimeDir()
         endpoints = transport.Endpoints.in_directory(self.runtime.path, control)
         frame_bytes = max(s.info.max_frame_bytes for s in specs)
@@ -188,7 +183,7 @@ class Controller:
         child = Child(label="", kind=kind, process=None, instance=instance, generation=generation)
         child.label = child.identity
         module, cls = STAGES[kind]
-        proc = mp.get_context("spawn").Process(target=_stage_entry, name=f"posepipe-{child.label}",
+        proc = mp.get_context("spawn").Process(target=stage_main, name=f"posepipe-{child.label}",
                                                args=(module, cls, self.plan, instance, child.identity, extra))
         proc.start()
         child.process = proc
@@ -638,26 +633,6 @@ class Controller:
         return EXIT_OK
 
 
-def machine_description() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        import openvino
-        ov_version = openvino.__version__
-    except ImportError:
-        ov_version = "?"
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "os": platform.platform(),
-            "python": platform.python_version(), "openvino": ov_version}
-
-
 def resource_peak_mb() -> float:
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -681,26 +656,12 @@ def _trim_partial_line(path: str) -> None:
         pass
 
 
-def _check_writable(path: str, option: str) -> None:
-    from stages.writers import check_writable_folder
-    if os.path.isdir(path):
-        from .errors import UsageError
-        raise UsageError(f"{option} {path}: is a folder")
-    check_writable_folder(os.path.dirname(os.path.abspath(path)), f"{option} {path}")
-
-
 def _stop_now(pid: int) -> None:
     """Tell a stage that did not hear Stop to stop at once (it ignores SIGTERM from the group)."""
-    from stages.base import STOP_SIGNAL
     try:
         os.kill(pid, STOP_SIGNAL)
     except ProcessLookupError:
         pass
-
-
-def _stage_entry(module: str, cls: str, plan: RunPlan, instance: int, identity: str, extra: Any = None) -> None:
-    from stages.base import stage_main
-    stage_main(module, cls, plan, instance, identity, extra)
 
 
 def run(config: PipelineConfig) -> int:

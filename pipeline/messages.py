@@ -325,7 +325,7 @@ class Released(Message):
 @dataclass(frozen=True)
 class AddSource(Message):
     """Controller → the capture process ``worker``: read source ``source`` (``spec`` is a
-    :class:`pipeline.sourcelist.SourceSpec` as a dict), starting at frame ``resume``."""
+    :class:`pipeline.sources.spec.SourceSpec` as a dict), starting at frame ``resume``."""
 
     TAG: ClassVar[int] = 18
     worker: str

@@ -18,7 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from .target import MqttTarget
+from pipeline.outputs.publish import MqttTarget
 
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 8.0
@@ -133,5 +133,5 @@ class MqttPublisher:
 
 def open_publisher(url: str | None, qos: int = 0, ca_file: str | None = None) -> MqttPublisher | None:
     """The publisher ``--publish`` asks for, or None."""
-    from .target import parse_target
+    from pipeline.outputs.publish import parse_target
     return MqttPublisher(parse_target(url), qos, ca_file) if url else None

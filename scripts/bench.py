@@ -51,42 +51,11 @@ import numpy as np  # noqa: E402
 
 import bench_tracking  # noqa: E402
 import rawlimit  # noqa: E402
-from pipeline.controller import machine_description  # noqa: E402
-from pipeline.modelfetch import cached_movenet  # noqa: E402
+from benchlib import make_clip, models  # noqa: E402
+from pipeline.telemetry.machine import machine_description  # noqa: E402
 
-STANDIN = ROOT / "models" / "omz" / "intel"
 MIN_RUN_FRAMES = 4  # every pipeline run is bounded (--max-frames 0 would loop for ever)
 SEED_DEMO = {"fps": 54.6, "latency_ms": 20.8, "latency_fps": 47.5, "raw_fps": 61.7, "raw_latency_ms": 16.9}
-
-
-def models() -> list[dict[str, str]]:
-    found = []
-    for name, family in (("human-pose-estimation-0001", "openpose"), ("human-pose-estimation-0005", "ae")):
-        xml = STANDIN / name / "FP32" / f"{name}.xml"
-        if xml.exists() and xml.with_suffix(".bin").exists():
-            found.append({"name": name.replace("human-pose-estimation-", "hpe-"), "family": family,
-                          "path": str(xml), "weights": "stand-in"})
-    movenet = cached_movenet()
-    if movenet:
-        found.append({"name": "movenet", "family": "movenet", "path": str(movenet), "weights": "real"})
-    return found
-
-
-def make_clip(source: Path, out: Path, frames: int = 300) -> Path:
-    """A 768x432 (16:9) crop of the sample, MPEG-4 (XVID) AVI like the sample itself."""
-    if out.exists():
-        return out
-    cap = cv2.VideoCapture(str(source))
-    writer = cv2.VideoWriter(str(out), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"XVID"), 10.0, (768, 432))
-    n = 0
-    while n < frames:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        writer.write(np.ascontiguousarray(frame[72:504, :768]))
-        n += 1
-    writer.release()
-    return out
 
 
 def _run_for_report(argv: list[str], report: Path, timeout: float | None = None) -> dict[str, Any]:
@@ -155,7 +124,7 @@ def omz_demo_runs(model: dict[str, str], clip: Path, seconds: float, workdir: Pa
 def sample_maps(model: dict[str, str], clip: Path) -> list[np.ndarray]:
     """One frame's output maps: real model output for MoveNet, rendered 5-person maps for the
     stand-in models (their own outputs are meaningless)."""
-    from pipeline.families import plan_model
+    from pipeline.models.families import plan_model
     from pipeline.sources import probe
     info = probe(str(clip))
     plan = plan_model(model["path"], model["family"], (info.frame_h, info.frame_w))
@@ -184,7 +153,7 @@ def sample_maps(model: dict[str, str], clip: Path) -> list[np.ndarray]:
 
 
 def _decode_loop(model: dict[str, str], maps: list[np.ndarray], seconds: float, start: Any, out: Any) -> None:
-    from pipeline.families import plan_model
+    from pipeline.models.families import plan_model
     from stages.decode.registry import make_decoder
     plan = model["plan"]
     decode, warmup = make_decoder(plan)
@@ -200,7 +169,7 @@ def _decode_loop(model: dict[str, str], maps: list[np.ndarray], seconds: float, 
 
 
 def decode_scaling(model: dict[str, str], clip: Path, max_workers: int, seconds: float = 3.0) -> dict[str, float]:
-    from pipeline.families import plan_model
+    from pipeline.models.families import plan_model
     from pipeline.sources import probe
     info = probe(str(clip))
     maps = sample_maps(model, clip)

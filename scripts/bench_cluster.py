@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import make_clip  # noqa: E402
-from pipeline.controller import machine_description  # noqa: E402
+from benchlib import make_clip  # noqa: E402
+from pipeline.telemetry.machine import machine_description  # noqa: E402
 from pipeline.ctl import request  # noqa: E402
-from pipeline.modelfetch import cached_movenet  # noqa: E402
+from pipeline.models.fetch import cached_movenet  # noqa: E402
 
 SAMPLE = ROOT / "media" / "vtest.avi"
 

@@ -82,7 +82,7 @@ def load_omz_decoders(install: bool = True) -> str | None:
 
 def _cached_model_api() -> Any:
     from scripts import omz_demo
-    from pipeline.modelfetch import cache_dir
+    from pipeline.models.fetch import cache_dir
     target = cache_dir().parent / "omz-modelapi-2022.3.0"
     if not omz_demo._installed(target):
         raise FileNotFoundError(f"{target} is not installed")

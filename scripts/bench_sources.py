@@ -49,10 +49,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-import bench  # noqa: E402
+import benchlib  # noqa: E402
 import rawlimit  # noqa: E402
-from pipeline.controller import machine_description  # noqa: E402
-from pipeline.memory import pss_mb  # noqa: E402
+from pipeline.telemetry.machine import machine_description  # noqa: E402
+from pipeline.telemetry.memory import pss_mb  # noqa: E402
 
 CLIP_FPS = 15.0
 CLIP_FRAMES = 300
@@ -618,7 +618,7 @@ def main() -> int:
         print("error: media/vtest.avi is missing (make sample)", file=sys.stderr)
         return 1
     wanted = ns.models.split(",")
-    chosen = [m for m in bench.models() if m["name"] in wanted]
+    chosen = [m for m in benchlib.models() if m["name"] in wanted]
     if not chosen:
         print(f"error: none of {ns.models} is here (make model; make standin)", file=sys.stderr)
         return 1

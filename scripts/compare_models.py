@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.modelfetch import _tfpose_spec, cached_file, cached_movenet  # noqa: E402
-from pipeline.yoloconvert import cached_yolo  # noqa: E402
+from pipeline.models.fetch import _tfpose_spec, cached_file, cached_movenet  # noqa: E402
+from pipeline.models.convert import cached_yolo  # noqa: E402
 from tests.closeup import CLIP, make_closeup  # noqa: E402
 
 SAMPLE = ROOT / "media" / "vtest.avi"

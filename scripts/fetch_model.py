@@ -19,8 +19,8 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.modelfetch import fetch_movenet, fetch_tfpose  # noqa: E402
-from pipeline.yoloconvert import fetch_yolo  # noqa: E402
+from pipeline.models.fetch import fetch_movenet, fetch_tfpose  # noqa: E402
+from pipeline.models.convert import fetch_yolo  # noqa: E402
 
 MODELS = {
     "movenet": fetch_movenet,  # -at movenet

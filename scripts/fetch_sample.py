@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from pipeline.modelfetch import sha256_file  # noqa: E402
+from pipeline.models.fetch import sha256_file  # noqa: E402
 
 MEMBER = "./usr/share/doc/opencv-doc/examples/data/vtest.avi"
 SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"

@@ -71,7 +71,7 @@ def _installed(target: Path) -> bool:
 
 def model_api_dir() -> Path:
     """The wrappers' folder in the cache, installed with pip on first use."""
-    from pipeline.modelfetch import cache_dir
+    from pipeline.models.fetch import cache_dir
     target = cache_dir().parent / "omz-modelapi-2022.3.0"
     if _installed(target):
         return target
@@ -134,7 +134,7 @@ def draw(image: Any, poses: Any, threshold: float) -> None:
     """The demo's drawing: a dot per keypoint, limbs on a copy blended back at 0.6."""
     import cv2
     import numpy as np
-    from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
+    from pipeline.models.skeleton import COCO17_EDGES, EDGE_COLOURS
 
     if len(poses) == 0:
         return
@@ -177,7 +177,7 @@ def run(ns: argparse.Namespace) -> dict[str, Any]:
     from openvino.model_zoo.model_api.models import ImageModel
     from openvino.model_zoo.model_api.pipelines import AsyncPipeline
 
-    from pipeline.memory import pss_mb
+    from pipeline.telemetry.memory import pss_mb
     from stages.infer import precision_name
 
     adapter = OpenvinoAdapter(ov.Core(), ns.model, device="CPU", plugin_config=plugin_config(ns.nstreams, ns.nthreads),

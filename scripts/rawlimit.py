@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import openvino as ov  # noqa: E402
 
 from pipeline.config import InferenceConfig  # noqa: E402
-from pipeline.families import ModelPlan, plan_model  # noqa: E402
+from pipeline.models.families import ModelPlan, plan_model  # noqa: E402
 from pipeline.sources import probe  # noqa: E402
 from stages.infer import build_model, compile_config, precision_name  # noqa: E402
 

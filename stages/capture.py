@@ -27,14 +27,13 @@ import numpy as np
 import zmq
 
 from pipeline import sources, transport
-from pipeline.config import CaptureAssignment
 from pipeline.errors import PipelineError
 from pipeline.messages import (AddSource, EndOfStream, Frame, Message, Released, RemoveSource, SetWindow, Stamp,
                                new_stamps)
+from pipeline.plan import CaptureAssignment
 from pipeline.ring import SlotRing
-from pipeline.sourcelist import SourceSpec
-
-from .base import Stage
+from pipeline.sources import SourceSpec
+from pipeline.stage import Stage
 
 
 @dataclass

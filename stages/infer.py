@@ -30,12 +30,12 @@ import zmq
 from pipeline import transport
 from pipeline.config import nstreams_for
 from pipeline.errors import ModelError
-from pipeline.families import Family, check_device, read_model
+from pipeline.models.families import Family, check_device, read_model
 from pipeline.lightload import LightLoad
 from pipeline.messages import EndOfStream, Frame, Stamp, WorkerLost, WorkerReady
 from pipeline.ring import SlotRing
 
-from .base import Stage
+from pipeline.stage import Stage
 
 
 def build_model(core: Any, plan: Any) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.families import Family, match_outputs, scaled_name
+from pipeline.models.families import Family, match_outputs, scaled_name
 
 
 def compose(model: Any, family: Family, sizes: tuple[tuple[int, int], ...]) -> Any:

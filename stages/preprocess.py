@@ -35,7 +35,7 @@ from pipeline import transport
 from pipeline.messages import CaptureLost, EndOfStream, Finished, Frame, Message, ResumeAt, SetWindow, Stamp
 from pipeline.ring import RingSet, SlotRing
 
-from .base import Stage
+from pipeline.stage import Stage
 from .release import Releaser
 
 

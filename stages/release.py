@@ -13,7 +13,7 @@ from pipeline import transport
 from pipeline.messages import Frame, Released
 
 if TYPE_CHECKING:
-    from .base import Stage
+    from pipeline.stage import Stage
 
 
 class Releaser:

@@ -25,18 +25,19 @@ from pipeline import transport
 from pipeline.config import MODE_TITLES
 from pipeline.messages import (AddSource, CaptureLost, ControlRequest, EndOfStream, Finished, FrameTimes, Log, Message,
                                Poses, Stamp)
-from pipeline.monitors import Monitors
+from pipeline.telemetry.monitors import Monitors
 from pipeline.ring import RingSet
-from pipeline.skeleton import COCO17_EDGES, EDGE_COLOURS
-from pipeline.sourcelist import SourceSpec, output_for
-from pipeline.sourcestats import SourceStats
+from pipeline.models.skeleton import COCO17_EDGES, EDGE_COLOURS
+from pipeline.outputs import output_for
+from pipeline.sources import SourceSpec
+from pipeline.sources.stats import SourceStats
 from pipeline.telemetry import STAGES, Telemetry
 from publishing import epoch_of, frame_message, pose_entries
 from publishing.mqtt import open_publisher
 
 from .identity import Identities, draw_ids
 
-from .base import Stage
+from pipeline.stage import Stage
 from .mosaic import Mosaic
 from .release import Releaser
 from .writers import OutputWriter, open_output

@@ -1,24 +1,22 @@
-"""``-o`` outputs: an annotated video, or annotated images for image and folder inputs.
+"""``-o`` outputs: an annotated video, or annotated images for image and folder inputs (which
+kind a path asks for, and the checks made before the run starts: :mod:`pipeline.outputs.paths`).
 
-* ``-o out.mp4`` / ``.avi`` / ``.mkv`` / ``.mov`` / ``.m4v``: a video at the source's rate;
-* ``-o out.jpg`` (or another image extension) with a single image input: that image;
-* ``-o DIR`` (no extension) with image or folder inputs: one image per input file, same names;
-  with a video or camera input: one numbered JPEG per frame.
+.avi goes through this project's Motion-JPEG writer (:mod:`stages.avi`), which writes every frame
+as it comes: if the process is killed the file still plays up to that frame. The other
+containers go through OpenCV/FFmpeg and are finalised on close.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import tempfile
 
 import cv2
 import numpy as np
 
-from pipeline import cvpath
-from pipeline.config import SourceInfo
-from pipeline.errors import UsageError
-from pipeline.sources import IMAGE_EXTENSIONS
+from pipeline.outputs.paths import VIDEO_CODECS, output_kind
+from pipeline.sources import cvpath
+from pipeline.sources.spec import SourceInfo
 
 from .avi import MjpegAviWriter
 
@@ -27,39 +25,6 @@ from .avi import MjpegAviWriter
 FINALISE_RESERVE_BYTES = 1 << 20
 INDEX_BYTES_PER_FRAME = 64
 
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "XVID"}
-# .avi goes through this project's Motion-JPEG writer (stages.avi), which writes every frame as it
-# comes: if the process is killed the file still plays up to that frame. The other containers
-# go through OpenCV/FFmpeg and are finalised on close.
-
-
-def output_kind(path: str, source: SourceInfo) -> str:
-    """"video", "image" or "folder"; raises :class:`UsageError` for a path that cannot work."""
-    ext = os.path.splitext(path)[1].lower()
-    if ext in VIDEO_CODECS:
-        kind = "video"
-    elif ext in IMAGE_EXTENSIONS:
-        if source.kind != "image":
-            raise UsageError(f"-o {path}: an image file holds one frame; give a video file or a folder")
-        kind = "image"
-    elif ext == "":
-        kind = "folder"
-    else:
-        raise UsageError(f"-o {path}: unknown extension {ext!r} (video: {', '.join(VIDEO_CODECS)}; "
-                         "image: .jpg, .png, …; or a folder)")
-    check_writable_folder(os.path.abspath(path) if kind == "folder" else os.path.dirname(os.path.abspath(path)),
-                          f"-o {path}")
-    return kind
-
-
-def check_writable_folder(folder: str, what: str) -> None:
-    """Create ``folder`` if needed and prove a file can be written in it; else :class:`UsageError`."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".posepipe-"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"{what}: cannot write there ({exc.strerror or exc})") from None
 
 
 class OutputWriter:

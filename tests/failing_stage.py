@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.ring import SlotRing
-from stages.base import Stage
+from pipeline.stage import Stage
 
 
 class FailsInOpen(Stage):

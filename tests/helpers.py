@@ -61,7 +61,7 @@ def read_poses(path: Path | str) -> list[dict]:
 
 
 def movenet_model() -> str:
-    from pipeline.modelfetch import cached_movenet
+    from pipeline.models.fetch import cached_movenet
     found = cached_movenet()
     if found is None:
         import pytest

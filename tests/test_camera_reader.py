@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from pipeline import sources
+from pipeline.sources import readers as sources
 
 
 class FakeCapture:
@@ -36,7 +36,7 @@ class FakeCapture:
 
 def test_camera_is_reopened_after_it_stops_and_drops_are_counted(monkeypatch):
     FakeCapture.opened = 0
-    monkeypatch.setattr(sources, "_open_capture", lambda target, *timeout: FakeCapture(20))
+    monkeypatch.setattr(sources, "open_capture", lambda target, *timeout: FakeCapture(20))
     reader = sources.CameraReader(3, backoff=(0.05, 0.2))
     try:
         seen = set()
@@ -74,7 +74,7 @@ class HangingCapture(FakeCapture):
 
 def test_a_camera_whose_read_hangs_is_noticed(monkeypatch):
     FakeCapture.opened = 0
-    monkeypatch.setattr(sources, "_open_capture", lambda target, *timeout: HangingCapture(5))
+    monkeypatch.setattr(sources, "open_capture", lambda target, *timeout: HangingCapture(5))
     reader = sources.CameraReader(3, backoff=(0.05, 0.2), stall_s=0.5)
     try:
         deadline = time.monotonic() + 20

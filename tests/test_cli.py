@@ -95,7 +95,7 @@ def test_packaging_is_what_a_fresh_machine_runs():
 def test_near_and_far_sizes_by_family_and_options():
     """Default: the frame-derived size plus the native one when the frame is clearly larger;
     --tsize: one size; --scales: the given ones, largest first."""
-    from pipeline.families import Family, plan_scales
+    from pipeline.models.families import Family, plan_scales
 
     movenet = Family.get("movenet")
     assert plan_scales(movenet, (720, 1280), 0, (-1, -1)) == [(736, 1280), (160, 256)]

@@ -13,7 +13,7 @@ import sys
 import pytest
 import zmq
 
-from pipeline.ctlkeys import create_keys
+from pipeline.ctl.keys import create_keys
 from tests.helpers import ROOT, Running, make_clip, movenet_model, run_pipeline, tagged_processes
 
 
@@ -34,7 +34,7 @@ def raw_request(address: str, parts: list[bytes], curve_keys: str | None = None)
         sock.rcvtimeo = 5000
         sock.sndtimeo = 5000
         if curve_keys:
-            from pipeline.ctlkeys import apply_client
+            from pipeline.ctl.keys import apply_client
             apply_client(sock, curve_keys)
         sock.connect(address)
         sock.send_multipart(parts)

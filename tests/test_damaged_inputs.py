@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.filecheck import fit_pixels, gif_frames, looks_like_text
+from pipeline.sources.filecheck import fit_pixels, gif_frames, looks_like_text
 from tests.helpers import Running, movenet_model, read_poses, run_pipeline, tagged_processes
 
 

@@ -12,8 +12,8 @@ import zipfile
 import pytest
 
 from pipeline.errors import ModelError
-from pipeline.modelfetch import _tfpose_spec, cached_file, extract_tfpose
-from pipeline.yoloconvert import cached_yolo, extract_checkpoint
+from pipeline.models.fetch import _tfpose_spec, cached_file, extract_tfpose
+from pipeline.models.convert import cached_yolo, extract_checkpoint
 from tests.helpers import ROOT
 
 

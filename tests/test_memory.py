@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.memory import pss_mb
+from pipeline.telemetry.memory import pss_mb
 
 
 def test_pss_is_what_this_process_holds_and_zero_for_no_process():

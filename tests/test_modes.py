@@ -10,7 +10,7 @@ import time
 import pytest
 
 from pipeline.telemetry import STAGES
-from pipeline.trace import validate_trace
+from pipeline.telemetry.trace import validate_trace
 from tests.helpers import ROOT, Running, make_clip, movenet_model, read_poses, tagged_processes
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.monitors import Monitors, cpu_load, memory_use, parse_meminfo, parse_proc_stat
+from pipeline.telemetry.monitors import Monitors, cpu_load, memory_use, parse_meminfo, parse_proc_stat
 
 STAT = """cpu  {u} 0 {s} {i} 0 0 0 0 0 0
 cpu0 {u0} 0 0 {i0} 0 0 0 0 0 0

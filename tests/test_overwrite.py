@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from pipeline.errors import UsageError
-from pipeline.overwrite import check_outputs_spare_inputs
+from pipeline.outputs.overwrite import check_outputs_spare_inputs
 from tests.helpers import make_clip, movenet_model, run_pipeline, tagged_processes
 
 

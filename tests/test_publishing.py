@@ -158,7 +158,7 @@ def test_broker_restarted_mid_run(clip, broker, schema, tmp_path, sources):
     """The broker stops mid-run and starts again on the same port: every source's messages
     arrive before and after, the run is never held up (frames published while the broker is
     down are dropped and counted), and it exits 0."""
-    if sources > 1 and importlib.util.find_spec("pipeline.sourcelist") is None:
+    if sources > 1 and importlib.util.find_spec("pipeline.sources.inputs") is None:
         pytest.skip("several sources in one run come with the many-sources work (issue 11)")
     sub = Subscriber(broker.port, f"{TOPIC}/#")
     control = f"ipc://{tmp_path}/ctl"
@@ -231,7 +231,7 @@ def test_tls_with_a_ca_file(clip, schema, tmp_path):
 
 
 def test_status_line_shows_the_broker_and_the_drops():
-    from pipeline.textreport import status_line
+    from pipeline.telemetry.textreport import status_line
     snap = {"mode": "user", "fps": 30.0, "latency_ms": {"p50": 40.0, "p95": 50.0}, "dropped": 0,
             "publish": {"connected": False, "dropped": 37, "sent": 100, "pending": 0, "to": "mqtt://h:1883/t"}}
     for progress in (None, (50, 100)):

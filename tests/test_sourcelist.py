@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import SourceInfo
 from pipeline.errors import InputError, UsageError
-from pipeline.sourcelist import (SourceSpec, assign, capture_workers, expand_inputs, is_stream_url, output_for,
-                                 read_streams_file)
+from pipeline.outputs import output_for
+from pipeline.sources import SourceInfo, SourceSpec, capture_workers, expand_inputs, is_stream_url
+from pipeline.sources.inputs import read_streams_file
+from pipeline.sources.table import assign
 
 VIDEO = SourceInfo("video", 480, 640, 480 * 640 * 3, 25.0, 100)
 FOLDER = SourceInfo("folder", 480, 640, 480 * 640 * 3, 0.0, 3, files=("a.jpg", "b.jpg", "c.jpg"))

@@ -21,7 +21,7 @@ def _run_stage(cls_name: str, plan, err_path: str) -> None:
     import os
     fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 2)  # the child's stderr, interpreter exit included, goes to the file
-    from stages.base import stage_main
+    from pipeline.stage import stage_main
     stage_main("tests.failing_stage", cls_name, plan, 0, "failing")
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from pipeline.messages import NUM_STAMPS, Stamp
 from pipeline.telemetry import STAGES, Telemetry, frame_times
-from pipeline.textreport import final_table, status_line
-from pipeline.trace import TraceRecorder, chrome_trace, validate_trace
+from pipeline.telemetry.textreport import final_table, status_line
+from pipeline.telemetry.trace import TraceRecorder, chrome_trace, validate_trace
 
 T0 = 10**12  # a plausible monotonic_ns origin
 MS = 1_000_000

@@ -17,7 +17,7 @@ from typing import Sequence
 from pipeline.cli import build_parser as pipeline_parser
 from pipeline.cli import config_from_args
 from pipeline.errors import EXIT_FAILURE, PipelineError, UsageError
-from pipeline.sourcelist import expand_inputs
+from pipeline.sources.inputs import expand_inputs
 
 # options the driver keeps for itself (or sets per node) instead of passing them to the nodes
 DRIVER_ONLY = {"help", "input", "output", "poses_out", "control", "telemetry_out", "trace_out", "start_at",

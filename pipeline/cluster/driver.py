@@ -161,7 +161,7 @@ class Driver:
         if not self.control_address:
             self.control_dir = tempfile.mkdtemp(prefix="posepipe-cluster-")
             self.control_address = f"ipc://{self.control_dir}/ctl"
-        from pipeline.ctladdr import ControlSocket
+        from pipeline.ctl import ControlSocket
         self.control_socket = ControlSocket(self.ctx, self.control_address)  # checked, authenticated for tcp://
         self.ctl = self.control_socket.socket
         log(f"control: {self.control_address}  (python -m pipeline.ctl {self.control_address} status|stop)")

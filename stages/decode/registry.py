@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from pipeline.families import Family, ModelPlan
+from pipeline.models.families import Family, ModelPlan
 
 from . import multiscale
 

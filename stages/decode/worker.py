@@ -20,7 +20,7 @@ from pipeline import transport
 from pipeline.messages import Frame, Poses, Stamp, WorkerReady
 from pipeline.ring import SlotRing
 
-from ..base import Stage
+from pipeline.stage import Stage
 from .registry import default_threshold, make_decoder, to_frame
 
 

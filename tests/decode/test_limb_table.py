@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pipeline import skeleton
+from pipeline.models import skeleton
 from stages.decode import openpose
 from tests.decode import render
 

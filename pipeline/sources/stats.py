@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .telemetry import Distribution
+from ..telemetry.collector import Distribution
 
 
 class _Source:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-from .config import MAX_INPUT_SHAPES, InferenceConfig, SourceInfo
-from .families import ModelPlan, plan_model
-from .sourcelist import SourceSpec
+from ..config import MAX_INPUT_SHAPES, InferenceConfig
+from ..models.families import ModelPlan, plan_model
+from .spec import SourceInfo, SourceSpec
 
 
 def _size_for(inf: InferenceConfig, info: SourceInfo) -> ModelPlan:

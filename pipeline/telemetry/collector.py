@@ -1,6 +1,6 @@
 """The controller's telemetry: per-frame stage times and stage figures, windowed and whole-run.
 
-Text views are in :mod:`pipeline.textreport`, the Chrome trace in :mod:`pipeline.trace`.
+Text views are in :mod:`pipeline.telemetry.textreport`, the Chrome trace in :mod:`pipeline.telemetry.trace`.
 
 Every frame carries ``stamps`` (:class:`pipeline.messages.Stamp`), ``time.monotonic_ns()`` at each
 stage boundary, taken in the process that crossed it (one clock for every process on Linux). From
@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .config import MODE_TITLES
-from .messages import NUM_STAMPS, Stamp
+from ..config import MODE_TITLES
+from ..messages import NUM_STAMPS, Stamp
 
 STAGES = ("capture", "preprocess", "infer", "decode", "sink")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .messages import NUM_STAMPS
-from .telemetry import STAGE_BOUNDS, STAGES
+from ..messages import NUM_STAMPS
+from .collector import STAGE_BOUNDS, STAGES
 
 _SPAN_BOUNDS = [(stage, STAGE_BOUNDS[stage][1]) for stage in STAGES]
 

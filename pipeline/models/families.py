@@ -14,7 +14,7 @@ from typing import Any
 
 import config
 
-from .errors import ModelError, UsageError
+from ..errors import ModelError, UsageError
 
 FAMILIES = ("openpose", "ae", "higherhrnet", "movenet", "yolo-pose")
 

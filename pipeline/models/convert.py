@@ -30,8 +30,8 @@ from pathlib import Path
 
 import config
 
-from .errors import ModelError
-from .modelfetch import _store, cache_dir, last_line, pip_download, sha256_bytes, throwaway_venv
+from ..errors import ModelError
+from .fetch import _store, cache_dir, last_line, pip_download, sha256_bytes, throwaway_venv
 
 TORCH = "torch==2.13.0"
 ULTRALYTICS = "ultralytics==8.4.190"

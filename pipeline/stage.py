@@ -4,7 +4,10 @@ A stage subclasses :class:`Stage` and implements ``open`` (acquire everything), 
 and ``close`` (release everything). :func:`stage_main` is the process entry point: it creates the
 process's own ZeroMQ context, the events socket (to the controller) and the control socket (from
 it), runs the life cycle, and guarantees that ``close`` runs if and only if ``open`` succeeded, on
-every exit path. An error becomes one :class:`StageError` message and a non-zero exit.
+every exit path. An error becomes one :class:`StageError` message and a non-zero exit. The
+controller names the class to run by module and class name (``config/defaults.toml``'s
+``[stages]``): the concrete stages live in ``stages/``, above this package, and are imported only
+in their own processes.
 
 Stages exit when the controller says :class:`Stop` (or on SIGTERM), never on their own: a stage
 that has sent its last message keeps its sockets open until then, so nothing queued is lost.
@@ -24,12 +27,12 @@ from typing import Any, ClassVar
 
 import zmq
 
-from pipeline import transport
-from pipeline.config import RunPlan
-from pipeline.errors import PipelineError
-from pipeline.memory import pss_mb
-from pipeline.ring import RingSet, SlotRing, run_segments, unlink_segments
-from pipeline.messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
+from . import transport
+from .errors import PipelineError
+from .messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
+from .plan import RunPlan
+from .ring import RingSet, SlotRing, run_segments, unlink_segments
+from .telemetry.memory import pss_mb
 
 
 class StopRequested(Exception):

@@ -17,11 +17,11 @@ from typing import Callable, Sequence
 
 import zmq
 
-from . import transport
-from .config import MODES
-from .ctlkeys import apply_client
-from .errors import UsageError
-from .messages import ControlReply, ControlRequest, WireError
+from .. import transport
+from ..config import MODES
+from .keys import apply_client
+from ..errors import UsageError
+from ..messages import ControlReply, ControlRequest, WireError
 
 
 def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def _identity(path: str) -> tuple[int, int] | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import resource
 
-from .errors import ResourceError
+from ..errors import ResourceError
 
 # Measured: a run with the default stages needs between 32 and 64 descriptors in its busiest
 # process; 64 is enough, and the soft limit is raised to this much when the hard limit allows.

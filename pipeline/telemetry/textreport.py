@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .config import MODE_TITLES
-from .telemetry import number as _number
+from ..config import MODE_TITLES
+from .collector import number as _number
 
 def fmt_num(value: float | None, width: int = 6) -> str:
     """A number in at most ``width`` (≥ 5) characters: 0.12, 12.3, 1234, 1e+06, <0.01; "-" for None."""

@@ -1,0 +1,13 @@
+"""Headless control of a running pipeline: the ``ctl`` command (``python -m pipeline.ctl``), the
+controller's ``--control`` address and the CurveZMQ keys of a ``tcp://`` one.
+
+* :mod:`.client`: ``ctl``'s requests, and the controller's side of one request (:func:`serve_one`);
+* :mod:`.address`: ``--control`` checked before the run starts, and bound;
+* :mod:`.keys`: who may control a run over the network.
+"""
+
+from .address import ControlSocket, check_control_address
+from .client import main, request, serve_one
+from .keys import apply_client, create_keys
+
+__all__ = ["ControlSocket", "apply_client", "check_control_address", "create_keys", "main", "request", "serve_one"]

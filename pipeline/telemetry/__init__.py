@@ -1,0 +1,14 @@
+"""Telemetry: what the run measures and how it is shown.
+
+* :mod:`.collector`: per-frame stage times and stage figures, windowed and whole-run (the
+  controller's :class:`Telemetry`), and the distributions they are kept in;
+* :mod:`.textreport`: the status line and the final table;
+* :mod:`.trace`: Chrome trace-event output (``--trace-out``);
+* :mod:`.monitors`: the ``-u`` utilisation monitors drawn on the frames;
+* :mod:`.memory`: how much memory a process really holds.
+"""
+
+from .collector import STAGES, Distribution, Telemetry, frame_times
+from .memory import pss_mb
+
+__all__ = ["STAGES", "Distribution", "Telemetry", "frame_times", "pss_mb"]

@@ -1,0 +1,50 @@
+"""What the bench scripts share: the models they measure and the clip they measure them on.
+
+:mod:`scripts.bench` (``make bench``), :mod:`scripts.bench_sources` and
+:mod:`scripts.bench_cluster` import this module, never each other.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pipeline.models.fetch import cached_movenet  # noqa: E402
+
+STANDIN = ROOT / "models" / "omz" / "intel"
+
+
+def models() -> list[dict[str, str]]:
+    found = []
+    for name, family in (("human-pose-estimation-0001", "openpose"), ("human-pose-estimation-0005", "ae")):
+        xml = STANDIN / name / "FP32" / f"{name}.xml"
+        if xml.exists() and xml.with_suffix(".bin").exists():
+            found.append({"name": name.replace("human-pose-estimation-", "hpe-"), "family": family,
+                          "path": str(xml), "weights": "stand-in"})
+    movenet = cached_movenet()
+    if movenet:
+        found.append({"name": "movenet", "family": "movenet", "path": str(movenet), "weights": "real"})
+    return found
+
+
+def make_clip(source: Path, out: Path, frames: int = 300) -> Path:
+    """A 768x432 (16:9) crop of the sample, MPEG-4 (XVID) AVI like the sample itself."""
+    if out.exists():
+        return out
+    cap = cv2.VideoCapture(str(source))
+    writer = cv2.VideoWriter(str(out), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"XVID"), 10.0, (768, 432))
+    n = 0
+    while n < frames:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        writer.write(np.ascontiguousarray(frame[72:504, :768]))
+        n += 1
+    writer.release()
+    return out
