@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..telemetry.collector import Distribution
+from ..telemetry.distribution import Distribution
 
 
 class _Source:

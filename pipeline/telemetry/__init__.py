@@ -8,7 +8,8 @@
 * :mod:`.memory`: how much memory a process really holds.
 """
 
-from .collector import STAGES, Distribution, Telemetry, frame_times
+from .collector import STAGES, Telemetry, frame_times
+from .distribution import Distribution
 from .memory import pss_mb
 
 __all__ = ["STAGES", "Distribution", "Telemetry", "frame_times", "pss_mb"]

@@ -25,12 +25,13 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..config import MODE_TITLES
 from ..messages import NUM_STAMPS, Stamp
+from .distribution import NS_PER_MS, Distribution, ms
 
 STAGES = ("capture", "preprocess", "infer", "decode", "sink")
 
@@ -61,7 +62,6 @@ QUEUE_FIGURES = {
     "sink": ("pending",),
 }
 
-_NS_PER_MS = 1e6
 _BATCH_FRAMES = 64  # frames gathered before they are accounted (snapshot and report flush sooner)
 _DECODE_LABEL = re.compile(r"^decode(\d+)(?:\.\d+)?$")
 
@@ -100,135 +100,6 @@ def frame_times(stamps: np.ndarray) -> FrameTimes:
 
 
 # --------------------------------------------------------------------------------------------
-# bounded distributions
-
-
-class LogHistogram:
-    """Counts of non-negative nanosecond values in log-spaced bins (``ratio`` apart) from ``lo``.
-
-    Values below ``lo`` share bin 0, values beyond the last edge the last bin. Memory is fixed;
-    a percentile is exact to within half a bin (``(ratio - 1) / 2`` relative).
-    """
-
-    def __init__(self, lo_ns: float = 1e3, hi_ns: float = 1e12, ratio: float = 1.01) -> None:
-        self.lo = float(lo_ns)
-        self.log_ratio = math.log(ratio)
-        self.nbins = int(math.ceil(math.log(hi_ns / lo_ns) / self.log_ratio)) + 2
-        self.counts = np.zeros(self.nbins, dtype=np.int64)
-
-    def add(self, values: np.ndarray) -> None:
-        v = np.asarray(values, dtype=np.float64)
-        if v.size > 64:
-            self.counts += np.bincount(self._bins(v), minlength=self.nbins)
-        elif v.size:
-            np.add.at(self.counts, self._bins(v), 1)
-
-    def _bins(self, v: np.ndarray) -> np.ndarray:
-        idx = np.zeros(v.shape, dtype=np.int64)
-        above = v >= self.lo
-        idx[above] = 1 + np.floor(np.log(v[above] / self.lo) / self.log_ratio).astype(np.int64)
-        return np.minimum(idx, self.nbins - 1)
-
-    def edges(self, index: int) -> tuple[float, float]:
-        """The value range ``[low, high)`` of bin ``index``."""
-        if index == 0:
-            return 0.0, self.lo
-        low = self.lo * math.exp((index - 1) * self.log_ratio)
-        return low, low * math.exp(self.log_ratio)
-
-    def merged(self, other: "LogHistogram") -> "LogHistogram":
-        out = LogHistogram.__new__(LogHistogram)
-        out.lo, out.log_ratio, out.nbins = self.lo, self.log_ratio, self.nbins
-        out.counts = self.counts + other.counts
-        return out
-
-    def percentile(self, q: float) -> float | None:
-        """The ``q``-th percentile (numpy's linear definition, interpolated inside the bin)."""
-        n = int(self.counts.sum())
-        if n == 0:
-            return None
-        rank = q / 100.0 * (n - 1)
-        cum = np.cumsum(self.counts)
-        index = int(np.searchsorted(cum, rank, side="right"))
-        index = min(index, self.nbins - 1)
-        before = int(cum[index - 1]) if index else 0
-        frac = (rank - before + 0.5) / max(1, int(self.counts[index]))
-        low, high = self.edges(index)
-        if low <= 0.0:
-            return low + (high - low) * min(1.0, frac)
-        return low * (high / low) ** min(1.0, max(0.0, frac))
-
-
-class Distribution:
-    """One series of nanosecond values over a whole run, in bounded memory.
-
-    Keeps the count, sum, min and max exactly; keeps the values themselves (exact percentiles)
-    until there are more than ``exact_limit`` of them, and a :class:`LogHistogram` always.
-    """
-
-    def __init__(self, exact_limit: int = 20000) -> None:
-        self.exact_limit = exact_limit
-        self.count = 0
-        self.total = 0
-        self.min: int | None = None
-        self.max: int | None = None
-        self.hist = LogHistogram()
-        self._exact: list[np.ndarray] | None = []
-
-    def add(self, values: np.ndarray) -> None:
-        v = np.asarray(values, dtype=np.int64)
-        if not v.size:
-            return
-        self.count += int(v.size)
-        self.total += int(v.sum())
-        lo, hi = int(v.min()), int(v.max())
-        self.min = lo if self.min is None else min(self.min, lo)
-        self.max = hi if self.max is None else max(self.max, hi)
-        self.hist.add(np.maximum(v, 0))
-        if self._exact is not None:
-            if self.count <= self.exact_limit:
-                self._exact.append(v.copy())
-            else:
-                self._exact = None  # from now on the histogram answers
-
-    def merged(self, other: "Distribution") -> "Distribution":
-        out = Distribution(self.exact_limit)
-        out.count, out.total = self.count + other.count, self.total + other.total
-        mins = [m for m in (self.min, other.min) if m is not None]
-        maxs = [m for m in (self.max, other.max) if m is not None]
-        out.min, out.max = (min(mins) if mins else None), (max(maxs) if maxs else None)
-        out.hist = self.hist.merged(other.hist)
-        if self._exact is not None and other._exact is not None and out.count <= out.exact_limit:
-            out._exact = self._exact + other._exact
-        else:
-            out._exact = None
-        return out
-
-    def mean(self) -> float | None:
-        return self.total / self.count if self.count else None
-
-    def percentile(self, q: float) -> float | None:
-        if not self.count:
-            return None
-        if self._exact is not None:
-            return float(np.percentile(np.concatenate(self._exact), q))
-        value = self.hist.percentile(q)
-        assert value is not None and self.min is not None and self.max is not None
-        return min(max(value, float(self.min)), float(self.max))
-
-    def summary_ms(self, quantiles: Iterable[float] = (50, 95)) -> dict[str, float | None]:
-        """``{"mean": …, "p50": …, …}`` in milliseconds (None when empty)."""
-        out: dict[str, float | None] = {"mean": _ms(self.mean())}
-        for q in quantiles:
-            out[f"p{q:g}"] = _ms(self.percentile(q))
-        return out
-
-
-def _ms(ns: float | None) -> float | None:
-    return None if ns is None else float(ns) / _NS_PER_MS
-
-
-# --------------------------------------------------------------------------------------------
 # whole-run accumulators
 
 
@@ -259,7 +130,7 @@ class _WorkerTotals:
     def as_dict(self) -> dict[str, Any]:
         util = self.busy_ms / self.period_ms if self.period_ms > 0 else None
         return {"utilisation": util, "items": self.items, "busy_ms": self.busy_ms, "period_ms": self.period_ms,
-                "frames": self.frames, "decode_mean_ms": self.decode_ns / self.frames / _NS_PER_MS
+                "frames": self.frames, "decode_mean_ms": self.decode_ns / self.frames / NS_PER_MS
                 if self.frames else None}
 
 
@@ -330,7 +201,7 @@ class _ModeTotals:
                              "share": both / lat["mean"] if lat["mean"] else None}
         return {"title": title, "frames": self.frames, "incomplete": self.incomplete, "duration_s": duration_s,
                 "fps": self.frames / duration_s if duration_s > 0 else None,
-                "latency_ms": dict(lat, min=_ms(self.e2e.min), max=_ms(self.e2e.max)),
+                "latency_ms": dict(lat, min=ms(self.e2e.min), max=ms(self.e2e.max)),
                 "stages": stages, "sum_check": _sum_check(stage_sum, lat["mean"]), "dropped": self.dropped,
                 "requests_in_flight": (self.in_flight_weighted / self.in_flight_period
                                        if self.in_flight_period > 0 else None),
@@ -538,7 +409,7 @@ class Telemetry:
         """A decode worker's busy time over its period (given, else timed by arrival)."""
         period = number(figures.get("period_ms"))
         if period is None:
-            period = (now - previous) / _NS_PER_MS if previous is not None else self.period_ms
+            period = (now - previous) / NS_PER_MS if previous is not None else self.period_ms
         items, busy = int(number(figures.get("items")) or 0), float(number(figures.get("busy_ms")) or 0.0)
         self._events.append(_FigureEvent(now, worker, busy, period))
         if totals is not None:
@@ -579,8 +450,8 @@ class Telemetry:
         for i, stage in enumerate(STAGES):
             svc = self._window.service[ok, i]
             wait = self._window.wait[ok, i]
-            stages[stage] = {"service_ms": _ms(float(svc.mean())) if ok.size else None,
-                             "wait_ms": (_ms(float(wait.mean())) if ok.size else None) if i else None}
+            stages[stage] = {"service_ms": ms(float(svc.mean())) if ok.size else None,
+                             "wait_ms": (ms(float(wait.mean())) if ok.size else None) if i else None}
         infer = self._latest.get("infer", {})
         return {"t_ns": now, "mode": self.mode, "window_s": self.window_ns / 1e9, "frames": int(rows.size),
                 "total_frames": self.frames, "fps": self._window_fps(rows, now, since),
@@ -652,8 +523,8 @@ def _percentiles_ms(values: np.ndarray) -> dict[str, float | None]:
     if not values.size:
         return {"mean": None, "p50": None, "p95": None, "p99": None}
     p50, p95, p99 = np.percentile(values, (50, 95, 99))
-    return {"mean": _ms(float(values.mean())), "p50": _ms(float(p50)), "p95": _ms(float(p95)),
-            "p99": _ms(float(p99))}
+    return {"mean": ms(float(values.mean())), "p50": ms(float(p50)), "p95": ms(float(p95)),
+            "p99": ms(float(p99))}
 
 
 def _jsonable(obj: Any) -> Any:
