@@ -111,7 +111,7 @@ def test_no_module_takes_part_in_an_import_circle():
     assert _circles(_graph()) == []
 
 
-def test_the_checks_above_see_a_circle_and_an_upward_import():
+def test_the_graph_reader_sees_relative_dotted_and_script_imports_and_a_circle():
     """The graph reader itself: a relative import, the parents a dotted import runs, the scripts'
     own imports, and a circle made on purpose."""
     graph = _graph()
