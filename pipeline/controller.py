@@ -45,8 +45,8 @@ from .sources import SourceSpec, SourceTable, capture_workers, expand_inputs, mo
 from .sources.table import source_lines
 from .stage import STOP_SIGNAL, stage_main
 from .telemetry import Telemetry, pss_mb
-from .telemetry.textreport import final_table, status_line
 from .telemetry.machine import machine_description
+from .telemetry.textreport import final_table, status_line
 from .telemetry.trace import TraceRecorder
 from .watchdog import Watchdog
 from .window import WindowSizer
