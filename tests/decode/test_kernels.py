@@ -10,6 +10,7 @@ import pytest
 
 from stages.decode import ae, kernels, openpose, reference
 from tests.decode import render
+from tracking import assignment_kernels, assignment_reference
 
 RNG_SEEDS = (0, 1, 2)
 
@@ -18,22 +19,28 @@ def _py(f):
     return getattr(f, "py_func", f)
 
 
-def _kernel_names() -> list[str]:
-    return [name for name, obj in vars(kernels).items()
-            if callable(obj) and getattr(obj, "__module__", "") == kernels.__name__
+# Every kernel module and its plain-numpy twin.
+KERNEL_MODULES = ((kernels, reference), (assignment_kernels, assignment_reference))
+
+
+def _kernel_names(module) -> list[str]:
+    """The kernels defined in ``module`` (not those it imports from another kernel module)."""
+    return [name for name, obj in vars(module).items()
+            if callable(obj) and getattr(obj, "__module__", "") == module.__name__
             and not isinstance(obj, type)]
 
 
 def test_every_kernel_is_njit_cached_and_has_a_twin():
-    names = _kernel_names()
-    assert len(names) >= 15
-    for name in names:
-        k = getattr(kernels, name)
+    found = [(module, twins, name)
+             for module, twins in KERNEL_MODULES for name in _kernel_names(module)]
+    assert len(found) >= 15
+    for module, twins, name in found:
+        k = getattr(module, name)
         if hasattr(k, "py_func"):  # not under NUMBA_DISABLE_JIT
             assert type(k._cache).__name__ == "FunctionCache", f"{name}: not cache=True"
             assert not k.targetoptions.get("parallel", False), name
-        twin = getattr(reference, name, None)
-        assert twin is not None, f"reference.{name} missing"
+        twin = getattr(twins, name, None)
+        assert twin is not None, f"{twins.__name__}.{name} missing"
         assert inspect.signature(_py(k)).parameters.keys() == \
             inspect.signature(twin).parameters.keys(), name
 
@@ -267,11 +274,11 @@ def test_hungarian_is_optimal_and_matches_twin(shape, integer):
     cost = rng.uniform(0.0, 5.0, shape)
     if integer:
         cost = np.round(cost)  # ties
-        cost[cost > 4] = kernels.FORBIDDEN
+        cost[cost > 4] = assignment_kernels.FORBIDDEN
     out_k = np.zeros(shape[0], np.int64)
     out_r = np.zeros(shape[0], np.int64)
-    kernels.hungarian(cost, out_k)
-    reference.hungarian(cost, out_r)
+    assignment_kernels.hungarian(cost, out_k)
+    assignment_reference.hungarian(cost, out_r)
     np.testing.assert_array_equal(out_k, out_r)
     rows = np.nonzero(out_k >= 0)[0]
     assert len(rows) == min(shape)
@@ -330,8 +337,8 @@ def test_hungarian_larger_random_matches_twin_and_is_optimal():
         cost = rng.uniform(0.0, 1.0, shape)
         out_k = np.zeros(shape[0], np.int64)
         out_r = np.zeros(shape[0], np.int64)
-        kernels.hungarian(cost, out_k)
-        reference.hungarian(cost, out_r)
+        assignment_kernels.hungarian(cost, out_k)
+        assignment_reference.hungarian(cost, out_r)
         np.testing.assert_array_equal(out_k, out_r)
         if shape[0] <= shape[1]:
             assert not _improvable(cost, out_k)
