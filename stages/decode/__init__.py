@@ -9,6 +9,6 @@ Contract shared by every family decoder (``openpose``, ``ae``, ``higherhrnet``, 
   float32 ``(n,)``, one score per person;
 * the decode worker maps network-input pixels back to source-frame pixels.
 
-Numba kernels live in :mod:`stages.decode.kernels`; their plain-numpy twins in
-:mod:`stages.decode.reference`.
+Numba kernels live in :mod:`stages.decode.ae_kernels`; their plain-numpy twins in
+:mod:`stages.decode.ae_reference`.
 """

@@ -1,4 +1,4 @@
-"""Plain-numpy twins of :mod:`stages.decode.kernels`.
+"""Plain-numpy twins of :mod:`stages.decode.ae_kernels`.
 
 One function per kernel, same name, same signature, same results, written for clarity rather
 than speed (vectorised numpy where that is the obvious formulation, plain loops where the
@@ -21,7 +21,7 @@ from tracking.assignment_reference import FORBIDDEN, hungarian
 
 
 def quadratic_offset(lo: float, mid: float, hi: float) -> float:
-    """See :func:`stages.decode.kernels.quadratic_offset`."""
+    """See :func:`stages.decode.ae_kernels.quadratic_offset`."""
     lo, mid, hi = float(lo), float(mid), float(hi)
     if lo > 0.0 and mid > 0.0 and hi > 0.0:
         a, b, c = math.log(lo), math.log(mid), math.log(hi)
@@ -37,7 +37,7 @@ def quadratic_offset(lo: float, mid: float, hi: float) -> float:
 
 
 def is_local_max(m: np.ndarray, y: int, x: int, radius: int, absolute: bool) -> bool:
-    """See :func:`stages.decode.kernels.is_local_max`."""
+    """See :func:`stages.decode.ae_kernels.is_local_max`."""
     if absolute:
         m = np.abs(m)
     h, w = m.shape
@@ -75,7 +75,7 @@ def _peak_mask(m: np.ndarray, threshold: float, radius: int, absolute: bool) -> 
 def find_peaks(maps: np.ndarray, threshold: float, radius: int, absolute: bool,
                out_xy: np.ndarray, out_ij: np.ndarray, out_score: np.ndarray,
                out_count: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.find_peaks`."""
+    """See :func:`stages.decode.ae_kernels.find_peaks`."""
     max_peaks = out_xy.shape[1]
     total = 0
     for c in range(maps.shape[0]):
@@ -102,7 +102,7 @@ NOISE_SAMPLES = 65536
 
 
 def noise_sigma(maps: np.ndarray) -> float:
-    """See :func:`stages.decode.kernels.noise_sigma`."""
+    """See :func:`stages.decode.ae_kernels.noise_sigma`."""
     flat = maps.ravel()
     v = np.abs(flat[::max(1, flat.size // NOISE_SAMPLES)].astype(np.float64))
     v = v[np.isfinite(v) & (v != 0.0)]
@@ -115,7 +115,7 @@ def noise_sigma(maps: np.ndarray) -> float:
 
 
 def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
-    """See :func:`stages.decode.kernels.upsample_bilinear`."""
+    """See :func:`stages.decode.ae_kernels.upsample_bilinear`."""
     _, h, w = src.shape
     hh, ww = out.shape[1:]
     fy = np.maximum((np.arange(hh) + 0.5) * (h / hh) - 0.5, 0.0)
@@ -140,7 +140,7 @@ def upsample_bilinear(src: np.ndarray, out: np.ndarray) -> None:
 def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: float, by: float,
                n_samples: int, min_alignment: float, min_success: float, short_len: float,
                short_min: float) -> float:
-    """See :func:`stages.decode.kernels.limb_score`."""
+    """See :func:`stages.decode.ae_kernels.limb_score`."""
     h, w = paf_x.shape
     vec = np.array([bx - ax, by - ay], np.float64)
     length = float(np.hypot(*vec))
@@ -168,7 +168,7 @@ def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: f
 def score_limbs(paf_x: np.ndarray, paf_y: np.ndarray, a_xy: np.ndarray, b_xy: np.ndarray,
                 n_samples: int, min_alignment: float, min_success: float, short_len: float,
                 short_min: float, out: np.ndarray) -> None:
-    """See :func:`stages.decode.kernels.score_limbs`."""
+    """See :func:`stages.decode.ae_kernels.score_limbs`."""
     for i, (ax, ay) in enumerate(a_xy):
         for j, (bx, by) in enumerate(b_xy):
             out[i, j] = limb_score(paf_x, paf_y, ax, ay, bx, by, n_samples, min_alignment,
@@ -177,7 +177,7 @@ def score_limbs(paf_x: np.ndarray, paf_y: np.ndarray, a_xy: np.ndarray, b_xy: np
 
 def greedy_pairs(scores: np.ndarray, out_a: np.ndarray, out_b: np.ndarray,
                  out_s: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.greedy_pairs`."""
+    """See :func:`stages.decode.ae_kernels.greedy_pairs`."""
     n, m = scores.shape
     flat = scores.ravel()
     used_a: set[int] = set()
@@ -202,7 +202,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
                    min_success: float, short_len: float, short_min: float,
                    out_entries: np.ndarray, out_entry_score: np.ndarray,
                    out_entry_parts: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.group_openpose`."""
+    """See :func:`stages.decode.ae_kernels.group_openpose`."""
     n_types, max_peaks = peaks_score.shape
     cap = out_entries.shape[0]
     # {"slots": array(K), "score": float, "parts": int, "alive": bool, "scale": float}
@@ -270,7 +270,7 @@ def group_openpose(pafs: np.ndarray, peaks_xy: np.ndarray, peaks_score: np.ndarr
 def openpose_keypoints(entries: np.ndarray, n: int, entry_parts: np.ndarray,
                        peaks_xy: np.ndarray, peaks_score: np.ndarray, type_to_out: np.ndarray,
                        min_parts: int, out_kpts: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.openpose_keypoints`."""
+    """See :func:`stages.decode.ae_kernels.openpose_keypoints`."""
     k = 0
     for e in range(n):
         if entry_parts[e] < min_parts:
@@ -293,7 +293,7 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
              peaks_count: np.ndarray, tags: np.ndarray, joint_order: np.ndarray,
              tag_threshold: float, dist_weight: float, score_weight: float, dup_radius: float,
              out_pose_peak: np.ndarray, out_pose_tag: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.group_ae`."""
+    """See :func:`stages.decode.ae_kernels.group_ae`."""
     n_types = peaks_score.shape[0]
     cap = out_pose_peak.shape[0]
     norm = float(max(tags.shape[1:]))
@@ -342,7 +342,7 @@ def group_ae(peaks_xy: np.ndarray, peaks_ij: np.ndarray, peaks_score: np.ndarray
 
 def _fits(pose_peak: np.ndarray, peaks_xy: np.ndarray, p: int, q: int, j: int, x0: float,
           x1: float, y0: float, y1: float, margin: float, dup_radius: float) -> bool:
-    """See :func:`stages.decode.kernels._fits`."""
+    """See :func:`stages.decode.ae_kernels._fits`."""
     iq = pose_peak[q, j]
     if iq < 0:
         return False
@@ -358,7 +358,7 @@ def _fits(pose_peak: np.ndarray, peaks_xy: np.ndarray, p: int, q: int, j: int, x
 
 
 def _group_tag(pose_peak: np.ndarray, p: int, tags: np.ndarray, peaks_ij: np.ndarray) -> float:
-    """See :func:`stages.decode.kernels._group_tag`."""
+    """See :func:`stages.decode.ae_kernels._group_tag`."""
     total, c = 0.0, 0
     for j in np.nonzero(pose_peak[p] >= 0)[0]:
         i = pose_peak[p, j]
@@ -370,7 +370,7 @@ def _group_tag(pose_peak: np.ndarray, p: int, tags: np.ndarray, peaks_ij: np.nda
 def merge_fragments(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_ij: np.ndarray,
                     tags: np.ndarray, merge_tag_threshold: float, dup_radius: float,
                     margin: float, out_pose_tag: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.merge_fragments`."""
+    """See :func:`stages.decode.ae_kernels.merge_fragments`."""
     k = pose_peak.shape[1]
 
     def box(p: int) -> tuple[float, float, float, float]:
@@ -419,7 +419,7 @@ def merge_fragments(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_i
 
 def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_score: np.ndarray,
                  out_kpts: np.ndarray) -> None:
-    """See :func:`stages.decode.kernels.ae_keypoints`."""
+    """See :func:`stages.decode.ae_kernels.ae_keypoints`."""
     for p in range(n):
         for j, i in enumerate(pose_peak[p]):
             out_kpts[p, j] = (0.0, 0.0, 0.0) if i < 0 else (*peaks_xy[j, i], peaks_score[j, i])
@@ -428,7 +428,7 @@ def ae_keypoints(pose_peak: np.ndarray, n: int, peaks_xy: np.ndarray, peaks_scor
 def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag: np.ndarray,
                  n: int, fill_threshold: float, fill_tag_threshold: float,
                  min_separation: float, reach: float, min_joints: int) -> int:
-    """See :func:`stages.decode.kernels.fill_missing`."""
+    """See :func:`stages.decode.ae_kernels.fill_missing`."""
     _, h, w = heat.shape
     yy, xx = np.mgrid[0:h, 0:w]
     filled = 0
@@ -472,7 +472,7 @@ def fill_missing(heat: np.ndarray, tags: np.ndarray, kpts: np.ndarray, pose_tag:
 
 def finalize_poses(kpts: np.ndarray, n: int, stride: float, min_pose_score: float,
                    out_kpts: np.ndarray, out_scores: np.ndarray) -> int:
-    """See :func:`stages.decode.kernels.finalize_poses`."""
+    """See :func:`stages.decode.ae_kernels.finalize_poses`."""
     k3 = kpts[:n].astype(np.float64)
     scores = k3[:, :, 2].sum(axis=1) / k3.shape[1]
     order = np.argsort(-scores, kind="mergesort")

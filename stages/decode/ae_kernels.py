@@ -4,7 +4,7 @@ Every function here is a pure module-level ``@numba.njit(cache=True)`` function 
 numpy arrays and scalars, and writes its results into arrays the caller preallocates where the
 result has a size known in advance. Workers are single-threaded, so nothing is ``parallel``.
 Each kernel has a plain-numpy twin of the same name and signature in
-:mod:`stages.decode.reference`; the tests run both over the same inputs.
+:mod:`stages.decode.ae_reference`; the tests run both over the same inputs.
 
 Conventions
 -----------
