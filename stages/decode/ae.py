@@ -14,8 +14,8 @@ Algorithm
 ---------
 1. Peaks: 5x5 NMS per joint, value > ``detection_threshold`` and > ``noise_peaks`` times the
    maps' noise level (a robust estimate of the background's standard deviation,
-   :func:`~stages.decode.ae_kernels.noise_sigma`), the ``max_people`` best per joint, refined to
-   sub-cell precision (parabola through the log of the peak and its neighbours).
+   :func:`~stages.decode.heatmap_kernels.noise_sigma`), the ``max_people`` best per joint, refined
+   to sub-cell precision (parabola through the log of the peak and its neighbours).
 2. Grouping: joint types are taken head and torso first; each type's candidates are assigned to
    the people found so far by an optimal assignment (Hungarian algorithm, in Numba) on the cost
    ``|tag - person tag| + dist_weight * distance to the person's centre / max(H, W)

@@ -8,7 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
-from stages.decode import ae, ae_kernels, ae_reference, openpose
+from stages.decode import (ae, ae_kernels, ae_reference, heatmap_kernels, heatmap_reference,
+                           openpose, openpose_kernels, openpose_reference)
 from tests.decode import render
 from tracking import assignment_kernels, assignment_reference
 
@@ -20,7 +21,8 @@ def _py(f):
 
 
 # Every kernel module and its plain-numpy twin.
-KERNEL_MODULES = ((ae_kernels, ae_reference), (assignment_kernels, assignment_reference))
+KERNEL_MODULES = ((heatmap_kernels, heatmap_reference), (openpose_kernels, openpose_reference),
+                  (ae_kernels, ae_reference), (assignment_kernels, assignment_reference))
 
 
 def _kernel_names(module) -> list[str]:
@@ -56,13 +58,13 @@ def test_quadratic_offset_matches_twin_and_is_exact_on_gaussians():
     triples += [(0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (np.nan, 1.0, 0.5), (0.2, 1.0, np.inf),
                 (0.5, 1.0, 0.5), (-0.1, 0.3, 0.2)]
     for lo, mid, hi in triples:
-        got = ae_kernels.quadratic_offset(float(lo), float(mid), float(hi))
-        want = ae_reference.quadratic_offset(float(lo), float(mid), float(hi))
+        got = heatmap_kernels.quadratic_offset(float(lo), float(mid), float(hi))
+        want = heatmap_reference.quadratic_offset(float(lo), float(mid), float(hi))
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
         assert np.isfinite(got) and -0.5 <= got <= 0.5
     for true in np.linspace(-0.49, 0.49, 15):
         g = np.exp(-((np.arange(-1, 2) - true) ** 2) / (2 * 1.3 ** 2))
-        assert ae_kernels.quadratic_offset(*map(float, g)) == pytest.approx(true, abs=1e-9)
+        assert heatmap_kernels.quadratic_offset(*map(float, g)) == pytest.approx(true, abs=1e-9)
 
 
 @pytest.mark.parametrize("radius", [1, 2, 3])
@@ -72,8 +74,8 @@ def test_is_local_max_matches_twin_with_ties(radius, absolute):
     m = rng.integers(-3, 4, (9, 11)).astype(np.float32)  # many ties
     for y in range(m.shape[0]):
         for x in range(m.shape[1]):
-            assert (ae_kernels.is_local_max(m, y, x, radius, absolute)
-                    == ae_reference.is_local_max(m, y, x, radius, absolute))
+            assert (heatmap_kernels.is_local_max(m, y, x, radius, absolute)
+                    == heatmap_reference.is_local_max(m, y, x, radius, absolute))
 
 
 def _peaks(backend, maps, threshold, radius, max_peaks, absolute=False):
@@ -85,8 +87,8 @@ def _peaks(backend, maps, threshold, radius, max_peaks, absolute=False):
 
 
 def _assert_same_peaks(maps, threshold, radius, max_peaks, absolute=False):
-    t1, a = _peaks(ae_kernels, maps, threshold, radius, max_peaks, absolute)
-    t2, b = _peaks(ae_reference, maps, threshold, radius, max_peaks, absolute)
+    t1, a = _peaks(heatmap_kernels, maps, threshold, radius, max_peaks, absolute)
+    t2, b = _peaks(heatmap_reference, maps, threshold, radius, max_peaks, absolute)
     assert t1 == t2
     for x, y in zip(a, b):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
@@ -148,8 +150,8 @@ def test_upsample_bilinear_matches_twin_and_cv2(src_shape, dst_shape):
     src = rng.normal(size=src_shape).astype(np.float32)
     a = np.zeros(dst_shape, np.float32)
     b = np.zeros(dst_shape, np.float32)
-    ae_kernels.upsample_bilinear(src, a)
-    ae_reference.upsample_bilinear(src, b)
+    heatmap_kernels.upsample_bilinear(src, a)
+    heatmap_reference.upsample_bilinear(src, b)
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     cv2 = pytest.importorskip("cv2")
     for c in range(src.shape[0]):
@@ -176,8 +178,8 @@ def test_limb_score_matches_twin_on_random_fields(seed):
                          rng.uniform(9, 16, 40), rng.uniform(3, 6, 40)]
     accepted = 0
     for ax, ay, bx, by in ends:
-        got = ae_kernels.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
-        want = ae_reference.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
+        got = openpose_kernels.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
+        want = openpose_reference.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
         accepted += got > 0
     assert accepted > 20
@@ -187,7 +189,7 @@ def test_limb_score_connects_zero_length_and_short_limbs():
     paf = np.zeros((2, 8, 8), np.float32)
     paf[0, 2:5, 2:5] = 0.6
     paf[1, 2:5, 2:5] = -0.8
-    for backend in (ae_kernels, ae_reference):
+    for backend in (openpose_kernels, openpose_reference):
         assert backend.limb_score(paf[0], paf[1], 3.2, 3.1, 3.2, 3.1, *LIMB_ARGS) > 0.0
         assert backend.limb_score(paf[0], paf[1], 3.0, 3.0, 3.6, 3.4, *LIMB_ARGS) > 0.0
         assert backend.limb_score(paf[0], paf[1], 6.5, 6.5, 6.6, 6.5, *LIMB_ARGS) == -1.0
@@ -201,8 +203,8 @@ def test_score_limbs_matches_twin(seed):
     b = rng.uniform(0, 13, (5, 2))
     out_k = np.zeros((7, 5))
     out_r = np.zeros((7, 5))
-    ae_kernels.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_k)
-    ae_reference.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_r)
+    openpose_kernels.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_k)
+    openpose_reference.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_r)
     np.testing.assert_allclose(out_k, out_r, rtol=1e-12, atol=1e-12)
 
 
@@ -211,7 +213,7 @@ def test_greedy_pairs_matches_twin(shape):
     rng = np.random.default_rng(sum(shape))
     scores = np.round(rng.uniform(-1.0, 1.0, shape), 1)  # ties and rejections
     outs = []
-    for backend in (ae_kernels, ae_reference):
+    for backend in (openpose_kernels, openpose_reference):
         k = min(shape)
         a, b, s = np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(k)
         n = backend.greedy_pairs(scores, a, b, s)
@@ -232,9 +234,9 @@ def test_group_openpose_and_keypoints_match_twin_on_rendered_maps(n_people, nois
     rng = np.random.default_rng(n_people)
     poses = render.crowd(rng, n_people, 32, 57)
     pafs, heat = render.render_openpose(poses, 32, 57, noise=noise, rng=rng)
-    xy, _, score, count = _openpose_peaks(ae_kernels, heat)
+    xy, _, score, count = _openpose_peaks(openpose_kernels, heat)
     results = []
-    for backend in (ae_kernels, ae_reference):
+    for backend in (openpose_kernels, openpose_reference):
         cap = int(count.sum())
         ent = np.full((cap, 18), -1, np.int64)
         es, ep = np.zeros(cap), np.zeros(cap, np.int64)
@@ -404,7 +406,7 @@ def test_finalize_poses_matches_twin(seed):
     kpts[2] = kpts[3]  # a tie
     for stride, min_score, cap in [(2.0, 0.0, 9), (8.0, 0.3, 9), (2.0, 0.0, 4), (4.0, 2.0, 9)]:
         outs = []
-        for backend in (ae_kernels, ae_reference):
+        for backend in (heatmap_kernels, heatmap_reference):
             ok = np.zeros((cap, 17, 3), np.float32)
             os_ = np.zeros(cap, np.float32)
             n = backend.finalize_poses(kpts, 9, stride, min_score, ok, os_)
@@ -422,7 +424,7 @@ def test_noise_sigma_matches_twin_and_estimates_the_noise(sigma):
     heat, _ = render.render_ae(poses, render.spaced_tags(rng, 6), 96, 96, noise=sigma,
                                nms_negate=True, rng=rng)
     heat[0, 0, 0] = np.nan
-    got = ae_kernels.noise_sigma(heat)
-    assert got == ae_reference.noise_sigma(heat)
-    assert abs(got - sigma) <= 0.1 * sigma + 1.0 / ae_kernels.NOISE_BINS
-    assert ae_kernels.noise_sigma(np.full((2, 3, 3), np.nan, np.float32)) == 0.0
+    got = heatmap_kernels.noise_sigma(heat)
+    assert got == heatmap_reference.noise_sigma(heat)
+    assert abs(got - sigma) <= 0.1 * sigma + 1.0 / heatmap_kernels.NOISE_BINS
+    assert heatmap_kernels.noise_sigma(np.full((2, 3, 3), np.nan, np.float32)) == 0.0
