@@ -6,6 +6,10 @@ Pure ``@numba.njit(cache=True)`` functions over numpy arrays that write their re
 the caller preallocates; each has a plain-numpy twin of the same name and signature in
 :mod:`tracking.assignment_reference`, and the tests run both over the same inputs. It lives in
 ``tracking`` because ``stages`` may import ``tracking`` but ``tracking`` never imports ``stages``.
+Numba's cache does not notice a change made in another file: :func:`hungarian` and
+:data:`FORBIDDEN` are compiled into the cached :func:`tracking.kernels.assign` and
+:func:`stages.decode.ae_kernels.group_ae`, so after changing them, touch those two files (or delete
+their entries in ``__pycache__``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-# Cost given to a pair the assignment must not choose (tags too far apart, a pose too unlike a track).
+# Cost of a pair the assignment must not choose (tags too far apart, a pose too unlike a track).
 FORBIDDEN = 1.0e6
 
 
