@@ -49,7 +49,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.exit("run from the repository root as: python -m scripts.bench_decode")
 
-from stages.decode import ae, higherhrnet, openpose  # noqa: E402
+from stages.decode import ae, heatmap_kernels, higherhrnet, openpose  # noqa: E402
 from tests.decode import render  # noqa: E402
 
 from tests.decode import scenes  # noqa: E402
@@ -130,8 +130,8 @@ def make_maps(family: str, n: int, seed: int,
     lo, hi, emb_lo = render.render_higherhrnet(poses, tags, h, w, rng=rng)
     up = np.zeros(hi.shape, np.float32)
     emb = np.zeros(hi.shape, np.float32)
-    higherhrnet.kernels.upsample_bilinear(lo, up)
-    higherhrnet.kernels.upsample_bilinear(emb_lo, emb)
+    heatmap_kernels.upsample_bilinear(lo, up)
+    heatmap_kernels.upsample_bilinear(emb_lo, emb)
     heat = render.maxpool_negate(np.maximum((up + hi) / 2, 0.0)).astype(np.float32)
     return poses, (heat, emb)
 
@@ -287,8 +287,8 @@ def noisy_maps(family: str, truth_px: np.ndarray, level: render.Noise,
                                                tag_spacing=TAG_SPACING, rng=rng)
     up = np.zeros(hi.shape, np.float32)
     emb = np.zeros(hi.shape, np.float32)
-    higherhrnet.kernels.upsample_bilinear(lo, up)
-    higherhrnet.kernels.upsample_bilinear(emb_lo, emb)
+    heatmap_kernels.upsample_bilinear(lo, up)
+    heatmap_kernels.upsample_bilinear(emb_lo, emb)
     heat = render.maxpool_negate(np.maximum((up + hi) / 2, 0.0)).astype(np.float32)
     return heat, emb
 

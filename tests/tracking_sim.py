@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stages.decode.reference import hungarian
+from tracking.assignment_reference import hungarian
 
 # A standing person, COCO-17 order, in body heights: x right, y down, origin between the hips.
 BODY = np.array([

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from stages.decode.kernels import FORBIDDEN, hungarian
+from .assignment_kernels import FORBIDDEN, hungarian
 
 # COCO keypoint sigmas (the OKS of the COCO keypoint benchmark), nose … right ankle.
 COCO_SIGMAS = np.array([0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.decode.reference import FORBIDDEN, hungarian
-
+from .assignment_reference import FORBIDDEN, hungarian
 from .kernels import COCO_SIGMAS
 
 __all__ = ["COCO_SIGMAS", "assign", "iou_matrix", "oks_matrix", "pose_boxes"]

@@ -14,8 +14,8 @@ Algorithm
 ---------
 1. Peaks: 5x5 NMS per joint, value > ``detection_threshold`` and > ``noise_peaks`` times the
    maps' noise level (a robust estimate of the background's standard deviation,
-   :func:`~stages.decode.kernels.noise_sigma`), the ``max_people`` best per joint, refined to
-   sub-cell precision (parabola through the log of the peak and its neighbours).
+   :func:`~stages.decode.heatmap_kernels.noise_sigma`), the ``max_people`` best per joint, refined
+   to sub-cell precision (parabola through the log of the peak and its neighbours).
 2. Grouping: joint types are taken head and torso first; each type's candidates are assigned to
    the people found so far by an optimal assignment (Hungarian algorithm, in Numba) on the cost
    ``|tag - person tag| + dist_weight * distance to the person's centre / max(H, W)
@@ -28,7 +28,7 @@ Algorithm
    Groups are merged back, smallest first, into the larger group whose tag is closest (within
    ``merge_tag_threshold``) when more than half of their joints fit it: inside its bounding box
    grown by ``merge_margin`` times its size, and a joint type it lacks (or the same joint
-   detected twice), see :func:`~stages.decode.kernels.merge_fragments`.
+   detected twice), see :func:`~stages.decode.ae_kernels.merge_fragments`.
 4. Filling: a missing joint of a person with at least ``fill_min_joints`` joints is taken from the
    best heatmap cell whose tag is within ``fill_tag_threshold`` of the person's tag and whose
    value is at least ``fill_threshold`` and ``noise_fill`` times the noise level, within
@@ -49,7 +49,7 @@ from types import ModuleType
 
 import numpy as np
 
-from . import kernels
+from . import ae_kernels
 
 NUM_JOINTS = 17
 # Grouping order: head, shoulders, hips, then the limbs outwards.
@@ -91,7 +91,7 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
     scores : (n,) float32
         Per-person score, descending.
     """
-    return decode_with(kernels, heatmaps, embeddings, stride=stride,
+    return decode_with(ae_kernels, heatmaps, embeddings, stride=stride,
                        min_pose_score=min_pose_score, max_people=max_people,
                        detection_threshold=detection_threshold, tag_threshold=tag_threshold,
                        dist_weight=dist_weight, score_weight=score_weight, dup_radius=dup_radius,
@@ -104,8 +104,8 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, stride: float = 2,
 
 def decode_with(backend: ModuleType, heatmaps: np.ndarray, embeddings: np.ndarray, *,
                 stride: float = 2, **params: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
-    :mod:`~stages.decode.reference` (used by the tests). ``params`` are :func:`decode`'s."""
+    """:func:`decode` on a kernel backend: :mod:`~stages.decode.ae_kernels` or its numpy twin
+    :mod:`~stages.decode.ae_reference` (used by the tests). ``params`` are :func:`decode`'s."""
     heat, tags = check_maps(heatmaps, embeddings, "ae")
     return decode_checked(backend, heat, tags, stride=stride, **params)
 

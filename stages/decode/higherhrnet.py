@@ -30,7 +30,7 @@ from types import ModuleType
 
 import numpy as np
 
-from . import ae, kernels
+from . import ae, ae_kernels
 
 
 def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, heatmaps_lo: np.ndarray | None = None,
@@ -57,7 +57,7 @@ def decode(heatmaps: np.ndarray, embeddings: np.ndarray, *, heatmaps_lo: np.ndar
     keypoints : (n, 17, 3) float32, scores : (n,) float32
         As in :func:`stages.decode.ae.decode`.
     """
-    return decode_with(kernels, heatmaps, embeddings, heatmaps_lo=heatmaps_lo, stride=stride,
+    return decode_with(ae_kernels, heatmaps, embeddings, heatmaps_lo=heatmaps_lo, stride=stride,
                        min_pose_score=min_pose_score, max_people=max_people, **params)
 
 
@@ -93,8 +93,8 @@ def decode_maps(maps: list[np.ndarray] | tuple[np.ndarray, ...], net_h: int, net
 def decode_with(backend: ModuleType, heatmaps: np.ndarray, embeddings: np.ndarray, *,
                 heatmaps_lo: np.ndarray | None = None, stride: float = 2,
                 **params: float) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`decode` on a kernel backend (:mod:`~stages.decode.kernels` or
-    :mod:`~stages.decode.reference`)."""
+    """:func:`decode` on a kernel backend (:mod:`~stages.decode.ae_kernels` or
+    :mod:`~stages.decode.ae_reference`)."""
     heat_hi, tags = ae.check_maps(heatmaps, embeddings, "higherhrnet")
     if heatmaps_lo is None:
         heat = heat_hi  # NMS-negated or plain: the AE decoder takes both

@@ -1,10 +1,10 @@
 """Numba kernels for detector-style pose outputs: box NMS (YOLO-pose) and pose NMS by OKS.
 
-Same conventions as :mod:`stages.decode.kernels` (pure ``@numba.njit(cache=True)`` functions over
-numpy arrays, results written into arrays the caller preallocates, float64 arithmetic); each
-kernel has a plain-numpy twin of the same name and signature in
+Same conventions as :mod:`stages.decode.heatmap_kernels` (pure ``@numba.njit(cache=True)``
+functions over numpy arrays, results written into arrays the caller preallocates, float64
+arithmetic); each kernel has a plain-numpy twin of the same name and signature in
 :mod:`stages.decode.nms_reference`, and the tests run both over the same inputs. They live apart
-from :mod:`stages.decode.kernels` because they serve different families.
+from the heat-map kernels because they serve different families.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from types import ModuleType
 import cv2
 import numpy as np
 
-from . import kernels
+from . import openpose_kernels
 
 NUM_OP_KEYPOINTS = 18
 NUM_PAF_CHANNELS = 38
@@ -88,14 +88,14 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
         People scoring below this are dropped.
     threshold, max_peaks, min_parts, n_samples, min_alignment, min_success, short_len, short_min
         Peak and limb parameters, see the module docstring and
-        :func:`stages.decode.kernels.limb_score`.
+        :func:`stages.decode.openpose_kernels.limb_score`.
     max_stretch
         Limbs longer than this times their usual length at the person's scale are refused, see
-        :func:`stages.decode.kernels.group_openpose`.
+        :func:`stages.decode.openpose_kernels.group_openpose`.
     noise_peaks
         Peaks must also exceed this many times the noise of the heatmaps (a robust estimate of
-        its standard deviation, :func:`stages.decode.kernels.noise_sigma`), so that a noisy map
-        yields its people's peaks, not hundreds of noise peaks.
+        its standard deviation, :func:`stages.decode.heatmap_kernels.noise_sigma`), so that a
+        noisy map yields its people's peaks, not hundreds of noise peaks.
     limbs : (19, 4) int array, optional
         The model's limbs in assembly order: from, to, PAF channel of x, PAF channel of y
         (default: human-pose-estimation-0001's, :data:`LIMBS`). Per-model data from the preset.
@@ -109,7 +109,8 @@ def decode(pafs: np.ndarray, heatmaps: np.ndarray, *, stride: float = 8,
     scores : (n,) float32
         Per-person score, descending.
     """
-    return decode_with(kernels, pafs, heatmaps, stride=stride, min_pose_score=min_pose_score,
+    return decode_with(openpose_kernels, pafs, heatmaps, stride=stride,
+                       min_pose_score=min_pose_score,
                        threshold=threshold, max_peaks=max_peaks, min_parts=min_parts,
                        n_samples=n_samples, min_alignment=min_alignment, min_success=min_success,
                        short_len=short_len, short_min=short_min, max_stretch=max_stretch,
@@ -123,8 +124,8 @@ def decode_with(backend: ModuleType, pafs: np.ndarray, heatmaps: np.ndarray, *,
                 short_min: float = 0.2, max_stretch: float = 2.5, noise_peaks: float = 5.0,
                 limbs: np.ndarray | None = None,
                 to_coco17: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`decode` on a kernel backend: :mod:`~stages.decode.kernels` or its numpy twin
-    :mod:`~stages.decode.reference` (used by the tests)."""
+    """:func:`decode` on a kernel backend: :mod:`~stages.decode.openpose_kernels` or its numpy
+    twin :mod:`~stages.decode.openpose_reference` (used by the tests)."""
     pafs, heatmaps = _check_maps(pafs, heatmaps)
     n_types = NUM_OP_KEYPOINTS
     peaks_xy = np.zeros((n_types, max_peaks, 2), np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.decode import ae, kernels, reference
+from stages.decode import ae, ae_kernels, ae_reference
 from tests.decode import render
 
 S, STRIDE = 144, 2  # human-pose-estimation-0005 at 288x288
@@ -20,7 +20,7 @@ def decode(backend, heat, emb, **kw):
     return render.to_cells(keypoints, STRIDE), scores
 
 
-def round_trip(poses, tags=None, backend=kernels, h=S, w=S, seed=0, render_kw=None, **kw):
+def round_trip(poses, tags=None, backend=ae_kernels, h=S, w=S, seed=0, render_kw=None, **kw):
     rng = np.random.default_rng(seed)
     if tags is None:
         tags = render.spaced_tags(rng, len(poses))
@@ -41,7 +41,7 @@ def test_round_trip_crowds(n_people, graph_nms):
 @pytest.mark.parametrize("n_people", [1, 5])
 def test_round_trip_on_the_reference_backend(n_people):
     rng = np.random.default_rng(20 + n_people)
-    problems = round_trip(render.crowd(rng, n_people, 96, 96), backend=reference, h=96, w=96,
+    problems = round_trip(render.crowd(rng, n_people, 96, 96), backend=ae_reference, h=96, w=96,
                           render_kw=dict(nms_negate=True, noise=0.01, tag_jitter=0.1))
     assert not problems, "\n".join(problems)
 
@@ -52,7 +52,7 @@ def test_numba_and_reference_decoders_agree():
     heat, emb = render.render_ae(poses, render.spaced_tags(rng, 7, 1.1), 96, 128, noise=0.02,
                                  tag_jitter=0.3, nms_negate=True, rng=rng)
     k1, s1 = ae.decode(heat, emb)
-    k2, s2 = ae.decode_with(reference, heat, emb)
+    k2, s2 = ae.decode_with(ae_reference, heat, emb)
     np.testing.assert_allclose(k1, k2, rtol=1e-6, atol=1e-5)
     np.testing.assert_allclose(s1, s2, rtol=1e-6)
 
@@ -62,7 +62,7 @@ def test_non_square_maps_and_model_output_shapes():
     poses = render.crowd(rng, 6, 112, 176)
     heat, emb = render.render_ae(poses, render.spaced_tags(rng, 6), 112, 176, nms_negate=True,
                                  rng=rng)
-    got, _ = decode(kernels, heat[None], emb[None, ..., None])  # (1, 17, H, W), (1, 17, H, W, 1)
+    got, _ = decode(ae_kernels, heat[None], emb[None, ..., None])  # (1, 17, H, W), (1, 17, H, W, 1)
     assert not render.match_poses(got, poses)
 
 
@@ -83,7 +83,7 @@ def test_people_with_close_tags_are_told_apart_by_position():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [ae_kernels, ae_reference], ids=["numba", "numpy"])
 def test_partial_skeletons(backend):
     rng = np.random.default_rng(7)
     poses = render.crowd(rng, 6, 96, 96)
@@ -98,7 +98,7 @@ def test_partial_skeletons(backend):
 def test_empty_frame():
     heat, emb = render.render_ae(np.zeros((0, 17, 3)), np.zeros(0), S, S, noise=0.01,
                                  nms_negate=True)
-    got, scores = decode(kernels, heat, emb)
+    got, scores = decode(ae_kernels, heat, emb)
     assert got.shape == (0, 17, 3) and scores.shape == (0,)
 
 
@@ -106,7 +106,7 @@ def test_max_people_caps_the_output():
     rng = np.random.default_rng(8)
     poses = render.crowd(rng, 12, S, S)
     heat, emb = render.render_ae(poses, render.spaced_tags(rng, 12), S, S, rng=rng)
-    got, scores = decode(kernels, heat, emb, max_people=5)
+    got, scores = decode(ae_kernels, heat, emb, max_people=5)
     assert len(got) == 5
 
 
@@ -140,7 +140,7 @@ def _two_people(rng):
     return np.stack([a, b])
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [ae_kernels, ae_reference], ids=["numba", "numpy"])
 def test_weak_joint_is_filled_when_its_tag_matches(backend):
     """A joint below the detection threshold is found again by filling, from its tag."""
     rng = np.random.default_rng(9)
@@ -166,7 +166,7 @@ def _stealing_scene(tag_gap: float):
     return poses, heat, emb
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [ae_kernels, ae_reference], ids=["numba", "numpy"])
 @pytest.mark.parametrize("tag_gap", [3.0, 0.8])
 @pytest.mark.parametrize("guards", [{}, {"fill_tag_threshold": 10.0}, {"fill_separation": 0.0}],
                          ids=["both-guards", "separation-only", "tag-only"])
@@ -182,11 +182,11 @@ def test_fill_does_not_steal_another_persons_joint(backend, tag_gap, guards):
 def test_stealing_scene_would_steal_without_the_guards():
     """The scene above is a real trap: with both guards off, person 0 takes person 1's wrist."""
     poses, heat, emb = _stealing_scene(0.8)
-    got, _ = decode(kernels, heat, emb, fill_tag_threshold=10.0, fill_separation=0.0)
+    got, _ = decode(ae_kernels, heat, emb, fill_tag_threshold=10.0, fill_separation=0.0)
     assert any("joint 9" in p and "not visible" in p for p in render.match_poses(got, poses))
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [ae_kernels, ae_reference], ids=["numba", "numpy"])
 def test_fill_rejects_a_detection_whose_tag_is_too_far(backend):
     """A weak stray detection near person 0's missing joint, tagged for nobody, stays out."""
     rng = np.random.default_rng(11)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.decode import higherhrnet, kernels, reference
+from stages.decode import ae_kernels, ae_reference, heatmap_kernels, higherhrnet
 from tests.decode import render
 
 S, STRIDE = 128, 2  # a 256x256 input; the OMZ model's own 512x512 gives 256x256 maps
@@ -15,10 +15,10 @@ def omz_outputs(heat_lo, heat_hi, emb_lo):
     """What the OMZ IR computes inside its graph from the raw two-resolution outputs: upsample
     the 1/4 maps, average the heatmaps, ReLU, 5x5 max-pool NMS with negation."""
     up = np.zeros(heat_hi.shape, np.float32)
-    kernels.upsample_bilinear(heat_lo, up)
+    heatmap_kernels.upsample_bilinear(heat_lo, up)
     heat = np.maximum((up + heat_hi) / 2, 0.0)
     emb = np.zeros(heat_hi.shape, np.float32)
-    kernels.upsample_bilinear(emb_lo, emb)
+    heatmap_kernels.upsample_bilinear(emb_lo, emb)
     return render.maxpool_negate(heat).astype(np.float32), emb
 
 
@@ -47,7 +47,7 @@ def test_round_trip_raw_two_scale_outputs(n_people):
     check(*higherhrnet.decode_two_scale(heat_lo, heat_hi, emb_lo), poses)
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [ae_kernels, ae_reference], ids=["numba", "numpy"])
 def test_partial_skeletons_and_backends_agree(backend):
     rng = np.random.default_rng(7)
     poses = render.crowd(rng, 4, S, S)

@@ -8,8 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
-from stages.decode import ae, kernels, openpose, reference
+from stages.decode import (ae, ae_kernels, ae_reference, heatmap_kernels, heatmap_reference,
+                           openpose, openpose_kernels, openpose_reference)
 from tests.decode import render
+from tracking import assignment_kernels, assignment_reference
 
 RNG_SEEDS = (0, 1, 2)
 
@@ -18,22 +20,29 @@ def _py(f):
     return getattr(f, "py_func", f)
 
 
-def _kernel_names() -> list[str]:
-    return [name for name, obj in vars(kernels).items()
-            if callable(obj) and getattr(obj, "__module__", "") == kernels.__name__
+# Every kernel module and its plain-numpy twin.
+KERNEL_MODULES = ((heatmap_kernels, heatmap_reference), (openpose_kernels, openpose_reference),
+                  (ae_kernels, ae_reference), (assignment_kernels, assignment_reference))
+
+
+def _kernel_names(module) -> list[str]:
+    """The kernels defined in ``module`` (not those it imports from another kernel module)."""
+    return [name for name, obj in vars(module).items()
+            if callable(obj) and getattr(obj, "__module__", "") == module.__name__
             and not isinstance(obj, type)]
 
 
 def test_every_kernel_is_njit_cached_and_has_a_twin():
-    names = _kernel_names()
-    assert len(names) >= 15
-    for name in names:
-        k = getattr(kernels, name)
+    found = [(module, twins, name)
+             for module, twins in KERNEL_MODULES for name in _kernel_names(module)]
+    assert len(found) >= 15
+    for module, twins, name in found:
+        k = getattr(module, name)
         if hasattr(k, "py_func"):  # not under NUMBA_DISABLE_JIT
             assert type(k._cache).__name__ == "FunctionCache", f"{name}: not cache=True"
             assert not k.targetoptions.get("parallel", False), name
-        twin = getattr(reference, name, None)
-        assert twin is not None, f"reference.{name} missing"
+        twin = getattr(twins, name, None)
+        assert twin is not None, f"{twins.__name__}.{name} missing"
         assert inspect.signature(_py(k)).parameters.keys() == \
             inspect.signature(twin).parameters.keys(), name
 
@@ -49,13 +58,13 @@ def test_quadratic_offset_matches_twin_and_is_exact_on_gaussians():
     triples += [(0.0, 0.0, 0.0), (1.0, 1.0, 1.0), (np.nan, 1.0, 0.5), (0.2, 1.0, np.inf),
                 (0.5, 1.0, 0.5), (-0.1, 0.3, 0.2)]
     for lo, mid, hi in triples:
-        got = kernels.quadratic_offset(float(lo), float(mid), float(hi))
-        want = reference.quadratic_offset(float(lo), float(mid), float(hi))
+        got = heatmap_kernels.quadratic_offset(float(lo), float(mid), float(hi))
+        want = heatmap_reference.quadratic_offset(float(lo), float(mid), float(hi))
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
         assert np.isfinite(got) and -0.5 <= got <= 0.5
     for true in np.linspace(-0.49, 0.49, 15):
         g = np.exp(-((np.arange(-1, 2) - true) ** 2) / (2 * 1.3 ** 2))
-        assert kernels.quadratic_offset(*map(float, g)) == pytest.approx(true, abs=1e-9)
+        assert heatmap_kernels.quadratic_offset(*map(float, g)) == pytest.approx(true, abs=1e-9)
 
 
 @pytest.mark.parametrize("radius", [1, 2, 3])
@@ -65,8 +74,8 @@ def test_is_local_max_matches_twin_with_ties(radius, absolute):
     m = rng.integers(-3, 4, (9, 11)).astype(np.float32)  # many ties
     for y in range(m.shape[0]):
         for x in range(m.shape[1]):
-            assert (kernels.is_local_max(m, y, x, radius, absolute)
-                    == reference.is_local_max(m, y, x, radius, absolute))
+            assert (heatmap_kernels.is_local_max(m, y, x, radius, absolute)
+                    == heatmap_reference.is_local_max(m, y, x, radius, absolute))
 
 
 def _peaks(backend, maps, threshold, radius, max_peaks, absolute=False):
@@ -78,8 +87,8 @@ def _peaks(backend, maps, threshold, radius, max_peaks, absolute=False):
 
 
 def _assert_same_peaks(maps, threshold, radius, max_peaks, absolute=False):
-    t1, a = _peaks(kernels, maps, threshold, radius, max_peaks, absolute)
-    t2, b = _peaks(reference, maps, threshold, radius, max_peaks, absolute)
+    t1, a = _peaks(heatmap_kernels, maps, threshold, radius, max_peaks, absolute)
+    t2, b = _peaks(heatmap_reference, maps, threshold, radius, max_peaks, absolute)
     assert t1 == t2
     for x, y in zip(a, b):
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
@@ -141,8 +150,8 @@ def test_upsample_bilinear_matches_twin_and_cv2(src_shape, dst_shape):
     src = rng.normal(size=src_shape).astype(np.float32)
     a = np.zeros(dst_shape, np.float32)
     b = np.zeros(dst_shape, np.float32)
-    kernels.upsample_bilinear(src, a)
-    reference.upsample_bilinear(src, b)
+    heatmap_kernels.upsample_bilinear(src, a)
+    heatmap_reference.upsample_bilinear(src, b)
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     cv2 = pytest.importorskip("cv2")
     for c in range(src.shape[0]):
@@ -169,8 +178,8 @@ def test_limb_score_matches_twin_on_random_fields(seed):
                          rng.uniform(9, 16, 40), rng.uniform(3, 6, 40)]
     accepted = 0
     for ax, ay, bx, by in ends:
-        got = kernels.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
-        want = reference.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
+        got = openpose_kernels.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
+        want = openpose_reference.limb_score(paf[0], paf[1], ax, ay, bx, by, *LIMB_ARGS)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
         accepted += got > 0
     assert accepted > 20
@@ -180,7 +189,7 @@ def test_limb_score_connects_zero_length_and_short_limbs():
     paf = np.zeros((2, 8, 8), np.float32)
     paf[0, 2:5, 2:5] = 0.6
     paf[1, 2:5, 2:5] = -0.8
-    for backend in (kernels, reference):
+    for backend in (openpose_kernels, openpose_reference):
         assert backend.limb_score(paf[0], paf[1], 3.2, 3.1, 3.2, 3.1, *LIMB_ARGS) > 0.0
         assert backend.limb_score(paf[0], paf[1], 3.0, 3.0, 3.6, 3.4, *LIMB_ARGS) > 0.0
         assert backend.limb_score(paf[0], paf[1], 6.5, 6.5, 6.6, 6.5, *LIMB_ARGS) == -1.0
@@ -194,8 +203,8 @@ def test_score_limbs_matches_twin(seed):
     b = rng.uniform(0, 13, (5, 2))
     out_k = np.zeros((7, 5))
     out_r = np.zeros((7, 5))
-    kernels.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_k)
-    reference.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_r)
+    openpose_kernels.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_k)
+    openpose_reference.score_limbs(paf[0], paf[1], a, b, *LIMB_ARGS, out_r)
     np.testing.assert_allclose(out_k, out_r, rtol=1e-12, atol=1e-12)
 
 
@@ -204,7 +213,7 @@ def test_greedy_pairs_matches_twin(shape):
     rng = np.random.default_rng(sum(shape))
     scores = np.round(rng.uniform(-1.0, 1.0, shape), 1)  # ties and rejections
     outs = []
-    for backend in (kernels, reference):
+    for backend in (openpose_kernels, openpose_reference):
         k = min(shape)
         a, b, s = np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(k)
         n = backend.greedy_pairs(scores, a, b, s)
@@ -225,9 +234,9 @@ def test_group_openpose_and_keypoints_match_twin_on_rendered_maps(n_people, nois
     rng = np.random.default_rng(n_people)
     poses = render.crowd(rng, n_people, 32, 57)
     pafs, heat = render.render_openpose(poses, 32, 57, noise=noise, rng=rng)
-    xy, _, score, count = _openpose_peaks(kernels, heat)
+    xy, _, score, count = _openpose_peaks(openpose_kernels, heat)
     results = []
-    for backend in (kernels, reference):
+    for backend in (openpose_kernels, openpose_reference):
         cap = int(count.sum())
         ent = np.full((cap, 18), -1, np.int64)
         es, ep = np.zeros(cap), np.zeros(cap, np.int64)
@@ -267,11 +276,11 @@ def test_hungarian_is_optimal_and_matches_twin(shape, integer):
     cost = rng.uniform(0.0, 5.0, shape)
     if integer:
         cost = np.round(cost)  # ties
-        cost[cost > 4] = kernels.FORBIDDEN
+        cost[cost > 4] = assignment_kernels.FORBIDDEN
     out_k = np.zeros(shape[0], np.int64)
     out_r = np.zeros(shape[0], np.int64)
-    kernels.hungarian(cost, out_k)
-    reference.hungarian(cost, out_r)
+    assignment_kernels.hungarian(cost, out_k)
+    assignment_reference.hungarian(cost, out_r)
     np.testing.assert_array_equal(out_k, out_r)
     rows = np.nonzero(out_k >= 0)[0]
     assert len(rows) == min(shape)
@@ -330,8 +339,8 @@ def test_hungarian_larger_random_matches_twin_and_is_optimal():
         cost = rng.uniform(0.0, 1.0, shape)
         out_k = np.zeros(shape[0], np.int64)
         out_r = np.zeros(shape[0], np.int64)
-        kernels.hungarian(cost, out_k)
-        reference.hungarian(cost, out_r)
+        assignment_kernels.hungarian(cost, out_k)
+        assignment_reference.hungarian(cost, out_r)
         np.testing.assert_array_equal(out_k, out_r)
         if shape[0] <= shape[1]:
             assert not _improvable(cost, out_k)
@@ -343,7 +352,7 @@ def test_hungarian_larger_random_matches_twin_and_is_optimal():
 
 
 def _ae_state(backend, heat, tags, max_people=30):
-    _, (xy, ij, score, count) = _peaks(kernels, heat, 0.1, 2, max_people, absolute=True)
+    _, (xy, ij, score, count) = _peaks(ae_kernels, heat, 0.1, 2, max_people, absolute=True)
     cap = 17 * max_people
     pose_peak = np.full((cap, 17), -1, np.int64)
     pose_tag = np.zeros(cap)
@@ -363,9 +372,9 @@ def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
     tags = render.spaced_tags(rng, n_people, 1.2)
     heat, emb = render.render_ae(poses, tags, 96, 128, tag_jitter=jitter, noise=noise,
                                  nms_negate=n_people != 5, rng=rng)
-    a = _ae_state(kernels, heat, emb)
-    b = _ae_state(reference, heat, emb)
-    _, (xy_, ij_, _, _) = _peaks(kernels, heat, 0.1, 2, 30, absolute=True)
+    a = _ae_state(ae_kernels, heat, emb)
+    b = _ae_state(ae_reference, heat, emb)
+    _, (xy_, ij_, _, _) = _peaks(ae_kernels, heat, 0.1, 2, 30, absolute=True)
     assert a[0] == b[0] >= n_people
     np.testing.assert_array_equal(a[1], b[1])
     np.testing.assert_allclose(a[2], b[2], rtol=1e-9, atol=1e-12)
@@ -373,7 +382,7 @@ def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
 
     for args in [(1.0, 6.0, 0.1), (2.0, 3.0, 0.5), (0.3, 6.0, 0.0)]:
         merged = []
-        for backend, state in ((kernels, a), (reference, b)):
+        for backend, state in ((ae_kernels, a), (ae_reference, b)):
             pp, pt = state[1].copy(), np.zeros(state[0])
             m = backend.merge_fragments(pp, state[0], xy_, ij_, emb, *args, pt)
             merged.append((m, pp[:m], pt[:m]))
@@ -383,8 +392,8 @@ def test_group_ae_matches_twin_on_rendered_maps(n_people, jitter, noise):
 
     for args in [(0.05, 0.5, 3.0, 2.0, 4), (0.01, 2.0, 1.0, 10.0, 0), (0.05, 0.5, 3.0, 0.5, 1)]:
         k1, k2 = a[3].copy(), b[3].copy()
-        f1 = kernels.fill_missing(heat, emb, k1, a[2], a[0], *args)
-        f2 = reference.fill_missing(heat, emb, k2, b[2], b[0], *args)
+        f1 = ae_kernels.fill_missing(heat, emb, k1, a[2], a[0], *args)
+        f2 = ae_reference.fill_missing(heat, emb, k2, b[2], b[0], *args)
         assert f1 == f2
         np.testing.assert_allclose(k1, k2, rtol=1e-12)
 
@@ -397,7 +406,7 @@ def test_finalize_poses_matches_twin(seed):
     kpts[2] = kpts[3]  # a tie
     for stride, min_score, cap in [(2.0, 0.0, 9), (8.0, 0.3, 9), (2.0, 0.0, 4), (4.0, 2.0, 9)]:
         outs = []
-        for backend in (kernels, reference):
+        for backend in (heatmap_kernels, heatmap_reference):
             ok = np.zeros((cap, 17, 3), np.float32)
             os_ = np.zeros(cap, np.float32)
             n = backend.finalize_poses(kpts, 9, stride, min_score, ok, os_)
@@ -415,7 +424,7 @@ def test_noise_sigma_matches_twin_and_estimates_the_noise(sigma):
     heat, _ = render.render_ae(poses, render.spaced_tags(rng, 6), 96, 96, noise=sigma,
                                nms_negate=True, rng=rng)
     heat[0, 0, 0] = np.nan
-    got = kernels.noise_sigma(heat)
-    assert got == reference.noise_sigma(heat)
-    assert abs(got - sigma) <= 0.1 * sigma + 1.0 / kernels.NOISE_BINS
-    assert kernels.noise_sigma(np.full((2, 3, 3), np.nan, np.float32)) == 0.0
+    got = heatmap_kernels.noise_sigma(heat)
+    assert got == heatmap_reference.noise_sigma(heat)
+    assert abs(got - sigma) <= 0.1 * sigma + 1.0 / heatmap_kernels.NOISE_BINS
+    assert heatmap_kernels.noise_sigma(np.full((2, 3, 3), np.nan, np.float32)) == 0.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.decode import ae, higherhrnet, kernels, openpose, reference
+from stages.decode import (ae, ae_kernels, ae_reference, higherhrnet, openpose, openpose_kernels,
+                           openpose_reference)
 from tests.decode import render
 
 # The inputs are poisoned on purpose: numpy's warnings about NaN arithmetic (plain Python kernels
@@ -27,7 +28,7 @@ def assert_finite(result):
 
 
 @pytest.mark.parametrize("fraction", [0.01, 0.2, 1.0])
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [openpose_kernels, openpose_reference], ids=["numba", "numpy"])
 def test_openpose(fraction, backend):
     rng = np.random.default_rng(0)
     pafs, heat = render.render_openpose(render.crowd(rng, 5, 32, 57), 32, 57)
@@ -36,7 +37,7 @@ def test_openpose(fraction, backend):
 
 
 @pytest.mark.parametrize("fraction", [0.01, 0.2, 1.0])
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [ae_kernels, ae_reference], ids=["numba", "numpy"])
 def test_ae(fraction, backend):
     rng = np.random.default_rng(1)
     poses = render.crowd(rng, 5, 64, 64)

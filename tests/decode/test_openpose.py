@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.decode import kernels, openpose, reference
+from stages.decode import openpose, openpose_kernels, openpose_reference
 from tests.decode import render, scenes
 
 H, W, STRIDE = 32, 57, 8  # human-pose-estimation-0001 at 256x456
@@ -20,7 +20,8 @@ def decode(backend, pafs, heat, **kw):
     return render.to_cells(keypoints, STRIDE), scores
 
 
-def assert_round_trip(poses, backend=kernels, h=H, w=W, noise=0.0, seed=0, paf_width=1.0, **kw):
+def assert_round_trip(poses, backend=openpose_kernels, h=H, w=W, noise=0.0, seed=0, paf_width=1.0,
+                      **kw):
     pafs, heat = render.render_openpose(poses, h, w, noise=noise, paf_width=paf_width,
                                         rng=np.random.default_rng(seed))
     got, _ = decode(backend, pafs, heat, **kw)
@@ -46,14 +47,14 @@ def test_round_trip_crowd_with_wide_fields(paf_width):
 @pytest.mark.parametrize("n_people", [1, 5])
 def test_round_trip_on_the_reference_backend(n_people):
     rng = np.random.default_rng(10 + n_people)
-    assert_round_trip(render.crowd(rng, n_people, H, W), backend=reference, noise=0.02)
+    assert_round_trip(render.crowd(rng, n_people, H, W), backend=openpose_reference, noise=0.02)
 
 
 def test_numba_and_reference_decoders_agree():
     rng = np.random.default_rng(4)
     pafs, heat = render.render_openpose(render.crowd(rng, 6, H, W), H, W, noise=0.05, rng=rng)
     k1, s1 = openpose.decode(pafs, heat)
-    k2, s2 = openpose.decode_with(reference, pafs, heat)
+    k2, s2 = openpose.decode_with(openpose_reference, pafs, heat)
     np.testing.assert_allclose(k1, k2, rtol=1e-6, atol=1e-5)
     np.testing.assert_allclose(s1, s2, rtol=1e-6)
 
@@ -71,7 +72,7 @@ def test_overlapping_people():
     assert_round_trip(np.stack([a, b, c]))
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [openpose_kernels, openpose_reference], ids=["numba", "numpy"])
 def test_partial_skeletons(backend):
     rng = np.random.default_rng(6)
     poses = render.crowd(rng, 6, H, W)
@@ -91,7 +92,7 @@ def test_tiny_people_hold_together():
     assert_round_trip(poses)
 
 
-@pytest.mark.parametrize("backend", [kernels, reference], ids=["numba", "numpy"])
+@pytest.mark.parametrize("backend", [openpose_kernels, openpose_reference], ids=["numba", "numpy"])
 def test_zero_length_limbs_connect(backend):
     """Joints on exactly the same spot (zero-length limb vectors) still join one person."""
     rng = np.random.default_rng(8)
@@ -106,7 +107,7 @@ def test_zero_length_limbs_connect(backend):
 def test_empty_frame():
     pafs, heat = render.render_openpose(np.zeros((0, 17, 3)), H, W, noise=0.02,
                                         rng=np.random.default_rng(0))
-    got, scores = decode(kernels, pafs, heat)
+    got, scores = decode(openpose_kernels, pafs, heat)
     assert got.shape == (0, 17, 3) and scores.shape == (0,)
 
 
@@ -115,11 +116,11 @@ def test_min_pose_score_filters():
     poses = render.crowd(rng, 3, H, W)
     poses = render.hide(poses, 0, [7, 9, 8, 10, 13, 15, 14, 16])
     pafs, heat = render.render_openpose(poses, H, W)
-    _, scores = decode(kernels, pafs, heat)
+    _, scores = decode(openpose_kernels, pafs, heat)
     assert len(scores) == 3
     assert scores[2] < scores[1]
     cut = float(scores[1] + scores[2]) / 2
-    kept, kept_scores = decode(kernels, pafs, heat, min_pose_score=cut)
+    kept, kept_scores = decode(openpose_kernels, pafs, heat, min_pose_score=cut)
     assert len(kept_scores) == 2 and np.all(kept_scores >= cut)
 
 
