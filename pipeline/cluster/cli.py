@@ -17,6 +17,7 @@ from typing import Sequence
 from pipeline.cli import build_parser as pipeline_parser
 from pipeline.cli import config_from_args
 from pipeline.errors import EXIT_FAILURE, PipelineError, UsageError
+from pipeline.outputs import check_writable_file
 from pipeline.sources.inputs import expand_inputs
 
 # options the driver keeps for itself (or sets per node) instead of passing them to the nodes
@@ -84,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     exc.args = (f"source {i}: {exc}" if len(inputs) > 1 else str(exc),)
                     raise
         if ns.poses_out:
-            from pipeline.controller import _check_writable
-            _check_writable(ns.poses_out, "--poses-out")
+            check_writable_file(ns.poses_out, "--poses-out")
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
