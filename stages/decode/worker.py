@@ -19,8 +19,8 @@ import zmq
 from pipeline import transport
 from pipeline.messages import Frame, Poses, Stamp, WorkerReady
 from pipeline.ring import SlotRing
-
 from pipeline.stage import Stage
+
 from .registry import default_threshold, make_decoder, to_frame
 
 
@@ -49,18 +49,25 @@ class DecodeWorker(Stage):
             for msgs in transport.drain_batches(self.work):  # one answer per message (frame or batch)
                 frames = [m for m in msgs if isinstance(m, Frame)]
                 if frames:
-                    poses = [self.process(f) for f in frames]
+                    poses = [p for p in map(self.process, frames) if p is not None]
                     now = time.monotonic_ns()
                     for p in poses:
                         p.frame.stamps[Stamp.DECODE_OUT] = now  # a batch leaves when its last frame is done
                     transport.send_all(self.out, poses)
                     transport.send_all(self.work, [WorkerReady(f.seq) for f in frames])
 
-    def process(self, frame: Frame) -> Poses:
+    def process(self, frame: Frame) -> Poses | None:
+        """The frame's people, or None for a frame that is out already: the map slot holds a
+        later frame, which the slot only takes once the sink has shown this one. That happens to
+        a frame handed out again because its worker was lost after it sent the poses but before
+        its acknowledgement reached inference (SIGSTOP can fall between the two sends)."""
+        held = self.maps.committed(frame.slot)
+        if held > frame.seq:
+            return None
+        if held != frame.seq:
+            raise RuntimeError(f"map slot {frame.slot} does not hold frame {frame.seq}")
         t0 = time.monotonic_ns()
         frame.stamps[Stamp.DECODE_IN] = t0
-        if self.maps.committed(frame.slot) != frame.seq:
-            raise RuntimeError(f"map slot {frame.slot} does not hold frame {frame.seq}")
         maps = self.maps.views(frame.slot, self.shapes[frame.model])
         keypoints, scores = self.decoders[frame.model][0](maps)
         del maps
