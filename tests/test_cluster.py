@@ -122,7 +122,7 @@ def test_a_lost_node_loses_no_frame(tmp_path, sample):
     mid-run; its sources go on on the other node after the last frame written; every source is
     complete and in order in the one poses file, exit 0, the summary says what happened, and
     nothing is left running."""
-    frames = 90
+    frames = 300  # long enough that node1 is lost mid-run: 90 finished before the loss was seen on a fast host
     clips = [make_clip(tmp_path / f"{name}.avi", frames=frames, size=(256, 192), start=100 + 60 * i)
              for i, name in enumerate("abcde")]
     poses = tmp_path / "p.jsonl"
