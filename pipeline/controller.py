@@ -41,8 +41,8 @@ from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, End
 from .outputs import check_run_outputs, check_writable_file, output_for, output_kind
 from .plan import CaptureAssignment, RunPlan
 from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
-from .sources import SourceSpec, SourceTable, capture_workers, expand_inputs, model_for, plan_source_models, probe
-from .sources.table import source_lines
+from .sources import (SourceSpec, SourceTable, capture_workers, expand_inputs, model_for, plan_source_models, probe,
+                      source_lines)
 from .stage import STOP_SIGNAL, stage_main
 from .telemetry import Telemetry, pss_mb
 from .telemetry.machine import machine_description

@@ -6,17 +6,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
+
+from pipeline.models.fetch import cached_movenet  # the scripts that import this put the root on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from pipeline.models.fetch import cached_movenet  # noqa: E402
-
 STANDIN = ROOT / "models" / "omz" / "intel"
 
 
