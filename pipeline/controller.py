@@ -36,6 +36,7 @@ from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig
 from .ctl import ControlSocket, check_control_address, serve_one
 from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
+from .models import Family
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .outputs import check_run_outputs, check_writable_file, output_for, output_kind
@@ -302,8 +303,10 @@ class Controller:
             if msg.stage == "infer":
                 info = msg.info
                 plan = self.plan
+                seen = Family.get(plan.model.family, plan.model.variant).keypoint_threshold
                 log(f"model: {plan.model.family} {os.path.basename(plan.model.path)}, input "
                     f"{info.get('net_input')}, device {info.get('device')}, precision {info.get('precision')}, "
+                    + (f"keypoints drawn above score {seen:g}, " if seen > 0 else "") +
                     f"{info.get('requests')} requests, {info.get('streams')} streams, batches of "
                     f"{plan.batch}, {plan.slots} slots, {len(plan.sources)} source"
                     f"{'s' if len(plan.sources) > 1 else ''} on {plan.capture_workers} capture process"

@@ -122,7 +122,7 @@ class Frame(Message):
 class Poses(Message):
     """Decoded people of one frame, in source-frame pixels and COCO-17 order.
 
-    ``keypoints`` is float32 ``(n, 17, 3)`` (x, y, score; score 0 = missing) and ``scores``
+    ``keypoints`` is float32 ``(n, 17, 3)`` (x, y, score; score 0 = not found; scores under the model's keypoint threshold are kept) and ``scores``
     float32 ``(n,)``.
     """
 

@@ -20,7 +20,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "poses-message.s
 
 def pose_entries(keypoints: np.ndarray, scores: np.ndarray, ids: np.ndarray | None = None) -> list[dict[str, Any]]:
     """One entry per pose: keypoints in frame pixels (x, y, score; COCO-17 order, score 0 =
-    missing), the pose score and, when ``ids`` is given, the tracking id."""
+    not found), the pose score and, when ``ids`` is given, the tracking id."""
     people = []
     for i, (kp, score) in enumerate(zip(keypoints, scores)):
         entry: dict[str, Any] = {}

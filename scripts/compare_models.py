@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.models.fetch import _tfpose_spec, cached_file, cached_movenet  # noqa: E402
+from pipeline.models import Family  # noqa: E402
 from pipeline.models.convert import cached_yolo  # noqa: E402
 from tests.closeup import CLIP, make_closeup  # noqa: E402
 
@@ -62,7 +63,9 @@ def run(args: list[str], work: Path, tag: str) -> dict:
     rep = json.loads(report.read_text())
     frames = [json.loads(line)["poses"] for line in poses.read_text().splitlines()]
     counts = [len(p) for p in frames]
-    full = [any(sum(k[2] > 0 for k in q["keypoints"]) >= 8 for q in p) for p in frames]
+    family = args[args.index("-at") + 1]
+    seen = max(Family.get(family).keypoint_threshold, 0.0)  # MoveNet and YOLO keep faint joints
+    full = [any(sum(k[2] > seen for k in q["keypoints"]) >= 8 for q in p) for p in frames]
     return {"fps": rep["all"]["fps"], "p50": rep["all"]["latency_ms"]["p50"], "net_input": rep["meta"]["net_input"],
             "precision": rep["meta"]["precision"], "frames": len(counts), "mean": sum(counts) / len(counts),
             "ge3": sum(c >= 3 for c in counts) / len(counts), "ge5": sum(c >= 5 for c in counts) / len(counts),

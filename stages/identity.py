@@ -14,14 +14,17 @@ import cv2
 import numpy as np
 
 from pipeline.messages import Frame, Stamp
-from tracking import NO_ID, SourceTrackers
+from tracking import NO_ID, SourceTrackers, TrackerParams
 
 
 class Identities:
     """Ids for every pose of every frame, per source; ``NO_ID`` (-1) with ``--tracker none``."""
 
-    def __init__(self, kind: str, file_fps: dict[int, float] | None = None) -> None:
-        self.trackers = SourceTrackers() if kind != "none" else None
+    def __init__(self, kind: str, file_fps: dict[int, float] | None = None, keypoint_score: float = 0.0) -> None:
+        # keypoints at or under the model's keypoint threshold are not seen by the tracker either
+        params = TrackerParams()
+        params = TrackerParams(keypoint_score=max(params.keypoint_score, keypoint_score))
+        self.trackers = SourceTrackers(params) if kind != "none" else None
         self.file_fps = file_fps or {}  # by source: its own rate for a file; 0 or absent for a camera
         if self.trackers is not None:
             from tracking import warm_up

@@ -35,6 +35,7 @@ from pipeline.telemetry import STAGES, Telemetry
 from publishing import epoch_of, frame_message, pose_entries
 from publishing.mqtt import open_publisher
 
+from .decode.registry import keypoint_threshold
 from .identity import Identities, draw_ids
 
 from pipeline.stage import Stage
@@ -101,7 +102,7 @@ def draw_stage_bars(image: np.ndarray, snapshot: dict[str, Any]) -> None:
 
 def pose_record(poses: Poses, ids: np.ndarray | None = None) -> dict[str, Any]:
     """One ``--poses-out`` line: the source, the frame's number in it, and each person's tracking
-    id and keypoints in frame pixels, COCO-17 order, score 0 = missing."""
+    id and keypoints in frame pixels, COCO-17 order (x, y, score; score 0 = not found)."""
     record: dict[str, Any] = {"source": poses.frame.source, "frame": poses.frame.index,
                               "poses": pose_entries(poses.keypoints, poses.scores, ids)}
     if poses.frame.name:
@@ -122,7 +123,9 @@ class Sink(Stage):
         self.writers: dict[int, OutputWriter] = {}
         self.poses_file: TextIO | None = open(self.config.poses_out, "w", buffering=1) if self.config.poses_out else None
         self.show = self.config.show
-        self.identities = Identities(self.config.tracker, {s.id: 0.0 if s.live else s.info.fps for s in plan.sources})
+        self.seen = keypoint_threshold(plan.model)  # keypoints above this score are drawn
+        self.identities = Identities(self.config.tracker, {s.id: 0.0 if s.live else s.info.fps for s in plan.sources},
+                                     self.seen)
         self.publisher = open_publisher(self.config.publish, self.config.publish_qos, self.config.publish_ca)
         self.publish_figures: dict[str, Any] = {}
         self.overlay = Telemetry(window_s=2.0, period_s=self.config.telemetry_period, mode=self.mode)
@@ -215,8 +218,8 @@ class Sink(Stage):
         frame.stamps[Stamp.SINK_IN] = t_in
         image = self.frames.read(frame.ring, frame.lseq, (frame.height, frame.width, 3))
         ids = self.identities.ids(frame, poses.keypoints, poses.scores)
-        draw_poses(image, poses.keypoints)
-        draw_ids(image, poses.keypoints, ids)
+        draw_poses(image, poses.keypoints, self.seen)
+        draw_ids(image, poses.keypoints, ids, self.seen)
         if self.monitors.active:
             self.monitors.update()
             self.monitors.draw(image)

@@ -37,6 +37,14 @@ class Family:
     variant: str = ""  # a model of the family with its own layout (the preset's [variants.NAME])
     output_layout: str = "NCHW"  # "NHWC": the compiled model transposes 4-D outputs to NCHW
 
+    @property
+    def keypoint_threshold(self) -> float:
+        """The keypoint score above which a keypoint counts as seen: drawn, tracked, counted.
+        Keypoints below it keep their position and score in every output (a network that
+        predicts every joint, MoveNet or YOLO, gives a position for each); 0 for bottom-up
+        decoders, whose every keypoint found is seen and whose missing ones are ``[0, 0, 0]``."""
+        return float(self.preset.get("keypoint_threshold", 0.0))
+
     @staticmethod
     def variants(name: str) -> list[str]:
         """The family's variants, the plain preset ("") first."""

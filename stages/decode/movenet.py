@@ -11,10 +11,12 @@ import numpy as np
 ROW = 56
 
 
-def decode(raw: np.ndarray, net_h: int, net_w: int, keypoint_threshold: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+def decode(raw: np.ndarray, net_h: int, net_w: int, keypoint_threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """``raw`` (n, 56) → keypoints (n, 17, 3) in network-input pixels (x, y, score) and scores (n,).
 
-    Keypoints scoring below ``keypoint_threshold`` are reported missing (all zero)."""
+    MoveNet gives every joint a position and a score; all are kept (the family's
+    ``keypoint_threshold`` decides later what is drawn and tracked). Keypoints scoring below
+    ``keypoint_threshold`` here (0: none) are reported missing (all zero)."""
     raw = np.asarray(raw, dtype=np.float32).reshape(-1, ROW)
     yxs = raw[:, :51].reshape(-1, 17, 3)
     kpts = np.empty_like(yxs)

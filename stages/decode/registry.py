@@ -20,10 +20,8 @@ ScaleDecoder = Callable[[list[np.ndarray], int, int], tuple[np.ndarray, np.ndarr
 def _scale_decoder(plan: ModelPlan, family: Family, module) -> ScaleDecoder:
     """The family's decoder for one scale's outputs at network input (h, w)."""
     if plan.family == "movenet":
-        threshold = float(family.preset.get("keypoint_threshold", 0.2))
-
         def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-            return module.decode(maps[0][0], h, w, threshold)
+            return module.decode(maps[0][0], h, w)
     elif plan.family == "openpose":
         limbs = np.array(family.preset["limbs"], dtype=np.int64)
         to_coco17 = np.array(family.preset["to_coco17"], dtype=np.int64)
@@ -66,6 +64,7 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
         return decode, module.warmup
 
     per_scale = len(plan.outputs) // len(sizes)
+    seen = family.keypoint_threshold
     oks_threshold = float(family.preset.get("oks_threshold", 0.5))
     near_min_height = float(family.preset.get("near_min_height", 0.0))
 
@@ -74,9 +73,9 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
         for i, (h, w) in enumerate(sizes):
             kpts, scores = single(maps[i * per_scale:(i + 1) * per_scale], h, w)
             if i:  # the smaller sizes are there for people near the camera
-                kpts, scores = multiscale.tall_only(kpts, scores, near_min_height * h)
+                kpts, scores = multiscale.tall_only(kpts, scores, near_min_height * h, seen)
             found.append((multiscale.to_first_scale(kpts, (h, w), sizes[0]), scores))
-        return multiscale.merge(found, min_score, oks_threshold)
+        return multiscale.merge(found, min_score, oks_threshold, seen=seen)
 
     def warmup() -> None:
         module.warmup()
@@ -90,9 +89,15 @@ def default_threshold(plan: ModelPlan) -> float:
     return float(Family.get(plan.family, plan.variant).preset["prob_threshold"])
 
 
+def keypoint_threshold(plan: ModelPlan) -> float:
+    """The keypoint score above which ``plan``'s keypoints are seen (drawn, tracked, counted)."""
+    return Family.get(plan.family, plan.variant).keypoint_threshold
+
+
 def to_frame(keypoints: np.ndarray, scale: float, pad_x: float, pad_y: float,
              frame_w: int, frame_h: int) -> np.ndarray:
-    """Map keypoints from network-input pixels to frame pixels, in place; missing stay zero."""
+    """Map keypoints from network-input pixels to frame pixels, in place; missing (score 0) stay
+    zero. Positions are clipped to the frame."""
     present = keypoints[..., 2] > 0
     keypoints[..., 0] = np.clip((keypoints[..., 0] - pad_x) / scale, 0, frame_w - 1)
     keypoints[..., 1] = np.clip((keypoints[..., 1] - pad_y) / scale, 0, frame_h - 1)

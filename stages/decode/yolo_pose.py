@@ -7,8 +7,10 @@ Frames reach the network letterboxed (see ``stages/preprocess.py``), and the key
 returns are in network-input pixels; the worker maps them back to the frame.
 
 Algorithm: candidates above ``score_threshold``, best first, greedy box NMS (IoU above
-``iou_threshold`` suppresses, Ultralytics' default 0.7), at most ``max_people``; keypoints whose
-visibility is under ``keypoint_threshold`` are reported missing.
+``iou_threshold`` suppresses, Ultralytics' default 0.7), at most ``max_people``. Every keypoint
+keeps its position and visibility (the family's ``keypoint_threshold`` decides later what is
+drawn and tracked); keypoints whose visibility is under ``keypoint_threshold`` here (0: none) or
+whose position is not finite are reported missing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ ROW = 56
 
 
 def decode(raw: np.ndarray, *, score_threshold: float = 0.05, iou_threshold: float = 0.7,
-           keypoint_threshold: float = 0.5, max_people: int = 100) -> tuple[np.ndarray, np.ndarray]:
+           keypoint_threshold: float = 0.0, max_people: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """``raw`` (56, N) (a leading batch axis of 1 accepted) → keypoints (n, 17, 3) float32 in
     network-input pixels and scores (n,) float32, best first."""
     return decode_with(nms_kernels, raw, score_threshold=score_threshold, iou_threshold=iou_threshold,
@@ -31,7 +33,7 @@ def decode(raw: np.ndarray, *, score_threshold: float = 0.05, iou_threshold: flo
 
 
 def decode_with(backend: ModuleType, raw: np.ndarray, *, score_threshold: float = 0.05,
-                iou_threshold: float = 0.7, keypoint_threshold: float = 0.5,
+                iou_threshold: float = 0.7, keypoint_threshold: float = 0.0,
                 max_people: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """:func:`decode` on a kernel backend: :mod:`~stages.decode.nms_kernels` or its numpy twin
     :mod:`~stages.decode.nms_reference` (used by the tests)."""

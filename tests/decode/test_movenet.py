@@ -27,6 +27,15 @@ def test_rows_are_y_then_x_and_scale_to_the_input_size():
     np.testing.assert_allclose(kpts[1, :, :2], np.tile([128.0, 96.0], (17, 1)))
 
 
+def test_every_keypoint_keeps_its_position_by_default():
+    """MoveNet predicts every joint: a faint one keeps its position and score (the family's
+    keypoint threshold decides later what is drawn), it is not zeroed."""
+    points = [(0.25, 0.75, s) for s in np.linspace(0.01, 0.8, 17)]
+    kpts, _ = movenet.decode(_row(points, 0.5)[None], net_h=100, net_w=200)
+    np.testing.assert_allclose(kpts[0, :, :2], np.tile([150.0, 25.0], (17, 1)))
+    np.testing.assert_allclose(kpts[0, :, 2], np.linspace(0.01, 0.8, 17), rtol=1e-6)
+
+
 def test_keypoints_below_the_threshold_are_missing_and_the_rest_kept():
     points = [(0.5, 0.5, s) for s in np.linspace(0.0, 0.8, 17)]
     kpts, _ = movenet.decode(_row(points, 0.5)[None], net_h=100, net_w=100, keypoint_threshold=0.3)

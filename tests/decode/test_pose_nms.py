@@ -68,6 +68,17 @@ def test_people_side_by_side_are_kept_and_faint_keypoints_are_missing(backend):
     assert np.all(kpts[1, 16] == 0) and np.all(kpts[1, :16, 2] > 0)
 
 
+@pytest.mark.parametrize("backend", [nms_kernels, nms_reference])
+def test_faint_keypoints_keep_their_position_by_default(backend):
+    """YOLO predicts every joint: by default a faint one keeps its position and visibility."""
+    side = person(160, 200, 60, 160, 0.5)
+    side[7 + 3 * 16] = 0.3  # right ankle barely visible
+    raw = output(person(100, 200, 60, 160, 0.9), side)
+    kpts, scores = yolo_pose.decode_with(backend, raw)
+    assert len(scores) == 2
+    np.testing.assert_allclose(kpts[1, 16], [side[5 + 3 * 16], side[6 + 3 * 16], 0.3], rtol=1e-6)
+
+
 def test_numba_and_numpy_agree_on_random_outputs():
     rng = np.random.default_rng(3)
     for trial in range(5):
