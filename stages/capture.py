@@ -283,7 +283,7 @@ class Capture(Stage):
         stamps = new_stamps()
         stamps[Stamp.READ] = got.t_read_ns
         frame = Frame(seq=-1, slot=-1, height=h, width=w, source=state.id, index=state.next_index, name=got.name,
-                      cap=self.identity, ring=self.ring.spec.name, lseq=lseq, model=state.spec.model, mode=self.mode,
+                      cap=self.identity, ring=self.ring.spec.name, lseq=lseq, model=state.spec.model_of(h, w), mode=self.mode,
                       stamps=stamps)
         state.next_index += 1
         self.items += 1

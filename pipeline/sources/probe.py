@@ -15,7 +15,7 @@ from config import load_defaults
 
 from ..errors import InputError
 from . import cvpath
-from .filecheck import looks_like_text
+from .filecheck import fit_pixels, looks_like_text
 from .inputs import IMAGE_EXTENSIONS, is_camera_id, is_stream_url
 from .readers import open_capture
 from .spec import SourceInfo
@@ -137,7 +137,10 @@ def _probe_folder(folder: str) -> SourceInfo:
         raise InputError(f"no images in folder {folder}{what}")
     h, w = sizes[0]
     biggest = min(max(_frame_bytes(*s) for s in sizes), MAX_FRAME_PIXELS * 3)  # larger ones are scaled down
-    return SourceInfo("folder", h, w, biggest, 0.0, len(files), files=tuple(files), skipped=tuple(skipped))
+    # an image larger than a frame slot is scaled down by the reader: record the size it will have
+    sizes = [s if _frame_bytes(*s) <= biggest else fit_pixels(s[0], s[1], biggest) for s in sizes]
+    return SourceInfo("folder", h, w, biggest, 0.0, len(files), files=tuple(files), skipped=tuple(skipped),
+                      sizes=tuple(sizes))
 
 
 def _first_frame(target: str | int, cannot_open: str, no_frame: str) -> tuple[np.ndarray, float, int]:

@@ -17,8 +17,9 @@ Decoder = Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]]
 ScaleDecoder = Callable[[list[np.ndarray], int, int], tuple[np.ndarray, np.ndarray]]
 
 
-def _scale_decoder(plan: ModelPlan, family: Family, module) -> ScaleDecoder:
-    """The family's decoder for one scale's outputs at network input (h, w)."""
+def _scale_decoder(plan: ModelPlan, family: Family, module, min_score: float = 0.0) -> ScaleDecoder:
+    """The family's decoder for one scale's outputs at network input (h, w); people scoring under
+    ``min_score`` may be left out."""
     if plan.family == "movenet":
         def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
             return module.decode(maps[0][0], h, w)
@@ -38,6 +39,8 @@ def _scale_decoder(plan: ModelPlan, family: Family, module) -> ScaleDecoder:
                                  to_coco17=to_coco17, **options)
     elif plan.family == "yolo-pose":
         options = dict(family.preset.get("decode", {}))
+        if 0 < min_score < options.get("score_threshold", 0.0):  # -t under the candidates' floor
+            options["score_threshold"] = min_score
 
         def decode(maps: list[np.ndarray], h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
             return module.decode(maps[0][0], **options)
@@ -56,7 +59,7 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
     under ``min_score`` are dropped before the scales are merged."""
     family = Family.get(plan.family, plan.variant)
     module = importlib.import_module(f"stages.decode.{plan.family.replace('-', '_')}")
-    single = _scale_decoder(plan, family, module)
+    single = _scale_decoder(plan, family, module, min_score)
     sizes = plan.all_scales
     if len(sizes) == 1:
         def decode(maps: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
