@@ -85,13 +85,13 @@ def latency(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 5.0) -> dict
 
 
 def measure(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 8.0,
-            latency_seconds: float | None = None) -> dict[str, Any]:
+            latency_seconds: float | None = None, tsize: int = 0, scales: tuple[int, ...] = ()) -> dict[str, Any]:
     """Throughput for ``seconds`` and latency for ``latency_seconds`` (default: 0.6 x
-    ``seconds``); a duration of 0 skips that half."""
+    ``seconds``); a duration of 0 skips that half. ``tsize`` and ``scales`` as the pipeline's."""
     info = probe(clip)
-    plan = plan_model(model, family, (info.frame_h, info.frame_w), 0, device)
+    plan = plan_model(model, family, (info.frame_h, info.frame_w), tsize, device, scales=scales)
     cfg = InferenceConfig(model=model, architecture=family, device=device)
-    out: dict[str, Any] = {"input": f"{plan.net_w}x{plan.net_h}"}
+    out: dict[str, Any] = {"input": " + ".join(f"{w}x{h}" for h, w in plan.all_scales)}
     if seconds:
         out["throughput"] = throughput(plan, cfg, seconds)
     lat_seconds = seconds * 0.6 if latency_seconds is None else latency_seconds
