@@ -11,7 +11,7 @@ import numpy as np
 
 from pipeline.models.families import Family, ModelPlan
 
-from . import multiscale
+from . import multiscale, plausible
 
 Decoder = Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]]
 ScaleDecoder = Callable[[list[np.ndarray], int, int], tuple[np.ndarray, np.ndarray]]
@@ -84,6 +84,16 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
         module.warmup()
         multiscale.merge([(np.zeros((2, 17, 3), np.float32), np.ones(2, np.float32))], 0.0, 0.5)
     return decode_all, warmup
+
+
+def weak_filter(plan: ModelPlan) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The family's rule for its weakest people (see :mod:`.plausible`), or None."""
+    family = Family.get(plan.family, plan.variant)
+    below = float(family.preset.get("upright_below", 0.0))
+    if below <= 0:
+        return None
+    ratio, seen = float(family.preset.get("upright_min_ratio", 0.6)), family.keypoint_threshold
+    return lambda keypoints, scores: plausible.upright(keypoints, scores, below, ratio, seen)
 
 
 def default_threshold(plan: ModelPlan) -> float:

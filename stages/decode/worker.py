@@ -21,7 +21,7 @@ from pipeline.messages import Frame, Poses, Stamp, WorkerReady
 from pipeline.ring import SlotRing
 from pipeline.stage import Stage
 
-from .registry import default_threshold, make_decoder, to_frame
+from .registry import default_threshold, make_decoder, to_frame, weak_filter
 
 
 class DecodeWorker(Stage):
@@ -35,6 +35,7 @@ class DecodeWorker(Stage):
         given = self.config.prob_threshold
         self.threshold = default_threshold(plan.model) if given is None else given
         self.decoders = [make_decoder(m, self.threshold) for m in plan.models]
+        self.weak = weak_filter(plan.model)  # the family's rule for its least sure people
         t0 = time.monotonic()
         self.decoders[0][1]()
         self.work = self.socket(zmq.DEALER, plan.endpoints.work, bind=False, identity=self.identity.encode())
@@ -75,6 +76,9 @@ class DecodeWorker(Stage):
         scores = np.ascontiguousarray(scores, dtype=np.float32)
         keep = scores >= self.threshold
         keypoints, scores = keypoints[keep], scores[keep]
+        if self.weak is not None and len(scores):
+            keep = self.weak(keypoints, scores)
+            keypoints, scores = keypoints[keep], scores[keep]
         to_frame(keypoints, frame.scale, frame.pad_x, frame.pad_y, frame.width, frame.height)
         t1 = time.monotonic_ns()
         frame.stamps[Stamp.DECODE_OUT] = t1
