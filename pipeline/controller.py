@@ -420,9 +420,11 @@ class Controller:
         address = f"ipc://{os.path.join(self.runtime.path, 'http')}"
         self.http_ctl = transport.socket(self.ctx, zmq.REP, address, bind=True)
         self.http_ctl.setsockopt(zmq.MAXMSGSIZE, 64 * 1024)
-        http, _ = check_http(self.config.http, self.config.http_fps, self.config.http_token_file)
+        http, token = check_http(self.config.http, self.config.http_fps, self.config.http_token_file)
         self.spawn("http", extra=address)
-        where = "loopback only" if http.loopback else "every request needs the bearer token of --http-token-file"
+        where = "loopback only" if http.loopback else f"reachable on {http.host}"
+        if token:
+            where += ", every request needs the bearer token of --http-token-file"
         log(f"http: {http.url()}  (live page, /metrics, /api/status, /healthz; {where})")
 
     def in_flight_limit(self) -> int | None:

@@ -102,6 +102,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The base class's errors (bad request lines, unknown methods) as one JSON line too."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # not a request line at all: answer as HTTP/1.x anyway
+            self.request_version = "HTTP/1.0"
         try:
             self.fail(code, message or self.responses.get(code, ("error",))[0])
         except OSError:
