@@ -20,7 +20,13 @@ import numpy as np
 import pytest
 
 from pipeline.outputs.preview import PreviewBoard, create_board
-from tests.helpers import Running, make_clip, movenet_model, run_pipeline, tagged_processes
+from tests.helpers import (
+    Running,
+    make_clip,
+    movenet_model,
+    run_pipeline,
+    tagged_processes,
+)
 
 PROMETHEUS = shutil.which("prometheus")
 
@@ -243,7 +249,7 @@ def tile_boxes(browser) -> dict[str, list[float]]:
 
 
 def crop(image: np.ndarray, box: list[float]) -> np.ndarray:
-    x, y, w, h = (int(round(v)) for v in box)
+    x, y, w, h = (round(v) for v in box)
     return image[y:y + h, x:x + w]
 
 
