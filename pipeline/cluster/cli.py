@@ -22,7 +22,7 @@ from pipeline.sources.inputs import expand_inputs
 
 # options the driver keeps for itself (or sets per node) instead of passing them to the nodes
 DRIVER_ONLY = {"help", "input", "output", "poses_out", "control", "telemetry_out", "trace_out", "start_at",
-               "source_ids", "no_show", "ray_address", "local_nodes"}
+               "source_ids", "no_show", "ray_address", "local_nodes", "http", "http_fps", "http_token_file"}
 MAX_LOCAL_NODES = 8
 
 
@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("give --ray-address ADDRESS (a running Ray cluster) or --local-nodes N")
         if ns.local_nodes is not None and not 1 <= ns.local_nodes <= MAX_LOCAL_NODES:
             raise UsageError(f"--local-nodes must be between 1 and {MAX_LOCAL_NODES} (got {ns.local_nodes})")
+        if ns.http or ns.http_token_file:
+            raise UsageError("--http is not served for a whole cluster yet: use --control and "
+                             "python -m pipeline.ctl ADDRESS status (per node and per source)")
         if ns.start_at or ns.source_ids:
             raise UsageError("--start-at and --source-ids are for one node's pipeline; the cluster sets them")
         inputs = [_absolute(text) for text in expand_inputs(ns.input)]
