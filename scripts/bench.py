@@ -389,6 +389,10 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT), help="folder for BENCHMARKS.md and bench.json")
     parser.add_argument("--no-sources", action="store_true", help="skip the many-cameras section")
     parser.add_argument("--no-http", action="store_true", help="skip what --http's page costs (4 viewers, 8 sources)")
+    parser.add_argument("--http-sources", type=int, default=8, help="its number of sources (default 8)")
+    parser.add_argument("--http-viewers", type=int, default=4, help="its number of viewers (default 4)")
+    parser.add_argument("--http-rounds", type=int, default=2, help="its interleaved rounds (default 2)")
+    parser.add_argument("--http-seconds", type=float, default=10.0, help="its measurement window (default 10)")
     parser.add_argument("--sources-ks", default="1,2,4,8,16", help="its numbers of sources (default 1,2,4,8,16)")
     parser.add_argument("--sources-seconds", type=float, default=6.0, help="its measurement window (default 6)")
     ns = parser.parse_args()
@@ -455,10 +459,11 @@ def main() -> int:
             print(f"warning: tracking section skipped: {exc}", file=sys.stderr)
     http_cost = None
     if not ns.no_http and any(m["name"] == "movenet" for m in chosen):
-        print("--http: 8 sources, nobody watching and 4 viewers …", file=sys.stderr, flush=True)
+        print(f"--http: {ns.http_sources} sources, nobody watching and {ns.http_viewers} viewers …", file=sys.stderr,
+              flush=True)
         import bench_http
         try:
-            http_cost = bench_http.measure()
+            http_cost = bench_http.measure(ns.http_sources, ns.http_viewers, ns.http_seconds, ns.http_rounds)
         except (RuntimeError, OSError) as exc:  # the rest of the bench stands without it
             print(f"warning: --http section skipped: {exc}", file=sys.stderr)
     noise = None

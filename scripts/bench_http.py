@@ -41,7 +41,11 @@ from pipeline.ctl import request
 from pipeline.models.fetch import cached_movenet
 from pipeline.telemetry.machine import machine_description
 
-SETUPS = ("no --http", "--http, nobody watching", "--http, {viewers} viewers")
+SETUPS = ("no --http", "--http, nobody watching", "--http, {viewers} viewer{s}")
+
+
+def setup_name(setup: int, viewers: int) -> str:
+    return SETUPS[setup].format(viewers=viewers, s="" if viewers == 1 else "s")
 
 
 def free_port() -> int:
@@ -130,7 +134,7 @@ def run_once(setup: int, clips: list[Path], model: str, seconds: float, viewers:
         cpu = {label: after[label] - before[label] for label in pids
                if after.get(label) is not None and before.get(label) is not None}
         total = sum(cpu.values())
-        return {"setup": SETUPS[setup].format(viewers=viewers), "fps": frames / elapsed, "frames": frames,
+        return {"setup": setup_name(setup, viewers), "fps": frames / elapsed, "frames": frames,
                 "cpu_ms_per_frame": 1000 * total / frames if frames else None,
                 "http_cpu_ms_per_frame": 1000 * cpu.get("http", 0.0) / frames if frames else None,
                 "sink_cpu_ms_per_frame": 1000 * cpu.get("sink", 0.0) / frames if frames else None,
@@ -162,11 +166,11 @@ def measure(sources: int = 8, viewers: int = 4, seconds: float = 10.0, rounds: i
         for r in range(rounds):
             order = (0, 1, 2) if r % 2 == 0 else (2, 1, 0)
             for setup in order:
-                print(f"http bench round {r + 1}/{rounds}: {SETUPS[setup].format(viewers=viewers)} …",
+                print(f"http bench round {r + 1}/{rounds}: {setup_name(setup, viewers)} …",
                       file=sys.stderr, flush=True)
                 runs.append(run_once(setup, clips, str(model), seconds, viewers, Path(tmp)))
     summary = {}
-    for setup in (SETUPS[i].format(viewers=viewers) for i in range(3)):
+    for setup in (setup_name(i, viewers) for i in range(3)):
         mine = [r for r in runs if r["setup"] == setup]
         summary[setup] = {key: statistics.median(r[key] for r in mine)
                           for key in ("fps", "cpu_ms_per_frame", "http_cpu_ms_per_frame", "sink_cpu_ms_per_frame")
