@@ -9,7 +9,8 @@ second; the 4 viewers are threads of this script. Figures per run over a common 
 ``--seconds``, after every source has a frame out: the pipeline's frames out per second (from
 ``ctl status``), CPU seconds per frame of all its processes together (``/proc/<pid>/stat``; the
 viewers' own CPU is not counted: they stand for browsers elsewhere), the web process's share,
-and the pictures each viewer received per second.
+and the pictures each viewer received per second. Then the web process alone, fed faster than this
+host's pipeline could (8 sources changing 10 times a second), to show what the server holds.
 
     python scripts/bench_http.py [--sources 8] [--viewers 4] [--seconds 10] [--rounds 2] [--json FILE]
 """
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_sources
+import numpy as np
 
 from pipeline.ctl import request
 from pipeline.models.fetch import cached_movenet
@@ -86,7 +88,8 @@ class Viewer(threading.Thread):
             conn.close()
             status.close()
         except (OSError, http.client.HTTPException) as exc:
-            self.error = str(exc)
+            if not self.stop.is_set():  # not the server going away at the end
+                self.error = str(exc)
 
 
 def run_once(setup: int, clips: list[Path], model: str, seconds: float, viewers: int, work: Path) -> dict[str, Any]:
@@ -155,6 +158,112 @@ def run_once(setup: int, clips: list[Path], model: str, seconds: float, viewers:
             v.join(5)
 
 
+# -- the server alone, at full rate --------------------------------------------------------------
+
+def _serve_alone(board: Any, port: int, fps: float, sources: int, address: str) -> None:
+    """A child process: the web server over ``board``, with a stand-in for the controller that
+    lists ``sources`` sources as reading (the capacity run has no pipeline: it feeds the board
+    itself, faster than this host's pipeline could)."""
+    import zmq
+
+    from pipeline import transport
+    from pipeline.messages import ControlReply
+    from pipeline.outputs.http import HttpAddress
+    from pipeline.outputs.preview import PreviewBoard
+    from web.control import Controller
+    from web.frames import Pictures
+    from web.server import App, serve
+
+    ctx = transport.new_context()
+    rep = transport.socket(ctx, zmq.REP, address, bind=True)
+    state = {"mode": "user", "frames": 0, "stages": {}, "window": {},
+             "sources": {str(i): {"state": "reading", "input": f"synthetic {i}", "fps": fps} for i in range(sources)}}
+    pictures = Pictures(PreviewBoard.attach(board)[0], fps)
+    serve(HttpAddress("127.0.0.1", port), App(Controller(address), pictures, "", fps))
+    while True:
+        transport.recv(rep)
+        transport.send(rep, ControlReply(True, state))
+
+
+def capacity(sources: int = 8, viewers: int = 4, seconds: float = 10.0, fps: float = 10.0) -> dict[str, Any]:
+    """The web process alone (a child process) serving ``viewers`` page streams of ``sources``
+    sources whose pictures (768x432 frames of the sample) change ``fps`` times a second each:
+    the pictures each viewer receives per second, against the ``sources * fps`` offered, and the
+    server's CPU."""
+    import multiprocessing as mp
+
+    import cv2
+
+    from pipeline.outputs.preview import PreviewBoard, create_board
+    cap = cv2.VideoCapture(str(ROOT / "media" / "vtest.avi"))
+    frames = []
+    while len(frames) < 50:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(np.ascontiguousarray(frame[72:504, :768]))
+    cap.release()
+    ring = create_board(sources, frames[0].nbytes, "")
+    board = PreviewBoard(ring)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="posepipe-bench-http-") as tmp:
+        address = f"ipc://{tmp}/ctl"
+        child = mp.get_context("spawn").Process(target=_serve_alone, args=(ring.spec, port, fps, sources, address),
+                                                daemon=True)
+        child.start()
+        stop = threading.Event()
+        offered = [0]
+
+        def feed() -> None:
+            n = 0
+            while not stop.is_set():
+                for sid in range(sources):
+                    if board.offer(sid, frames[(n + 7 * sid) % len(frames)], n):
+                        offered[0] += 1
+                n += 1
+                time.sleep(0.25 / fps)  # offered 4 times per period: the board keeps one per period
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        crowd: list[Viewer] = []
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            feeder.start()
+            crowd = [Viewer(port, stop) for _ in range(viewers)]
+            for v in crowd:
+                v.start()
+            time.sleep(3.0)
+            cpu0, offered0 = bench_sources.cpu_seconds(child.pid), offered[0]
+            for v in crowd:
+                v.counting = True
+            t0 = time.monotonic()
+            time.sleep(seconds)
+            for v in crowd:
+                v.counting = False
+            elapsed = time.monotonic() - t0
+            cpu = (bench_sources.cpu_seconds(child.pid) or 0.0) - (cpu0 or 0.0)
+            made = offered[0] - offered0
+        finally:
+            stop.set()
+            child.terminate()
+            child.join(10)
+            if feeder.is_alive():
+                feeder.join(5)
+            board.close()
+            ring.close()
+            ring.unlink()
+    pictures = [v.pictures / elapsed for v in crowd]
+    return {"sources": sources, "viewers": viewers, "fps": fps, "seconds": elapsed,
+            "offered_per_s": made / elapsed, "pictures_per_viewer_s": pictures,
+            "server_cores": cpu / elapsed, "server_cpu_ms_per_picture": 1000 * cpu / made if made else None,
+            "viewer_errors": [v.error for v in crowd if v.error]}
+
+
 def measure(sources: int = 8, viewers: int = 4, seconds: float = 10.0, rounds: int = 2) -> dict[str, Any]:
     model = cached_movenet()
     if model is None:
@@ -178,8 +287,11 @@ def measure(sources: int = 8, viewers: int = 4, seconds: float = 10.0, rounds: i
         pictures = [p for r in mine for p in r["pictures_per_viewer_s"]]
         if pictures:
             summary[setup]["pictures_per_viewer_s"] = statistics.median(pictures)
+    print(f"http bench: the server alone, {viewers} viewers of {sources} sources at 10 pictures/s …",
+          file=sys.stderr, flush=True)
+    alone = capacity(sources, viewers, seconds)
     return {"machine": machine_description(), "sources": sources, "viewers": viewers, "seconds": seconds,
-            "rounds": rounds, "clips": clip_kind, "runs": runs, "summary": summary}
+            "rounds": rounds, "clips": clip_kind, "runs": runs, "summary": summary, "capacity": alone}
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -205,7 +317,20 @@ def markdown(result: dict[str, Any]) -> str:
         f"each) and its status once a second; {result['rounds']} interleaved rounds of {result['seconds']:g} s, "
         "medians. CPU per frame is that of every process of the run together (the viewers, standing for "
         "browsers elsewhere, are not counted). Ratios within one run of this table are what to trust on a "
-        "shared host, not the absolute figures. `python scripts/bench_http.py` repeats it."), "", *rows, ""])
+        "shared host, not the absolute figures. `python scripts/bench_http.py` repeats it."), "", *rows, "",
+        *_capacity_lines(result.get("capacity")), ""])
+
+
+def _capacity_lines(c: dict[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    got = c["pictures_per_viewer_s"]
+    return [(f"The server alone (`ThreadingHTTPServer`, one process), fed {c['sources']} sources whose pictures "
+             f"(768x432) change {c['fps']:g} times a second each ({c['offered_per_s']:.0f} new pictures/s offered), "
+             f"{c['viewers']} viewers of all of them: each viewer received "
+             f"{min(got):.0f}–{max(got):.0f} pictures/s, the server used {c['server_cores']:.2f} of a core "
+             f"({c['server_cpu_ms_per_picture']:.1f} ms per new picture: one JPEG encoding, shared by the viewers, "
+             "and its writes to each).")]
 
 
 def main() -> int:

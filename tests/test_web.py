@@ -163,6 +163,7 @@ def test_one_picture_and_unknown_streams(served):
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (288, 384, 3)
     assert get(served.port, "/stream/7.mjpg")[0] == 404
+    assert get(served.port, "/frame/7.jpg")[0] == 404
 
 
 HOSTILE = [

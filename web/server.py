@@ -266,8 +266,9 @@ class Handler(BaseHTTPRequestHandler):
         return found or None
 
     def one_picture(self, source: int) -> None:
-        if source not in self.app.live_sources():
-            self.app.controller.status()
+        if str(source) not in self.app.controller.status().get("sources", {}):
+            self.fail(404, f"no source {source}")  # and no preview slot taken for it
+            return
         try:
             found = self.picture(source, None, 3.0)
         except _Busy:
