@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -21,6 +22,7 @@ import pytest
 
 from pipeline.outputs.preview import PreviewBoard, create_board
 from tests.helpers import (
+    ROOT,
     Running,
     make_clip,
     movenet_model,
@@ -379,3 +381,46 @@ def test_a_token_guards_every_request(tmp_path, sample):
         code, _, err = run.finish()
     assert code == 0, err
     assert "every request needs the bearer token" in err
+
+
+def test_http_addresses_are_read_as_written():
+    from pipeline.errors import UsageError
+    from pipeline.outputs.http import parse_http
+    assert parse_http("8080") == parse_http(":8080") == parse_http("localhost:8080")
+    assert parse_http("8080").host == "127.0.0.1" and parse_http("8080").loopback
+    assert parse_http("[::1]:8080").host == "::1" and parse_http("[::1]:8080").loopback
+    assert not parse_http("0.0.0.0:8080").loopback and not parse_http("192.168.1.5:80").loopback
+    for bad in ("", "http", "0", "65536", "host:port", "[::1:80", "a b:80", "a/b:80"):
+        with pytest.raises(UsageError):
+            parse_http(bad)
+
+
+def test_the_latency_histograms_count_every_frame_in_its_bucket():
+    from pipeline.messages import NUM_STAMPS, Stamp
+    from pipeline.telemetry.histograms import BOUNDS_S, LatencyHistograms
+    stamps = np.zeros((4, NUM_STAMPS), np.int64)
+    stamps[:] = np.arange(1, NUM_STAMPS + 1) * 1_000  # 1 µs apart: every stage time is tiny
+    e2e_ms = [0.2, 3.0, 40.0, 20_000.0]
+    stamps[:, Stamp.READ] = 1_000_000_000
+    stamps[:, Stamp.SINK_OUT] = 1_000_000_000 + (np.asarray(e2e_ms) * 1e6).astype(np.int64)
+    stamps[:, Stamp.SINK_IN] = stamps[:, Stamp.SINK_OUT] - 1_000
+    hist = LatencyHistograms()
+    hist.add(stamps, np.asarray([0, 0, 1, 1]))
+    out = hist.export()
+    assert out["frames"] == {"0": 2, "1": 2}
+    edges = list(BOUNDS_S)
+    zero, one = out["latency"]["0"], out["latency"]["1"]
+    assert zero["count"] == one["count"] == 2
+    assert zero["buckets"][edges.index(0.0005)] == 1 and zero["buckets"][edges.index(0.005)] == 2
+    assert one["buckets"][edges.index(0.05)] == 1 and one["buckets"][edges.index(10.0)] == 1
+    assert one["buckets"][-1] == 2  # +Inf holds the 20 s one
+    assert abs(one["sum"] - 20.04) < 1e-6
+    assert out["service"]["sink"]["count"] == 4 and out["service"]["sink"]["buckets"][0] == 4
+
+
+def test_the_cluster_refuses_http_with_one_line(sample):
+    done = subprocess.run([sys.executable, "-m", "pipeline.cluster", "-i", str(sample), "-at", "movenet", "-m",
+                           movenet_model(), "--local-nodes", "1", "--http", "8080"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --http is not served for a whole cluster") and done.stderr.count("\n") == 1
