@@ -102,6 +102,22 @@ def test_the_run_says_where_the_page_is_and_is_healthy(served):
     assert b"http://" not in page.replace(b"http://www.w3.org", b"")  # nothing fetched from elsewhere
 
 
+def test_healthz_says_which_stage_is_not_running(served):
+    import signal
+    pid = served.run.status()["stages"]["preprocess"]
+    os.kill(pid, signal.SIGSTOP)  # briefly: the watchdog would stop the run after 10 s
+    try:
+        code, _, body = get(served.port, "/healthz")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert code == 503
+    assert body.decode().strip() == f"stage preprocess (pid {pid}) is stopped (SIGSTOP)"
+    deadline = time.monotonic() + 30
+    while get(served.port, "/healthz")[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+
+
 def test_api_status_is_what_ctl_status_gives(served):
     code, headers, body = get(served.port, "/api/status")
     assert code == 200 and headers["Content-Type"] == "application/json"
@@ -139,6 +155,7 @@ def test_metrics_parse_with_prometheus_client(served):
     assert {"infer", "sink", "http", "controller"} <= set(cpu) and cpu["infer"] > 0
     memory = {s.labels["stage"]: s.value for s in families["posepipe_process_resident_memory_bytes"].samples}
     assert memory["infer"] > 10 * 2**20
+    assert "metrics" not in json.loads(get(served.port, "/api/status")[2])  # the status stays what ctl gives
 
 
 def test_an_mjpeg_stream_plays_in_opencv(served):

@@ -36,7 +36,7 @@ class Controller:
                 reply = request(self.address, command, arg, TIMEOUT_S)
             except (zmq.ZMQError, WireError) as exc:
                 raise NoAnswer(f"the pipeline did not answer ({type(exc).__name__}: {exc})") from None
-            if reply.ok or command != "status":
+            if command != "metrics" and reply.state:  # every other reply's state is the status
                 self._status = (time.monotonic(), reply.state)
             return reply
 
