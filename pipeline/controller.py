@@ -61,6 +61,9 @@ DRAIN_TIMEOUT_S = 1.5
 JOIN_TIMEOUT_S = 2.0
 MAX_WORKER_RESTARTS = 20
 RESTARTED = ("decode", "capture")  # stages restarted when they die; any other ends the run
+# ... but for the --http process, which is started again under its own name: a page must never
+# stop the cameras
+RESPAWNED = ("http",)
 
 
 def log(text: str) -> None:
@@ -122,6 +125,7 @@ class Controller:
         self.status_shown = False
         self.show_status = not config.show and sys.stderr.isatty()
         self.http_ctl: zmq.Socket | None = None  # --http: the web process's own REP socket
+        self.http_address = ""
         self.histograms = LatencyHistograms() if config.http else None
 
     # -- set-up ------------------------------------------------------------------------------
@@ -418,6 +422,7 @@ class Controller:
         without the CurveZMQ keys a tcp:// ``--control`` needs), and the web process."""
         assert self.ctx is not None and self.runtime is not None and self.config.http
         address = f"ipc://{os.path.join(self.runtime.path, 'http')}"
+        self.http_address = address
         self.http_ctl = transport.socket(self.ctx, zmq.REP, address, bind=True)
         self.http_ctl.setsockopt(zmq.MAXMSGSIZE, 64 * 1024)
         http, token = check_http(self.config.http, self.config.http_fps, self.config.http_token_file)
@@ -536,6 +541,13 @@ class Controller:
             if self.interrupts and (code == 0 or -code in (signal.SIGTERM, signal.SIGHUP)):
                 continue  # a stage still starting, stopped by the signal that is stopping the run
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+            if child.kind in RESPAWNED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
+                self.restarts += 1
+                del self.children[label]
+                self.watchdog.forget(label)
+                log(f"warning: the web process {how}; starting it again")
+                self.spawn(child.kind, extra=self.http_address)
+                continue
             if child.kind in RESTARTED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
                 self.restarts += 1
                 del self.children[label]
@@ -558,7 +570,7 @@ class Controller:
         labels = [label for label, c in self.children.items() if c.process.exitcode is None]
         for label, quiet in self.watchdog.silent(labels, now):
             child = self.children[label]
-            if child.kind in RESTARTED and self.restarts < MAX_WORKER_RESTARTS:
+            if (child.kind in RESTARTED or child.kind in RESPAWNED) and self.restarts < MAX_WORKER_RESTARTS:
                 log(f"warning: {child.kind} process {label} silent for {quiet:.0f} s (stopped or hung); killing it")
                 self.watchdog.forget(label)
                 try:

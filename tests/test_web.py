@@ -263,6 +263,25 @@ def test_prometheus_scrapes_the_run_and_answers_a_stage_quantile(served, tmp_pat
     assert 0 < value < 10  # seconds: inference of one frame
 
 
+def test_a_killed_web_process_is_started_again_and_the_cameras_go_on(served):
+    import signal
+    before = served.run.status()
+    os.kill(before["stages"]["http"], signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while True:
+        assert time.monotonic() < deadline, "the page never came back"
+        try:
+            if get(served.port, "/healthz", timeout=5)[0] == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    after = served.run.status()
+    assert after["stages"]["http"] != before["stages"]["http"]
+    assert served.run.proc.poll() is None
+    served.run.wait_until(lambda s: s["frames"] > after["frames"], timeout=60)
+
+
 def tile_boxes(browser) -> dict[str, list[float]]:
     return browser.js("Object.fromEntries([...document.querySelectorAll('.tile')].map(t => [t.dataset.source, "
                       "(r => [r.x, r.y, r.width, r.height])(t.querySelector('.pic').getBoundingClientRect())]))")
