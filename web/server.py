@@ -190,7 +190,13 @@ class Handler(BaseHTTPRequestHandler):
         except NoAnswer as exc:
             self.fail(503, str(exc))
 
-    do_HEAD = do_GET
+    def do_HEAD(self) -> None:
+        if urlsplit(self.path).path.startswith("/stream/"):
+            self.app.requests += 1
+            if self.allowed():
+                self.send_body(200, b"", "application/octet-stream")  # the headers; streams have no length
+            return
+        self.do_GET()
 
     def do_POST(self) -> None:
         self.app.requests += 1

@@ -38,7 +38,7 @@ class HttpStage(Stage):
 
     def run(self) -> None:
         while True:
-            self.poll([], 200)
+            self.poll([], 500)
             if self.app.controller.cached_status() is not None:
                 live = {int(s) for s in self.app.controller.cached_status().get("sources", {}) if s.isdigit()}
                 self.pictures.forget(live)
