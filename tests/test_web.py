@@ -454,9 +454,50 @@ def test_the_latency_histograms_count_every_frame_in_its_bucket():
     assert out["service"]["sink"]["count"] == 4 and out["service"]["sink"]["buckets"][0] == 4
 
 
-def test_the_cluster_refuses_http_with_one_line(sample):
-    done = subprocess.run([sys.executable, "-m", "pipeline.cluster", "-i", str(sample), "-at", "movenet", "-m",
-                           movenet_model(), "--local-nodes", "1", "--http", "8080"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 2
-    assert done.stderr.startswith("error: --http is not served for a whole cluster") and done.stderr.count("\n") == 1
+def test_the_cluster_serves_its_page_and_metrics_per_node_and_source(tmp_path, sample):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'posepipe[cluster]')")
+    from prometheus_client.parser import text_string_to_metric_families
+    clip = make_clip(tmp_path / "clip.avi", frames=12)
+    port, address = free_port(), f"ipc://{tmp_path}/ctl"
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cluster", "-i", str(clip), "-i", str(clip), "--loop",
+                             "--realtime", "-at", "movenet", "-m", movenet_model(), "--local-nodes", "2",
+                             "--control", address, "--http", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        state: dict = {}
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            try:
+                code, _, body = get(port, "/api/status", timeout=20)
+                state = json.loads(body) if code == 200 else {}
+            except OSError:
+                state = {}
+            if state.get("sources") and all(s.get("frames") for s in state["sources"].values()):
+                break
+            time.sleep(1)
+        assert state.get("cluster") is True and set(state["nodes"]) == {"node1", "node2"}
+        assert {s["node"] for s in state["sources"].values()} == {"node1", "node2"}
+        assert all("fps" in s and "latency_ms" in s for s in state["sources"].values())  # from the nodes
+        assert get(port, "/healthz")[2].decode().strip() == "ok: 2 nodes alive"
+        families = {f.name: f for f in text_string_to_metric_families(get(port, "/metrics")[2].decode())}
+        frames = {(m.labels["source"], m.labels["node"]): m.value for m in families["posepipe_frames"].samples}
+        assert set(frames) == {("0", state["sources"]["0"]["node"]), ("1", state["sources"]["1"]["node"])}
+        assert {m.labels["node"]: m.value for m in families["posepipe_node_up"].samples} == {"node1": 1, "node2": 1}
+        assert families["posepipe_source_latency_seconds"].type == "gauge"
+        assert get(port, "/")[0] == 200
+        assert get(port, "/stream/0.mjpg")[0] == 404  # the pictures stay on the nodes
+        code, _, body = get(port, "/api/sources/1", method="DELETE")
+        assert code == 400 and "not supported by the cluster driver" in json.loads(body)["error"]
+        done = subprocess.run([sys.executable, "-m", "pipeline.ctl", address, "stop", "--timeout", "10"], cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"http: http://127.0.0.1:{port}/" in err
+    with pytest.raises(OSError):
+        get(port, "/healthz", timeout=5)  # the page went with the run

@@ -43,8 +43,44 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def cluster_families(state: dict[str, Any]) -> Iterable[Metric]:
+    """A cluster driver's reply: per source (with its node) and per node."""
+    frames = CounterMetricFamily("posepipe_frames", "Frames output per source", labels=["source", "node"])
+    dropped = CounterMetricFamily("posepipe_dropped_frames", "Frames a live source delivered that its node's "
+                                  "pipeline dropped", labels=["source", "node"])
+    reconnects = CounterMetricFamily("posepipe_reconnects", "Times a live source was reopened",
+                                     labels=["source", "node"])
+    fps = GaugeMetricFamily("posepipe_source_fps", "Frames output per second over the last seconds, per source",
+                            labels=["source", "node"])
+    latency = GaugeMetricFamily("posepipe_source_latency_seconds", "Latency from frame read to output over the "
+                                "last seconds, per source", labels=["source", "node", "quantile"])
+    moves = CounterMetricFamily("posepipe_source_moves", "Times a source moved to another node",
+                                labels=["source"])
+    for sid, src in state.get("sources", {}).items():
+        node = str(src.get("node") or "")
+        frames.add_metric([sid, node], float(src.get("frames", 0)))
+        dropped.add_metric([sid, node], float(src.get("dropped", 0)))
+        reconnects.add_metric([sid, node], float(src.get("reconnects", 0)))
+        fps.add_metric([sid, node], _number(src.get("fps")) or 0.0)
+        for q, key in (("0.5", "p50"), ("0.95", "p95")):
+            ms = _number((src.get("latency_ms") or {}).get(key))
+            if ms is not None:
+                latency.add_metric([sid, node, q], ms / 1000)
+        moves.add_metric([sid], float(len(src.get("moves") or [])))
+    up = GaugeMetricFamily("posepipe_node_up", "1 while the node answers", labels=["node", "address"])
+    for name, node in sorted(state.get("nodes", {}).items()):
+        up.add_metric([name, str(node.get("address", ""))], 1.0 if node.get("alive") else 0.0)
+    duplicates = CounterMetricFamily("posepipe_duplicate_frames_dropped", "Frames two nodes both output (a moved "
+                                     "source), written once")
+    duplicates.add_metric([], float(state.get("duplicates_dropped", 0)))
+    yield from (frames, dropped, reconnects, fps, latency, moves, up, duplicates)
+
+
 def families(state: dict[str, Any]) -> Iterable[Metric]:
     """The metric families of one ``ctl metrics`` reply."""
+    if state.get("cluster"):
+        yield from cluster_families(state)
+        return
     metrics = state.get("metrics", {})
     sources = state.get("sources", {})
     frames = metrics.get("frames", {})

@@ -50,7 +50,7 @@ ENDED = ("ended", "removed", "failed", "done")
 class App:
     """What every request handler shares."""
 
-    def __init__(self, controller: Controller, pictures: Pictures, token: str, fps: float) -> None:
+    def __init__(self, controller: Controller, pictures: Pictures | None, token: str, fps: float) -> None:
         self.controller = controller
         self.pictures = pictures
         self.token = token
@@ -179,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_body(200, exposition(state), "text/plain; version=0.0.4; charset=utf-8")
             elif path == "/healthz":
                 self.health()
+            elif self.app.pictures is None and (path.startswith(("/stream/", "/frame/"))):
+                self.fail(404, "no pictures here: each node's pipeline serves its own (--http on the node)")
             elif path == "/stream/all":
                 self.stream_all()
             elif (m := _STREAM.match(path)) is not None:
@@ -259,13 +261,18 @@ class Handler(BaseHTTPRequestHandler):
             why = _process_problem(int(pid))
             if why:
                 problems.append(f"stage {label} (pid {pid}) {why}")
+        for name, node in sorted(state.get("nodes", {}).items()):  # a cluster driver's status
+            if not node.get("alive"):
+                problems.append(f"node {name} ({node.get('address')}) is lost")
         if problems:
             self.send_body(503, ("; ".join(problems) + "\n").encode(), "text/plain; charset=utf-8")
         else:
-            self.send_body(200, f"ok: {len(state.get('stages', {}))} processes alive\n".encode(),
+            alive = f"{len(state['nodes'])} nodes" if state.get("nodes") else f"{len(state.get('stages', {}))} processes"
+            self.send_body(200, f"ok: {alive} alive\n".encode(),
                            "text/plain; charset=utf-8")
 
     def picture(self, source: int, last: Encoded | None, wait_s: float) -> Encoded | None:
+        assert self.app.pictures is not None
         found = self.app.pictures.wait_newer(source, last, wait_s)
         if found is False:
             raise _Busy()
@@ -328,6 +335,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        assert self.app.pictures is not None
         sent: dict[int, Encoded] = {}
         period = 1.0 / self.app.fps
         last_status = 0.0
