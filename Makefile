@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := media/vtest.avi
 SHARED ?= ../shared
 
-.PHONY: venv model sample demo test test-nojit bench standin mosquitto clean
+.PHONY: venv model sample demo test test-nojit bench standin mosquitto webtools clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -40,7 +40,7 @@ demo: model sample
 	$(BIN)/python -m pipeline -i $(SAMPLE) $(DEMO_ARGS_$(MODEL)) -no_show -o out/demo.mp4 --poses-out out/demo.jsonl
 	@echo "annotated video: out/demo.mp4   poses: out/demo.jsonl"
 
-test: model sample standin mosquitto
+test: model sample standin mosquitto webtools
 	$(BIN)/python -m pytest -q
 
 # The MQTT tests run a real broker: Debian's mosquitto (without it they skip, saying why).
@@ -49,6 +49,14 @@ mosquitto:
 	  echo "installing mosquitto (the MQTT tests' broker) with apt-get"; \
 	  (apt-get update -qq && apt-get install -y -qq mosquitto mosquitto-clients >/dev/null) || \
 	  echo "could not install mosquitto: the MQTT tests will skip"; }
+
+# The --http tests load the page in a real browser and scrape /metrics with a real Prometheus:
+# Debian's chromium and prometheus (without them those tests skip, saying why).
+webtools:
+	@command -v chromium >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+	  echo "installing chromium and prometheus (the --http tests' browser and scraper) with apt-get"; \
+	  (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium prometheus >/dev/null) || \
+	  echo "could not install chromium or prometheus: the --http browser or Prometheus test will skip"; }
 
 test-nojit: venv
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/decode

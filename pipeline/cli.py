@@ -136,6 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="MQTT QoS (default 0).")
     extra.add_argument("--publish-ca", metavar="FILE", help="CA certificate(s) to check an mqtts:// broker with "
                                                             "(default: the system's).")
+    web = defaults["http"]
+    extra.add_argument("--http", metavar="[HOST:]PORT",
+                       help="Serve a live page (pictures and figures of every source, add/remove, mode switch), "
+                            "Prometheus /metrics, /api/status and /healthz on PORT. Loopback unless HOST is "
+                            "given; any other interface needs --http-token-file.")
+    extra.add_argument("--http-fps", type=float, default=web["fps"], metavar="FPS",
+                       help=f"Pictures per second per source on the page and /stream/ID.mjpg at most "
+                            f"(default {web['fps']:g}); pictures are made only while someone watches.")
+    extra.add_argument("--http-token-file", metavar="FILE",
+                       help="A file whose first line is the bearer token every --http request must carry "
+                            "(Authorization: Bearer TOKEN, or ?token=TOKEN for the page).")
     return parser
 
 
@@ -222,8 +233,15 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         telemetry_period=float(defaults["telemetry"]["period"]), capture_workers=ns.capture_workers,
         realtime=ns.realtime, start_at=_start_at(ns.start_at), source_ids=_source_ids(ns.source_ids),
         stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
+        http=ns.http, http_fps=ns.http_fps, http_token_file=ns.http_token_file,
+        preview_slots=int(defaults["http"]["preview_slots"]),
         tracker=ns.tracker, publish=ns.publish, publish_qos=ns.publish_qos, publish_ca=ns.publish_ca,
         reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))
+    if ns.http_token_file and not ns.http:
+        raise UsageError("--http-token-file needs --http")
+    if config.http:
+        from .outputs.http import check_http
+        check_http(config.http, config.http_fps, config.http_token_file)
     try:  # where --publish sends, checked with the rest (pipeline.outputs.publish)
         check_options(config.publish, config.publish_qos, config.publish_ca)
     except ValueError as exc:

@@ -101,6 +101,10 @@ class PipelineConfig:
     publish_ca: str | None = None
     start_at: tuple[tuple[int, int], ...] = ()  # --start-at: (source id, first frame index)
     source_ids: tuple[int, ...] = ()  # --source-ids: the sources' ids in -i order (default 0, 1, …)
+    http: str | None = None  # --http [HOST:]PORT: the live page, /metrics and the REST API (web/)
+    http_fps: float = 10.0  # --http-fps: pictures per second per source at most
+    http_token_file: str | None = None  # --http-token-file: the bearer token (needed off loopback)
+    preview_slots: int = 0  # sources watched at once on the page (0 = automatic)
 
     def __post_init__(self) -> None:
         if self.prob_threshold is not None and not 0.0 <= self.prob_threshold <= 1.0:

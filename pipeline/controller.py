@@ -40,12 +40,15 @@ from .models import Family
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .outputs import check_run_outputs, check_writable_file, output_for, output_kind
+from .outputs.http import check_http, check_port_free, token_file_mode_warning
+from .outputs.preview import create_board, preview_slots
 from .plan import CaptureAssignment, RunPlan
 from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
 from .sources import (SourceSpec, SourceTable, capture_workers, expand_inputs, model_for, plan_source_models, probe,
                       source_lines)
 from .stage import STOP_SIGNAL, stage_main
 from .telemetry import Telemetry, pss_mb
+from .telemetry.histograms import LatencyHistograms
 from .telemetry.machine import machine_description
 from .telemetry.textreport import final_table, status_line
 from .telemetry.trace import TraceRecorder
@@ -59,6 +62,9 @@ DRAIN_TIMEOUT_S = 1.5
 JOIN_TIMEOUT_S = 2.0
 MAX_WORKER_RESTARTS = 20
 RESTARTED = ("decode", "capture")  # stages restarted when they die; any other ends the run
+# ... but for the --http process, which is started again under its own name: a page must never
+# stop the cameras
+RESPAWNED = ("http",)
 
 
 def log(text: str) -> None:
@@ -119,6 +125,9 @@ class Controller:
         self.tracer = TraceRecorder() if config.trace_out else None
         self.status_shown = False
         self.show_status = not config.show and sys.stderr.isatty()
+        self.http_ctl: zmq.Socket | None = None  # --http: the web process's own REP socket
+        self.http_address = ""
+        self.histograms = LatencyHistograms() if config.http else None
 
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> RunPlan:
@@ -144,6 +153,13 @@ class Controller:
                              (cfg.trace_out, "--trace-out")):
             if path:
                 check_writable_file(path, option)
+        http = None
+        if cfg.http:
+            http, _ = check_http(cfg.http, cfg.http_fps, cfg.http_token_file)
+            check_port_free(http)
+            warning = token_file_mode_warning(cfg.http_token_file)
+            if warning:
+                log(warning)
         self.runtime = transport.RuntimeDir()
         endpoints = transport.Endpoints.in_directory(self.runtime.path, control)
         frame_bytes = max(s.info.max_frame_bytes for s in specs)
@@ -161,12 +177,18 @@ class Controller:
         per_worker = -(-len(specs) // workers)
         frame_slots = max(slots, 2 * (per_worker + 2))
         window = cfg.window_start(slots)
+        preview = None
+        if http is not None:
+            board = create_board(preview_slots(len(specs), cfg.preview_slots), frame_bytes, self.run_id)
+            self.rings.append(board)
+            preview = board.spec
         if not cfg.ring_slots:
             window = min(slots, max(window, len(specs)))  # one frame per source at least (pipeline/window.py)
             self.window = WindowSizer(size=window, high=slots)
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
-                       frame_bytes=frame_bytes, frame_slots=frame_slots, window=window, run_id=self.run_id)
+                       frame_bytes=frame_bytes, frame_slots=frame_slots, window=window, run_id=self.run_id,
+                       preview=preview)
 
     def _probe(self, text: str, sid: int, count: int) -> Any:
         try:
@@ -219,6 +241,8 @@ class Controller:
             log(f"control: {ep.ctl}  (python -m pipeline.ctl {ep.ctl} toggle|status|stop)")
             for kind in ("sink", "infer", "preprocess"):
                 self.spawn(kind)
+            if self.config.http:
+                self.start_http()
             for i in range(self.plan.workers):
                 self.spawn("decode", i)
             for i in range(self.plan.capture_workers):
@@ -253,6 +277,8 @@ class Controller:
         poller = zmq.Poller()
         poller.register(self.events, zmq.POLLIN)
         poller.register(self.ctl, zmq.POLLIN)
+        if self.http_ctl is not None:
+            poller.register(self.http_ctl, zmq.POLLIN)
         drain_deadline = 0.0
         last_beat = 0.0
         last_status = 0.0
@@ -263,6 +289,8 @@ class Controller:
                     self.on_event(msg)
             if self.ctl in ready:
                 self.on_ctl()
+            if self.http_ctl is not None and self.http_ctl in ready:
+                serve_one(self.http_ctl, self.apply)
             self.watch_children()
             now = time.monotonic()
             if self.all_ready and not drain_deadline:
@@ -333,6 +361,8 @@ class Controller:
                 self.sources.add_frames(msg)
             if self.tracer is not None:
                 self.tracer.add(msg.stamps, msg.workers, msg.seqs, msg.sources)
+            if self.histograms is not None and len(msg.stamps):
+                self.histograms.add(msg.stamps, msg.sources)
         elif isinstance(msg, EndOfStream) and self.sources is not None:
             self.source_ended(msg)
         elif isinstance(msg, ResumeAt):
@@ -355,6 +385,8 @@ class Controller:
                 self.add_source(req.arg) if req.command == "add" else self.remove_source(req.arg)
             except PipelineError as exc:
                 return ControlReply(False, self.state(), str(exc))
+        elif req.command == "metrics":
+            return ControlReply(True, {**self.state(), "metrics": self.metrics()})
         elif req.command != "status":
             return ControlReply(False, self.state(), f"unknown command {req.command!r}")
         return ControlReply(True, self.state())
@@ -375,6 +407,33 @@ class Controller:
                 "frames_by_mode": self.telemetry.frames_by_mode(), "window": self.telemetry.snapshot(),
                 "in_flight_limit": self.in_flight_limit(),
                 "sources": self.sources.status(time.monotonic_ns()) if self.sources is not None else {}}
+
+    def metrics(self) -> dict[str, Any]:
+        """What ``/metrics`` shows besides the status: the latency histograms and every
+        process's CPU and memory (``ctl metrics``)."""
+        processes = {label: {"cpu_s": f.get("cpu_s", 0.0), "rss_mb": f.get("rss_mb", 0.0), "pss_mb": f.get("pss_mb", 0.0)}
+                     for label, f in self.figures.items()
+                     if label in self.children and self.children[label].process.exitcode is None}
+        processes["controller"] = {"cpu_s": time.process_time(), "rss_mb": _rss_mb(), "pss_mb": pss_mb()}
+        out: dict[str, Any] = {"processes": processes, "uptime_s": (time.monotonic_ns() - self.started_ns) / 1e9}
+        if self.histograms is not None:
+            out.update(self.histograms.export())
+        return out
+
+    def start_http(self) -> None:
+        """``--http``: a REP socket of its own in the run directory (the same requests as ``ctl``,
+        without the CurveZMQ keys a tcp:// ``--control`` needs), and the web process."""
+        assert self.ctx is not None and self.runtime is not None and self.config.http
+        address = f"ipc://{os.path.join(self.runtime.path, 'http')}"
+        self.http_address = address
+        self.http_ctl = transport.socket(self.ctx, zmq.REP, address, bind=True)
+        self.http_ctl.setsockopt(zmq.MAXMSGSIZE, 64 * 1024)
+        http, token = check_http(self.config.http, self.config.http_fps, self.config.http_token_file)
+        self.spawn("http", extra=address)
+        where = "loopback only" if http.loopback else f"reachable on {http.host}"
+        if token:
+            where += ", every request needs the bearer token of --http-token-file"
+        log(f"http: {http.url()}  (live page, /metrics, /api/status, /healthz; {where})")
 
     def in_flight_limit(self) -> int | None:
         """Frames the run may have in flight now: 1 per source in Min latency mode, else the
@@ -485,6 +544,13 @@ class Controller:
             if self.interrupts and (code == 0 or -code in (signal.SIGTERM, signal.SIGHUP)):
                 continue  # a stage still starting, stopped by the signal that is stopping the run
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+            if child.kind in RESPAWNED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
+                self.restarts += 1
+                del self.children[label]
+                self.watchdog.forget(label)
+                log(f"warning: the web process {how}; starting it again")
+                self.spawn(child.kind, extra=self.http_address)
+                continue
             if child.kind in RESTARTED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
                 self.restarts += 1
                 del self.children[label]
@@ -507,7 +573,7 @@ class Controller:
         labels = [label for label, c in self.children.items() if c.process.exitcode is None]
         for label, quiet in self.watchdog.silent(labels, now):
             child = self.children[label]
-            if child.kind in RESTARTED and self.restarts < MAX_WORKER_RESTARTS:
+            if (child.kind in RESTARTED or child.kind in RESPAWNED) and self.restarts < MAX_WORKER_RESTARTS:
                 log(f"warning: {child.kind} process {label} silent for {quiet:.0f} s (stopped or hung); killing it")
                 self.watchdog.forget(label)
                 try:
@@ -543,6 +609,8 @@ class Controller:
         finally:
             if self.ctl_socket is not None:
                 self.ctl_socket.close()
+            if self.http_ctl is not None:
+                self.http_ctl.close(linger=0)
             if self.ctx is not None:
                 self.ctx.destroy(linger=0)
             if self.ctl_socket is not None:
@@ -634,6 +702,14 @@ class Controller:
         if self.interrupts and not self.stop_requested:
             return 130
         return EXIT_OK
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0
 
 
 def resource_peak_mb() -> float:

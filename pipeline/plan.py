@@ -30,6 +30,7 @@ class RunPlan:
     frame_slots: int = 8  # slots of each capture process's frame ring
     window: int = 0  # frames in flight at the start in User specified mode (0: every slot)
     run_id: str = ""  # in the name of every segment of the run (pipeline.ring.run_segments)
+    preview: RingSpec | None = None  # --http: the board of watched frames (pipeline.outputs.preview)
 
     @property
     def model(self) -> ModelPlan:

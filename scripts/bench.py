@@ -388,6 +388,11 @@ def main() -> int:
                         help="scenes per family and noise level for the decoders' noise table (0: skip it)")
     parser.add_argument("--out", default=str(ROOT), help="folder for BENCHMARKS.md and bench.json")
     parser.add_argument("--no-sources", action="store_true", help="skip the many-cameras section")
+    parser.add_argument("--no-http", action="store_true", help="skip what --http's page costs (4 viewers, 8 sources)")
+    parser.add_argument("--http-sources", type=int, default=8, help="its number of sources (default 8)")
+    parser.add_argument("--http-viewers", type=int, default=4, help="its number of viewers (default 4)")
+    parser.add_argument("--http-rounds", type=int, default=2, help="its interleaved rounds (default 2)")
+    parser.add_argument("--http-seconds", type=float, default=10.0, help="its measurement window (default 10)")
     parser.add_argument("--sources-ks", default="1,2,4,8,16", help="its numbers of sources (default 1,2,4,8,16)")
     parser.add_argument("--sources-seconds", type=float, default=6.0, help="its measurement window (default 6)")
     ns = parser.parse_args()
@@ -452,13 +457,22 @@ def main() -> int:
             tracking = bench_tracking.measure()
         except (RuntimeError, OSError, ValueError) as exc:  # the rest of the bench stands without it
             print(f"warning: tracking section skipped: {exc}", file=sys.stderr)
+    http_cost = None
+    if not ns.no_http and any(m["name"] == "movenet" for m in chosen):
+        print(f"--http: {ns.http_sources} sources, nobody watching and {ns.http_viewers} viewers …", file=sys.stderr,
+              flush=True)
+        import bench_http
+        try:
+            http_cost = bench_http.measure(ns.http_sources, ns.http_viewers, ns.http_seconds, ns.http_rounds)
+        except (RuntimeError, OSError) as exc:  # the rest of the bench stands without it
+            print(f"warning: --http section skipped: {exc}", file=sys.stderr)
     noise = None
     if ns.noise_frames > 0:
         print("decoders on noisy maps …", file=sys.stderr, flush=True)
         noise = decode_noise(ns.noise_frames)
     machine = machine_description()
     result = {"machine": machine, "seed_demo_reference": SEED_DEMO, "rows": rows, "tracking": tracking,
-              "decode_noise": noise, "sources": sources, "elapsed_s": time.monotonic() - started}
+              "decode_noise": noise, "sources": sources, "http": http_cost, "elapsed_s": time.monotonic() - started}
     text = table(rows)
     print(text)
     (out / "bench.json").write_text(json.dumps(result, indent=1))
@@ -489,6 +503,9 @@ def main() -> int:
     if sources:
         import bench_sources
         md += [bench_sources.markdown(sources, machine, "make bench")]
+    if http_cost:
+        import bench_http
+        md += ["", bench_http.markdown(http_cost)]
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():
         md += ["", notes.read_text()]

@@ -29,6 +29,7 @@ from pipeline.telemetry.monitors import Monitors
 from pipeline.ring import RingSet
 from pipeline.models.skeleton import COCO17_EDGES, EDGE_COLOURS
 from pipeline.outputs import output_for
+from pipeline.outputs.preview import PreviewBoard
 from pipeline.sources import SourceSpec
 from pipeline.sources.stats import SourceStats
 from pipeline.telemetry import STAGES, Telemetry
@@ -132,6 +133,10 @@ class Sink(Stage):
         self.per_source = SourceStats(window_s=2.0, window_frames=500)
         self.mosaic = Mosaic()
         self.monitors = Monitors(self.config.utilization_monitors)
+        # --http: the latest picture of each watched source, for the web process to serve
+        self.preview: PreviewBoard | None = None
+        if plan.preview is not None:
+            self.preview, self.preview_ring = PreviewBoard.attach(plan.preview)
         self._snapshot: dict[str, Any] = {}
         self._snapshot_t = 0.0
         self.pending: dict[int, Poses] = {}
@@ -223,6 +228,8 @@ class Sink(Stage):
         if self.monitors.active:
             self.monitors.update()
             self.monitors.draw(image)
+        if self.preview is not None:
+            self.preview.offer(frame.source, image, frame.index)
         writer = self.writer_for(frame.source)
         if writer is not None:
             writer.write(image, frame.name)

@@ -13,7 +13,8 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     movenet_model()
     done = subprocess.run([sys.executable, "scripts/bench.py", "--only", "movenet", "--seconds", "1",
                            "--raw-seconds", "1", "--workers", "1", "--noise-frames", "0", "--sources-ks", "1",
-                           "--sources-seconds", "5", "--out", str(tmp_path)], cwd=ROOT,
+                           "--sources-seconds", "5", "--http-sources", "2", "--http-viewers", "1",
+                           "--http-rounds", "1", "--http-seconds", "2", "--out", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "BENCHMARKS.md").read_text()
@@ -28,6 +29,8 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
     assert latency_line.endswith("| – |"), "no Open Model Zoo demo memory for MoveNet"
     assert "Machine:" in md and "python -m pipeline" in md
     assert "(Min latency mode lower: " in md
+    assert "## The web page's cost (`--http`)" in md
+    assert "| --http, 1 viewer |" in md
     assert "## Decoders on noisy maps" not in md  # --noise-frames 0 skips it
     assert "## Many cameras" in md and "| 1 | one pipeline | 15 FPS |" in md, "the many-cameras section, K = 1"
     data = json.loads((tmp_path / "bench.json").read_text())

@@ -22,7 +22,7 @@ from pipeline.sources.inputs import expand_inputs
 
 # options the driver keeps for itself (or sets per node) instead of passing them to the nodes
 DRIVER_ONLY = {"help", "input", "output", "poses_out", "control", "telemetry_out", "trace_out", "start_at",
-               "source_ids", "no_show", "ray_address", "local_nodes"}
+               "source_ids", "no_show", "ray_address", "local_nodes", "http", "http_fps", "http_token_file"}
 MAX_LOCAL_NODES = 8
 
 
@@ -68,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("give --ray-address ADDRESS (a running Ray cluster) or --local-nodes N")
         if ns.local_nodes is not None and not 1 <= ns.local_nodes <= MAX_LOCAL_NODES:
             raise UsageError(f"--local-nodes must be between 1 and {MAX_LOCAL_NODES} (got {ns.local_nodes})")
+        http = None
+        if ns.http_token_file and not ns.http:
+            raise UsageError("--http-token-file needs --http")
+        if ns.http:
+            from pipeline.outputs.http import check_http, check_port_free
+            where, token = check_http(ns.http, ns.http_fps, ns.http_token_file)
+            check_port_free(where)
+            http = (where.host, where.port, token, float(ns.http_fps))
         if ns.start_at or ns.source_ids:
             raise UsageError("--start-at and --source-ids are for one node's pipeline; the cluster sets them")
         inputs = [_absolute(text) for text in expand_inputs(ns.input)]
@@ -93,10 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if importlib.util.find_spec("ray") is None:
         print("error: Ray is not installed: pip install 'posepipe[cluster]'", file=sys.stderr)
         return EXIT_FAILURE
-    return _run(ns, inputs, node_argv, output)
+    return _run(ns, inputs, node_argv, output, http)
 
 
-def _run(ns: argparse.Namespace, inputs: list[str], node_argv: list[str], output: str | None) -> int:
+def _run(ns: argparse.Namespace, inputs: list[str], node_argv: list[str], output: str | None,
+         http: tuple[str, int, str, float] | None = None) -> int:
     import logging
     if ns.local_nodes:
         # Ray turns a loopback address into the machine's own; a cluster on the loopback
@@ -118,7 +127,7 @@ def _run(ns: argparse.Namespace, inputs: list[str], node_argv: list[str], output
             print(f"error: cannot {'start' if address is None else 'join'} the Ray cluster"
                   f"{'' if address is None else ' at ' + address}: {reason}", file=sys.stderr)
             return EXIT_FAILURE
-        driver = Driver(inputs, node_argv, output, ns.poses_out, ns.control, ns.telemetry_out)
+        driver = Driver(inputs, node_argv, output, ns.poses_out, ns.control, ns.telemetry_out, http)
         code = driver.run()
         if local is not None:
             local.reap(*driver.leftovers())

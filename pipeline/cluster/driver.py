@@ -105,7 +105,8 @@ def output_template(output: str | None, moved: int, many: bool) -> str | None:
 
 class Driver:
     def __init__(self, inputs: Sequence[str], node_argv: Sequence[str], output: str | None, poses_out: str | None,
-                 control: str | None = None, report_out: str | None = None) -> None:
+                 control: str | None = None, report_out: str | None = None,
+                 http: tuple[str, int, str, float] | None = None) -> None:
         self.sources = {i: SourceState(i, text) for i, text in enumerate(inputs)}
         self.node_argv = list(node_argv)
         self.output = output
@@ -128,6 +129,10 @@ class Driver:
         self.ctx: zmq.Context | None = None
         self.ctl: zmq.Socket | None = None
         self.control_dir: str | None = None
+        self.http = http  # --http: (host, port, token, fps)
+        self.http_ctl: zmq.Socket | None = None
+        self.http_process: Any = None
+        self.http_dir: str | None = None
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> int:
@@ -136,6 +141,8 @@ class Driver:
             if self.poses_path:
                 self.poses = open(self.poses_path, "w", buffering=1 << 16)
             self.bind_control()
+            if self.http is not None:
+                self.start_http()
             self.start_nodes()
             self.unplaced = sorted(self.sources)
             self.loop()
@@ -165,6 +172,59 @@ class Driver:
         self.control_socket = ControlSocket(self.ctx, self.control_address)  # checked, authenticated for tcp://
         self.ctl = self.control_socket.socket
         log(f"control: {self.control_address}  (python -m pipeline.ctl {self.control_address} status|stop)")
+
+    def start_http(self) -> None:
+        """``--http``: the page of the whole cluster, served by a process started by the name
+        ``config/defaults.toml`` gives (``[cluster] http``), asking a REP socket of its own."""
+        import multiprocessing as mp
+
+        from config import load_defaults
+        assert self.ctx is not None and self.http is not None
+        host, port, token, fps = self.http
+        self.http_dir = tempfile.mkdtemp(prefix="posepipe-cluster-http-")
+        address = f"ipc://{self.http_dir}/http"
+        self.http_ctl = transport.socket(self.ctx, zmq.REP, address, bind=True)
+        module, func = load_defaults()["cluster"]["http"].split(":")
+        self.http_process = mp.get_context("spawn").Process(target=run_named, args=(module, func, address, host,
+                                                                                     port, token, fps),
+                                                            name="posepipe-http", daemon=True)
+        self.http_process.start()
+        shown = f"[{host}]" if ":" in host else host
+        log(f"http: http://{shown}:{port}/  (the cluster's page, /metrics, /api/status, /healthz"
+            f"{'; every request needs the bearer token' if token else ''})")
+
+    def serve_http(self) -> None:
+        if self.http_ctl is not None:
+            serve_one(self.http_ctl, self.apply_http)
+
+    def apply_http(self, msg: ControlRequest) -> ControlReply:
+        """The web process's requests: those of ``ctl`` (stop excepted), and ``metrics``; the
+        status gains each source's figures from its node's pipeline."""
+        if msg.command in ("status", "metrics"):
+            return ControlReply(True, self.http_status(), "")
+        if msg.command == "stop":
+            return ControlReply(False, {}, "the page does not stop the cluster")
+        reply = self.apply(msg)
+        return ControlReply(reply.ok, self.http_status(), reply.error)
+
+    def http_status(self) -> dict[str, Any]:
+        state = self.status()
+        modes = set()
+        for node in state["nodes"].values():
+            jobs = node.get("jobs")
+            for job in (jobs.values() if isinstance(jobs, dict) else []):
+                if job.get("mode"):
+                    modes.add(job["mode"])
+                for sid, figures in (job.get("pipeline_sources") or {}).items():
+                    view = state["sources"].get(str(sid))
+                    if view is not None and view.get("state") == "running":
+                        view.update({k: figures.get(k) for k in ("fps", "latency_ms", "dropped", "reconnects")})
+                        view["state"] = figures.get("state") or view["state"]
+        state["mode"] = modes.pop() if len(modes) == 1 else ("mixed" if modes else None)
+        state["stages"] = {}
+        if self.http_process is not None:
+            state["stages"]["http"] = self.http_process.pid
+        return state
 
     def start_nodes(self) -> None:
         import ray
@@ -219,6 +279,7 @@ class Driver:
                 last_check = now
                 self.check_nodes()
             self.serve_control()
+            self.serve_http()
             if self.interrupts and not self.stopping_since:
                 log("stopping: every node finishes its frames in flight (Ctrl-C again to stop at once)")
                 self.begin_stop()
@@ -455,6 +516,17 @@ class Driver:
                 except Exception:
                     pass
         finally:
+            if self.http_process is not None:
+                self.http_process.terminate()
+                self.http_process.join(5.0)
+                if self.http_process.is_alive():
+                    self.http_process.kill()
+                    self.http_process.join(2.0)
+            if self.http_ctl is not None:
+                self.http_ctl.close(linger=0)
+            if self.http_dir:
+                import shutil
+                shutil.rmtree(self.http_dir, ignore_errors=True)
             if self.poses is not None:
                 self.poses.close()
             control = getattr(self, "control_socket", None)
@@ -522,3 +594,9 @@ class Driver:
         if self.interrupts and not self.stop_requested:
             return 130
         return EXIT_OK
+
+
+def run_named(module: str, func: str, *args: Any) -> None:
+    """A process's entry given by name (``[cluster] http``): the driver never imports web/."""
+    import importlib
+    getattr(importlib.import_module(module), func)(*args)

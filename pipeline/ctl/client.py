@@ -3,7 +3,8 @@
 Commands: ``toggle`` (switch between User specified and Min latency), ``mode user|latency``,
 ``status`` (print the current state as JSON, with every source's state and figures), ``stop``
 (finish the frames in flight and exit), ``add SOURCE`` (read one more source), ``remove ID``
-(stop reading source ID).
+(stop reading source ID), ``metrics`` (the status with the whole-run latency histograms and each
+process's CPU and memory, what ``--http``'s ``/metrics`` shows).
 ADDRESS is the one the pipeline prints at start (``control: ipc://…``) or gave ``--control``.
 """
 
@@ -62,7 +63,7 @@ def serve_one(sock: zmq.Socket, apply: Callable[[ControlRequest], ControlReply])
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.ctl", description=__doc__.splitlines()[0])
     parser.add_argument("address", help="the controller's address, as printed at start")
-    parser.add_argument("command", choices=("toggle", "mode", "status", "stop", "add", "remove"))
+    parser.add_argument("command", choices=("toggle", "mode", "status", "stop", "add", "remove", "metrics"))
     parser.add_argument("arg", nargs="?", metavar="ARG",
                         help="with 'mode': user or latency; with 'add': the source; with 'remove': its id")
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer (default 3)")
