@@ -73,7 +73,7 @@ def test_help_names_the_command_and_the_defaults_a_newcomer_needs():
     assert res.stdout.startswith("usage: python -m pipeline ")
     text = " ".join(res.stdout.split())
     assert "twice OpenVINO's optimal number" in text  # -nireq: what the default really is
-    assert "movenet 0.15" in text and "openpose 0.1" in text  # -t: each family's default
+    assert "movenet 0.1," in text and "yolo-pose 0.25" in text  # -t: each family's default
     assert "c = total CPU load" in text and "d = load per core" in text and "m = memory" in text  # -u
     script = Path(sys.executable).parent / "posepipe"
     if not script.exists():
@@ -108,7 +108,9 @@ def test_near_and_far_sizes_by_family_and_options():
     hpe = Family.get("openpose")
     assert plan_scales(hpe, (576, 768), 0, (256, 456)) == [(256, 344)]  # no native size: one
     yolo = Family.get("yolo-pose")
-    assert plan_scales(yolo, (720, 1280), 0, (-1, -1)) == [(384, 640)]
+    # a dynamic YOLO model: far (long side 960) and near (640, its training size) by default
+    assert plan_scales(yolo, (720, 1280), 0, (-1, -1)) == [(544, 960), (384, 640)]
+    assert plan_scales(yolo, (720, 1280), 640, (-1, -1)) == [(384, 640)]
     assert plan_scales(yolo, (720, 1280), 0, (640, 640)) == [(640, 640)]
 
 
