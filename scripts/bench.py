@@ -193,6 +193,7 @@ def decode_scaling(model: dict[str, str], clip: Path, max_workers: int, seconds:
 # -- decoders on noisy maps --------------------------------------------------------------------
 
 NOISE_COMMAND = "python -m scripts.bench_decode --noise --noise-frames {frames}"
+CROWD_FRAMES = 20  # scenes per crowd kind and noise level of bench_decode's crowd table (its default)
 
 
 def decode_noise(frames: int) -> dict[str, Any]:
@@ -204,8 +205,10 @@ def decode_noise(frames: int) -> dict[str, Any]:
         module.warmup()
     source = bench_decode.load_omz_decoders()
     rows = bench_decode.noise_bench(list(bench_decode.SIZES), list(bench_decode.render.NOISE_LEVELS), frames)
+    crowd = bench_decode.crowd_bench(list(bench_decode.CROWD_FAMILIES), ["clean", "medium"], CROWD_FRAMES)
     return {"omz": source, "frames": frames, "command": NOISE_COMMAND.format(frames=frames),
-            "rows": [vars(r) for r in rows], "markdown": bench_decode.noise_markdown(rows)}
+            "rows": [vars(r) for r in rows], "markdown": bench_decode.noise_markdown(rows),
+            "crowd": [vars(r) for r in crowd], "crowd_markdown": bench_decode.crowd_markdown(crowd)}
 
 
 def noise_section(noise: dict[str, Any], cpu: str) -> list[str]:
@@ -227,7 +230,12 @@ def noise_section(noise: dict[str, Any], cpu: str) -> list[str]:
             "that are true people (fragments and duplicates count against it), keypoints within 4 px = share of "
             "all true keypoints found within 4 network-input pixels; decode ms = mean CPU time per frame of the "
             f"decoding thread (both decoders are single-threaded; no OpenVINO, so no inference precision "
-            f"applies), on {cpu}. Command: `{noise['command']}`.", "", noise["markdown"], ""]
+            f"applies), on {cpu}. Command: `{noise['command']}`.", "", noise["markdown"], "",
+            ("Crowds with hidden joints (the same command's second table): the OpenPose decoder on "
+             f"{CROWD_FRAMES} scenes per kind and level: *rows*, people of 40–100 px shoulder to shoulder "
+             "row under row, 10 % of joints hidden; *scattered*, 4–15 people of 40–250 px close together, "
+             "8 % hidden. A decoder that mixes neighbours decodes more people than there are."), "",
+            noise.get("crowd_markdown", ""), ""]
 
 
 # -- report ------------------------------------------------------------------------------------

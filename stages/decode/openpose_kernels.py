@@ -31,9 +31,12 @@ def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: f
     better than ``min_alignment`` (OpenPose's rule) and the mean is positive.
 
     A shorter limb (both ends in the same or neighbouring cells, down to zero length) has no
-    reliable direction: it scores half the field's magnitude at its midpoint, and is accepted when
-    that magnitude exceeds ``short_min``. The half keeps a short candidate below a well-aligned
-    long one for the same joints.
+    reliable direction: it scores the field's magnitude at its midpoint, and is accepted when that
+    magnitude exceeds ``short_min``. It scores as much as a well-aligned long limb: at half the
+    magnitude (as it was) a small person's own limb lost the greedy pairing to a long one reaching
+    a neighbour's joint through the neighbours' fields, which point the same way when people stand
+    side by side, so rows of small people came out mixed (``tests/decode/test_openpose_crowds.py``;
+    the round trips with people overlapping or small in front of big still hold).
 
     Non-finite field values count as unaligned samples. Returns the score, or -1.0 when the limb
     is rejected.
@@ -51,7 +54,7 @@ def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: f
         py = np.float64(paf_y[my, mx])
         mag = np.sqrt(px * px + py * py)
         if mag > short_min and np.isfinite(mag):
-            return 0.5 * mag
+            return mag
         return -1.0
     ux = dx / length
     uy = dy / length

@@ -26,7 +26,7 @@ def limb_score(paf_x: np.ndarray, paf_y: np.ndarray, ax: float, ay: float, bx: f
         mx = int(np.clip(np.floor(0.5 * (ax + bx) + 0.5), 0, w - 1))
         my = int(np.clip(np.floor(0.5 * (ay + by) + 0.5), 0, h - 1))
         mag = float(np.hypot(float(paf_x[my, mx]), float(paf_y[my, mx])))
-        return 0.5 * mag if mag > short_min and math.isfinite(mag) else -1.0
+        return mag if mag > short_min and math.isfinite(mag) else -1.0
     unit = vec / length
     n = max(n_samples, math.ceil(length) + 1)
     t = np.arange(n) / (n - 1)

@@ -47,6 +47,33 @@ def scene(rng: np.random.Generator, n: int, net_h: int, net_w: int, min_px: floa
     return np.stack(poses) if poses else np.zeros((0, 17, 3))
 
 
+def rows(rng: np.random.Generator, net_h: int, net_w: int, min_px: float = 40.0,
+         max_px: float = 100.0, hidden: float = 0.1) -> np.ndarray:
+    """A crowd in rows: people standing shoulder to shoulder (each 0.9-1.1 of a person's width
+    from the last, so boxes touch or overlap a little), row under row; each row's height drawn
+    log-uniform in ``min_px``..``max_px``, each person 85-115 % of it, so sizes mix within a row
+    and between rows. A share ``hidden`` of all joints, drawn at random, is hidden. Poses
+    (n, 17, 3) in network-input pixels."""
+    poses = []
+    top = rng.uniform(0.0, 8.0)
+    while True:
+        height = float(np.exp(rng.uniform(np.log(min_px), np.log(max_px))))
+        if top + 1.2 * height > net_h:
+            break
+        x = rng.uniform(0.0, 0.3) * height
+        while True:
+            h = height * rng.uniform(0.85, 1.15)
+            cx = x + 0.5 * h * render.TEMPLATE_WIDTH
+            if cx + 0.5 * h * render.TEMPLATE_WIDTH > net_w:
+                break
+            poses.append(render.make_pose(rng, cx, top + rng.uniform(-0.05, 0.05) * height, h))
+            x += h * render.TEMPLATE_WIDTH * rng.uniform(0.9, 1.1)
+        top += 1.2 * height
+    out = np.stack(poses) if poses else np.zeros((0, 17, 3))
+    out[..., 2][rng.random(out.shape[:2]) < hidden] = 0.0
+    return out
+
+
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Intersection of two boxes (x0, y0, x1, y1) over the smaller's area."""
     iw = min(a[2], b[2]) - max(a[0], b[0])
