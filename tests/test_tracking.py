@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tracking import SourceTrackers, Tracker, TrackerParams, kernels, reference
-from tests.tracking_sim import Walker, crossing_scene, id_scores, render
+from tests.tracking_sim import Walker, crossing_scene, id_scores, occlusions, render
 
 FPS = 25.0
 
@@ -29,8 +29,20 @@ def test_people_walking_and_crossing_keep_their_ids(seed):
     print(f"seed {seed}: IDF1 {scores['idf1']:.3f}, {scores['switches']} id switches, "
           f"{scores['ids']} ids for {scores['people']} people")
     assert scores["idf1"] >= 0.9
-    assert scores["switches"] <= 10
     assert all((i >= 1).all() for i in ids)  # every pose has a real id
+
+
+def test_ids_switch_at_most_once_per_occlusion():
+    """A person may fairly lose an id only when hidden for a while (a random single-frame miss is
+    carried by the track). Over the six scenes the id switches are at most the occlusions, one
+    per time someone comes back into view. Without motion prediction the tracker switches 68
+    times for 37 occlusions (22 with it)."""
+    switches = occluded = 0
+    for seed in range(6):
+        frames = render(crossing_scene(seed), 150, seed)
+        switches += id_scores([f.truth for f in frames], track(frames))["switches"]
+        occluded += occlusions(frames)
+    assert switches <= occluded, f"{switches} id switches for {occluded} occlusions"
 
 
 def crossing_pair():
