@@ -285,13 +285,14 @@ def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
     records = read_poses(poses)
     ids = [[p["id"] for p in r["poses"]] for r in records]
     everyone = sum(ids, [])
-    assert len(everyone) >= 24 * 2
+    # vtest's frames 100-123 show six people on the road all along (and one far away, a few
+    # pixels tall): whatever MoveNet misses, at least four a frame on average, and at least four
+    # of them keep one id for half the clip or more
+    assert len(everyone) >= 24 * 4
     assert all(i >= 1 for i in everyone)
     assert all(len(set(frame)) == len(frame) for frame in ids)  # one person, one id, in a frame
-    # the people walking through the clip keep their ids: most poses carry an id seen in at
-    # least half the frames
     lasting = {i for i in everyone if sum(i in frame for frame in ids) >= 12}
-    assert len(lasting) >= 2 and sum(i in lasting for i in everyone) >= 0.8 * len(everyone)
+    assert len(lasting) >= 4 and sum(i in lasting for i in everyone) >= 0.8 * len(everyone)
     assert f"person 0 score" in res.stdout and f" id {ids[0][0]}: " in res.stdout
     res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--tracker", "none",
                        "--poses-out", str(poses))
@@ -299,9 +300,12 @@ def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
     assert {p["id"] for r in read_poses(poses) for p in r["poses"]} == {-1}
 
 
-def test_vtest_people_keep_their_ids(sample):
+def test_tuning_clip_vtest_people_keep_their_ids(sample):
     """The issue's figure on real footage: vtest's first 100 frames with MoveNet (default
-    settings) need at most 14 ids, and the median track lasts at least 40 frames."""
+    settings) need at most 14 ids, and the median track lasts at least 40 frames. vtest is the
+    clip the tracker's defaults were tuned on, and these bounds hold even without motion
+    prediction (11 ids, median 40; 10 and 50 with it): the scenes above are the tests that
+    catch that (test_ids_switch_at_most_once_per_occlusion, test_two_people_pass_...)."""
     from scripts.bench_tracking import GOAL_IDS, GOAL_MEDIAN, measure
     result = measure(frames=100)
     assert result["frames"] == 100 and result["untracked_poses"] == 0
