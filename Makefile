@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SAMPLE := media/vtest.avi
 SHARED ?= ../shared
 
-.PHONY: venv model sample demo test test-nojit bench standin mosquitto webtools clean
+.PHONY: venv model yolo sample demo test test-nojit bench standin mosquitto webtools clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -40,8 +40,14 @@ demo: model sample
 	$(BIN)/python -m pipeline -i $(SAMPLE) $(DEMO_ARGS_$(MODEL)) -no_show -o out/demo.mp4 --poses-out out/demo.jsonl
 	@echo "annotated video: out/demo.mp4   poses: out/demo.jsonl"
 
-test: model sample standin mosquitto webtools
+test: model yolo sample standin mosquitto webtools
 	$(BIN)/python -m pytest -q
+
+# YOLO11n-pose for its real-weight tests: converted once into the cache (a throwaway torch
+# environment, ~1.4 GB while it runs, removed afterwards; about 3 min on 2 busy cores), then
+# found there in no time.
+yolo: venv
+	@$(BIN)/python scripts/fetch_model.py yolo11n-pose >/dev/null
 
 # The MQTT tests run a real broker: Debian's mosquitto (without it they skip, saying why).
 mosquitto:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("POSEPIPE_SHARED") or ROOT.parent / "shared")  # POSEPIPE_SHARED: another folder
 SAMPLE = ROOT / "media" / "vtest.avi"
 STANDIN = ROOT / "models" / "omz" / "intel"
 

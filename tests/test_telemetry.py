@@ -251,20 +251,45 @@ SNAPSHOTS = [
 PROGRESS = [None, (0, 500), (500, 500), (250, 500), (10**12, 10**12), (7, 0), (600, 500)]
 
 
-@pytest.mark.parametrize("snap", SNAPSHOTS)
-@pytest.mark.parametrize("progress", PROGRESS)
-@pytest.mark.parametrize("eta", [None, 0.0, 83.0, 1e9])
-def test_status_line_fits_80_columns(snap, progress, eta):
-    line = status_line(snap, progress, eta)
-    assert len(line) <= 80
-    assert "\n" not in line and "\r" not in line
+def test_status_line_is_always_one_line_exactly_as_wide_as_asked():
+    """Whatever the figures (none, absurd, NaN, negative), progress or ETA, the line overwrites
+    the previous one after "\\r": exactly ``width`` characters, no line break."""
+    for width in (1, 5, 12, 20, 40, 60, 79, 80, 120):
+        for snap in SNAPSHOTS:
+            for progress in PROGRESS:
+                for eta in (None, 0.0, 83.0, 1e9):
+                    line = status_line(snap, progress, eta, width=width)
+                    assert len(line) == width and "\n" not in line and "\r" not in line, (width, snap, progress,
+                                                                                            eta, line)
 
 
-@pytest.mark.parametrize("width", [1, 5, 12, 20, 40, 60, 79, 120])
-def test_status_line_fits_any_width(width):
-    for snap in SNAPSHOTS:
-        for progress in PROGRESS:
-            assert len(status_line(snap, progress, 12.0, width=width)) <= width
+def test_status_line_gives_up_the_least_useful_parts_first():
+    """As the terminal narrows: the mode's long title and the latency's labels go first, then the
+    bar, then the ETA and the latency; the percentage outlives the latency; the FPS stays."""
+    def at(width: int) -> str:
+        return status_line(snapshot_with(), (250, 500), 83.0, width=width)
+    assert all(w in at(80) for w in ("User specified", "30.0 fps", "lat p50 33.3 p95 48.1 ms", "[#", "50%",
+                                     "ETA 1:23"))
+    assert "User specified" not in at(70) and "lat p50 33.3 p95 48.1 ms" in at(70) and "[#" in at(70)
+    assert "lat 33.3/48.1 ms" in at(60) and "[#" in at(60)  # latency shortened before the bar goes
+    assert "[" not in at(50) and "50% ETA 1:23" in at(50)
+    assert "lat 33.3/48.1 ms" in at(40) and "50%" in at(40) and "ETA" not in at(40)
+    assert "lat" not in at(30) and "50% ETA 1:23" in at(30)
+    assert at(20).startswith("user | 30.0 fps")
+    assert at(12) == "user 30.0 f~" and at(5) == "user~"  # cut, and said to be cut
+
+
+def test_status_line_figures_stay_short_whatever_they_are():
+    huge = status_line(snapshot_with(fps=1e15, p50=1e13, p95=9.99e300, dropped=10**15), None, None, width=120)
+    assert "1e+15 fps" in huge and "1e+13" in huge and "1e+301" in huge and "drops 1.0e+15" in huge
+    assert "<0.01 fps" in status_line(snapshot_with(fps=0.0001), None, None)
+    unknown = status_line(snapshot_with(fps=None, p50=None, p95=float("nan")), None, None)
+    assert "- fps" in unknown and "lat p50 - p95 - ms" in unknown and "nan" not in unknown
+    long_mode = status_line(snapshot_with(mode="m" * 200), (1, 2), 5.0)
+    assert long_mode.startswith("m" * 13 + "~ | ")
+    assert "ETA 0:05" in long_mode and "ETA >999h" in status_line(snapshot_with(), (1, 2), 1e9)
+    assert "frame 7" in status_line(snapshot_with(), (7, 0), None)  # no total known: the count
+    assert "100% done" in status_line(snapshot_with(), (600, 500), 0.0)  # past the end: still 100 %
 
 
 def test_status_line_shows_what_matters():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tracking import SourceTrackers, Tracker, TrackerParams, kernels, reference
-from tests.tracking_sim import Walker, crossing_scene, id_scores, render
+from tests.tracking_sim import Walker, crossing_scene, id_scores, occlusions, render
 
 FPS = 25.0
 
@@ -29,8 +29,20 @@ def test_people_walking_and_crossing_keep_their_ids(seed):
     print(f"seed {seed}: IDF1 {scores['idf1']:.3f}, {scores['switches']} id switches, "
           f"{scores['ids']} ids for {scores['people']} people")
     assert scores["idf1"] >= 0.9
-    assert scores["switches"] <= 10
     assert all((i >= 1).all() for i in ids)  # every pose has a real id
+
+
+def test_ids_switch_at_most_once_per_occlusion():
+    """A person may fairly lose an id only when hidden for a while (a random single-frame miss is
+    carried by the track). Over the six scenes the id switches are at most the occlusions, one
+    per time someone comes back into view. Without motion prediction the tracker switches 68
+    times for 37 occlusions (22 with it)."""
+    switches = occluded = 0
+    for seed in range(6):
+        frames = render(crossing_scene(seed), 150, seed)
+        switches += id_scores([f.truth for f in frames], track(frames))["switches"]
+        occluded += occlusions(frames)
+    assert switches <= occluded, f"{switches} id switches for {occluded} occlusions"
 
 
 def crossing_pair():
@@ -273,13 +285,14 @@ def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
     records = read_poses(poses)
     ids = [[p["id"] for p in r["poses"]] for r in records]
     everyone = sum(ids, [])
-    assert len(everyone) >= 24 * 2
+    # vtest's frames 100-123 show six people on the road all along (and one far away, a few
+    # pixels tall): whatever MoveNet misses, at least four a frame on average, and at least four
+    # of them keep one id for half the clip or more
+    assert len(everyone) >= 24 * 4
     assert all(i >= 1 for i in everyone)
     assert all(len(set(frame)) == len(frame) for frame in ids)  # one person, one id, in a frame
-    # the people walking through the clip keep their ids: most poses carry an id seen in at
-    # least half the frames
     lasting = {i for i in everyone if sum(i in frame for frame in ids) >= 12}
-    assert len(lasting) >= 2 and sum(i in lasting for i in everyone) >= 0.8 * len(everyone)
+    assert len(lasting) >= 4 and sum(i in lasting for i in everyone) >= 0.8 * len(everyone)
     assert f"person 0 score" in res.stdout and f" id {ids[0][0]}: " in res.stdout
     res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--tracker", "none",
                        "--poses-out", str(poses))
@@ -287,9 +300,12 @@ def test_every_pose_in_poses_out_has_an_id(sample, tmp_path):
     assert {p["id"] for r in read_poses(poses) for p in r["poses"]} == {-1}
 
 
-def test_vtest_people_keep_their_ids(sample):
+def test_tuning_clip_vtest_people_keep_their_ids(sample):
     """The issue's figure on real footage: vtest's first 100 frames with MoveNet (default
-    settings) need at most 14 ids, and the median track lasts at least 40 frames."""
+    settings) need at most 14 ids, and the median track lasts at least 40 frames. vtest is the
+    clip the tracker's defaults were tuned on, and these bounds hold even without motion
+    prediction (11 ids, median 40; 10 and 50 with it): the scenes above are the tests that
+    catch that (test_ids_switch_at_most_once_per_occlusion, test_two_people_pass_...)."""
     from scripts.bench_tracking import GOAL_IDS, GOAL_MEDIAN, measure
     result = measure(frames=100)
     assert result["frames"] == 100 and result["untracked_poses"] == 0

@@ -155,3 +155,19 @@ def id_scores(truth: list[np.ndarray], ids: list[np.ndarray]) -> dict[str, float
     denom = 2 * idtp + idfp + idfn
     return {"idf1": 2 * idtp / denom if denom else 1.0, "switches": switches, "idtp": idtp, "idfp": idfp,
             "idfn": idfn, "ids": len(labels), "people": len(people)}
+
+
+def occlusions(frames: list[Frame], min_frames: int = 2) -> int:
+    """Times a person comes back after at least ``min_frames`` frames undetected (hidden behind
+    someone, or missed twice in a row): the only moments a tracker may fairly lose an id."""
+    count = 0
+    people = {int(t) for f in frames for t in f.truth if t >= 0}
+    for person in people:
+        seen, gap = False, 0
+        for frame in frames:
+            if person in frame.truth:
+                count += seen and gap >= min_frames
+                seen, gap = True, 0
+            else:
+                gap += 1
+    return count

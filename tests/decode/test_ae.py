@@ -125,9 +125,6 @@ def test_rejects_bad_shapes():
         ae.decode(heat, heat[:, :4])
 
 
-def test_warmup_runs():
-    ae.warmup()
-
 
 # ---------------------------------------------------------------------------------------------
 # Filling missing joints

@@ -81,6 +81,3 @@ def test_empty_frame():
     keypoints, scores = higherhrnet.decode(heat, emb)
     assert keypoints.shape == (0, 17, 3) and scores.shape == (0,)
 
-
-def test_warmup_runs():
-    higherhrnet.warmup()

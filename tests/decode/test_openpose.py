@@ -144,9 +144,6 @@ def test_accepts_batch_axis_and_rejects_bad_shapes():
         openpose.decode(pafs, heat[:, :-1])
 
 
-def test_warmup_runs():
-    openpose.warmup()
-
 
 def _small_in_front_of_big(seed: int) -> np.ndarray:
     """A big person (150-240 px) and a small one (40-70 px) standing in front of them, in
