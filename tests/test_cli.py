@@ -104,7 +104,7 @@ def test_near_and_far_sizes_by_family_and_options():
     assert plan_scales(movenet, (720, 1280), 512, (-1, -1)) == [(288, 512)]
     assert plan_scales(movenet, (720, 1280), 0, (-1, -1), (256, 640)) == [(384, 640), (160, 256)]
     tfpose = Family.get("openpose", "tfpose")
-    assert plan_scales(tfpose, (576, 768), 0, (-1, -1)) == [(576, 768), (368, 496)]
+    assert plan_scales(tfpose, (576, 768), 0, (-1, -1)) == [(576, 768), (256, 344)]
     hpe = Family.get("openpose")
     assert plan_scales(hpe, (576, 768), 0, (256, 456)) == [(256, 344)]  # no native size: one
     yolo = Family.get("yolo-pose")
