@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -48,10 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.frames < 1:
             raise UsageError(f"--frames {ns.frames}: give at least 1")
-        try:
-            import nncf  # noqa: F401
-        except ImportError:
-            raise UsageError("quantization needs NNCF: pip install 'posepipe[quantize]'") from None
+        if importlib.util.find_spec("nncf") is None:
+            raise UsageError("quantization needs NNCF: pip install 'posepipe[quantize]'")
         from .ptq import Settings, defaults_for, quantize
 
         base = defaults_for(ns.architecture_type)

@@ -33,7 +33,6 @@ class Settings:
     preset: str = "performance"
     fast_bias_correction: bool = True
     keep_head_float: bool = False  # yolo-pose: leave the decode at the end of the head unquantized
-    smooth_quant: bool = False
 
 
 DEFAULTS = {
@@ -102,7 +101,6 @@ def quantize(model_path: str, family: str, calibration: str, out: str, frames: i
              settings: Settings | None = None) -> dict[str, Any]:
     """Quantize ``model_path`` (-at ``family``) on ``frames`` frames of ``calibration`` and write
     ``out`` (.xml and .bin). Returns what was done (for the caller's summary line)."""
-    import nncf
     import openvino as ov
 
     settings = settings or defaults_for(family)
@@ -114,14 +112,17 @@ def quantize(model_path: str, family: str, calibration: str, out: str, frames: i
     model = read_model(core, model_path)
     calib: CalibrationSet = calibration_set(model_path, family, calibration, frames, core,
                                             model.inputs[0].get_element_type())
+    import logging
+
+    import nncf  # after the checks: it takes seconds to import
+
+    nncf.set_log_level(logging.WARNING)  # not a line per operation it leaves unquantized
+
     declared = _dynamic(model, Family.get(family, calib.plan.variant))
     scope = _head_scope(model, family) if settings.keep_head_float else None
     options: dict[str, Any] = {}
     if scope is not None:
         options["ignored_scope"] = scope
-    if settings.smooth_quant:
-        options["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
-            smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=0.95))
     dataset = nncf.Dataset(calib, calib.transform)
     try:
         quantized = nncf.quantize(
