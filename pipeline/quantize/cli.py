@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--head", choices=("float", "int8"), default=None,
                         help="yolo-pose: keep the head's box and keypoint decode in floating point (default) or "
                              "quantize it too.")
+    parser.add_argument("--ranges", choices=("mean", "minmax"), default=None,
+                        help="activation ranges: mean (NNCF's default: each frame's extremes, averaged) or minmax "
+                             "(the extremes over all frames: clips less on scenes unlike the calibration clip). "
+                             "Default: the family's.")
     parser.add_argument("--bias-correction", choices=("fast", "full"), default="fast",
                         help="NNCF's bias correction: fast (default) or full (slower, sometimes more accurate).")
     return parser
@@ -55,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         base = defaults_for(ns.architecture_type)
         settings = Settings(preset=ns.preset or base.preset,
-                            fast_bias_correction=ns.bias_correction == "fast",
+                            fast_bias_correction=ns.bias_correction == "fast", ranges=ns.ranges or base.ranges,
                             keep_head_float=(ns.head or ("float" if base.keep_head_float else "int8")) == "float")
         t0 = time.monotonic()
         done = quantize(resolve_model_file(ns.model), ns.architecture_type, ns.calibration, ns.output,

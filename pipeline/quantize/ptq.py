@@ -33,6 +33,9 @@ class Settings:
     preset: str = "performance"
     fast_bias_correction: bool = True
     keep_head_float: bool = False  # yolo-pose: leave the decode at the end of the head unquantized
+    # activation ranges: "mean" (NNCF's default: the mean over the frames of each frame's min and
+    # max) or "minmax" (the extremes over all frames: wider, clips less on scenes unlike the clip)
+    ranges: str = "mean"
 
 
 DEFAULTS = {
@@ -123,6 +126,11 @@ def quantize(model_path: str, family: str, calibration: str, out: str, frames: i
     options: dict[str, Any] = {}
     if scope is not None:
         options["ignored_scope"] = scope
+    if settings.ranges == "minmax":
+        from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+        options["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
+            activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
     dataset = nncf.Dataset(calib, calib.transform)
     try:
         quantized = nncf.quantize(
