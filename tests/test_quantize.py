@@ -193,3 +193,18 @@ def test_errors_are_one_line_before_any_work(case, tmp_path, sample):
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect[1] in lines[0], done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
     assert model.read_bytes()[:5] == b"<?xml"  # the input model is intact
+
+
+def test_zoomed_calibration_crops_show_people_closer():
+    """--zoom: each crop is 1/2, 1/3, … of the frame's sides, cut from the frame itself, and the
+    crops move over the frame from one calibration frame to the next."""
+    from pipeline.quantize.calibration import zoomed
+
+    frame = np.arange(120 * 160 * 3, dtype=np.uint32).reshape(120, 160, 3)
+    crops = zoomed(frame, 2, 0)
+    assert [c.shape[:2] for c in crops] == [(60, 80), (40, 53)]
+    for crop in crops:  # a window of the frame: its top-left pixel locates it
+        y, x = divmod(int(crop[0, 0, 0]) // 3, 160)
+        assert np.array_equal(crop, frame[y:y + crop.shape[0], x:x + crop.shape[1]])
+    corners = {tuple(int(v) for v in zoomed(frame, 1, n)[0][0, 0]) for n in range(4)}
+    assert len(corners) == 4  # four frames, four different quarters

@@ -36,6 +36,21 @@ def calibration_source(path: str) -> SourceInfo:
     return info
 
 
+def zoomed(frame: np.ndarray, crops: int, number: int) -> list[np.ndarray]:
+    """``crops`` crops of ``frame``, the k-th (k = 1, 2, …) 1/(k+1) of its sides, placed on a grid
+    that moves from frame to frame (``number``): the people of a wide clip as a camera closer to
+    them would see them, so that activation ranges also cover people filling the picture."""
+    h, w = frame.shape[:2]
+    out = []
+    for k in range(1, crops + 1):
+        ch, cw = max(1, h // (k + 1)), max(1, w // (k + 1))
+        cells = (k + 1) * (k + 1)
+        cell = (number * 7 + k) % cells
+        y, x = (cell // (k + 1)) * (h - ch) // max(1, k), (cell % (k + 1)) * (w - cw) // max(1, k)
+        out.append(frame[y:y + ch, x:x + cw])
+    return out
+
+
 @dataclass
 class CalibrationSet:
     """The calibration frames of one source, as the model's input tensors (an iterable NNCF
@@ -48,6 +63,7 @@ class CalibrationSet:
     count: int
     core: Any
     element_type: Any
+    zoom: int = 0  # per frame, this many crops (1/2, 1/3, … of its sides) as well: people seen closer
 
     def __post_init__(self) -> None:
         self._family = Family.get(self.family, self.plan.variant)
@@ -79,14 +95,15 @@ class CalibrationSet:
             reader.close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for frame in self.frames():
-            for h, w in self.sizes(frame.shape[:2]):
-                out = np.zeros((h, w, 3), np.uint8)
-                letterbox(frame, out)
-                yield out
+        for number, frame in enumerate(self.frames()):
+            for image in (frame, *zoomed(frame, self.zoom, number)):
+                for h, w in self.sizes(image.shape[:2]):
+                    out = np.zeros((h, w, 3), np.uint8)
+                    letterbox(image, out)
+                    yield out
 
     def __len__(self) -> int:
-        return len(self.indices) * len(self.plan.all_scales)
+        return len(self.indices) * (1 + self.zoom) * len(self.plan.all_scales)
 
     def transform(self, pixels: np.ndarray) -> np.ndarray:
         """A letterboxed uint8 BGR frame → the model's input tensor, by the run's own input steps."""
@@ -96,12 +113,13 @@ class CalibrationSet:
         return self._converters[size](pixels[None])[0]
 
 
-def calibration_set(model_path: str, family: str, path: str, count: int, core: Any, element_type: Any) -> CalibrationSet:
+def calibration_set(model_path: str, family: str, path: str, count: int, core: Any, element_type: Any,
+                    zoom: int = 0) -> CalibrationSet:
     """The calibration set for ``model_path`` of ``family`` from ``path``; one-line errors for a
     model that does not fit the family and an input that is no clip, image or folder."""
     info = calibration_source(path)
     plan = plan_model(model_path, family, (info.frame_h, info.frame_w))
-    found = CalibrationSet(path, info, family, plan, count, core, element_type)
+    found = CalibrationSet(path, info, family, plan, count, core, element_type, zoom)
     if not found.indices:
         raise InputError(f"--calibration {path}: no frames")
     return found

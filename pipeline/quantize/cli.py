@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="The quantized IR to write (.xml; the .bin goes beside it).")
     parser.add_argument("--frames", type=int, default=300,
                         help="Calibration frames, spread evenly over the clip (default 300).")
+    parser.add_argument("--zoom", type=int, default=0,
+                        help="per calibration frame, this many crops as well (1/2, 1/3, … of its sides, letterboxed "
+                             "like any frame): people as a closer camera sees them, for a clip of small people "
+                             "(default 0)")
     parser.add_argument("--preset", choices=("performance", "mixed"), default=None,
                         help="NNCF preset: performance (symmetric activations) or mixed (asymmetric activations). "
                              "Default: the family's (mixed for yolo-pose, performance otherwise).")
@@ -53,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.frames < 1:
             raise UsageError(f"--frames {ns.frames}: give at least 1")
+        if not 0 <= ns.zoom <= 8:
+            raise UsageError(f"--zoom {ns.zoom}: give 0 to 8")
         if importlib.util.find_spec("nncf") is None:
             raise UsageError("quantization needs NNCF: pip install 'posepipe[quantize]'")
         from .ptq import Settings, defaults_for, quantize
@@ -63,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             keep_head_float=(ns.head or ("float" if base.keep_head_float else "int8")) == "float")
         t0 = time.monotonic()
         done = quantize(resolve_model_file(ns.model), ns.architecture_type, ns.calibration, ns.output,
-                        ns.frames, settings)
+                        ns.frames, settings, ns.zoom)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

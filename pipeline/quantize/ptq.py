@@ -101,7 +101,7 @@ def check_output(out: str, inputs: list[str]) -> None:
 
 
 def quantize(model_path: str, family: str, calibration: str, out: str, frames: int = 300,
-             settings: Settings | None = None) -> dict[str, Any]:
+             settings: Settings | None = None, zoom: int = 0) -> dict[str, Any]:
     """Quantize ``model_path`` (-at ``family``) on ``frames`` frames of ``calibration`` and write
     ``out`` (.xml and .bin). Returns what was done (for the caller's summary line)."""
     import openvino as ov
@@ -114,7 +114,7 @@ def quantize(model_path: str, family: str, calibration: str, out: str, frames: i
     core = ov.Core()
     model = read_model(core, model_path)
     calib: CalibrationSet = calibration_set(model_path, family, calibration, frames, core,
-                                            model.inputs[0].get_element_type())
+                                            model.inputs[0].get_element_type(), zoom)
     import logging
 
     import nncf  # after the checks: it takes seconds to import
