@@ -19,7 +19,6 @@ from ..models.fetch import cache_dir, sha256_file
 from .ptq import Settings, defaults_for
 
 FAMILY = {"yolo11n-pose": "yolo-pose", "movenet": "movenet", "tfpose-mobilenet-thin": "openpose"}
-FRAMES = 300
 
 # measured on this project's host (AMD EPYC, 2 cores, AVX512-VNNI; bf16 against INT8, interleaved
 # runs of scripts/bench_int8.py; see the README's INT8 section)
@@ -37,7 +36,8 @@ def int8_path(name: str) -> Path:
 
 
 def _stamp(source: Path, clip: Path, settings: Settings) -> dict[str, object]:
-    return {"source_sha256": sha256_file(source), "clip_sha256": sha256_file(clip), "frames": FRAMES,
+    weights = [sha256_file(source.with_suffix(".bin"))] if source.suffix == ".xml" else []
+    return {"source_sha256": [sha256_file(source), *weights], "clip_sha256": sha256_file(clip),
             "settings": dataclasses.asdict(settings)}
 
 
@@ -68,6 +68,6 @@ def make_int8(name: str, source: Path, clip: Path, settings: Settings | None = N
         return found
     xml = int8_path(name)
     xml.parent.mkdir(parents=True, exist_ok=True)
-    quantize(str(source), FAMILY[name], str(clip), str(xml), FRAMES, settings)
+    quantize(str(source), FAMILY[name], str(clip), str(xml), settings)
     xml.with_suffix(".stamp.json").write_text(json.dumps(_stamp(source, clip, settings), indent=1))
     return xml

@@ -31,12 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--calibration", required=True,
                         help="A video file, an image or a folder of images like the ones the model will see.")
     parser.add_argument("-o", "--output", required=True, help="The quantized IR to write (.xml; the .bin goes beside it).")
-    parser.add_argument("--frames", type=int, default=300,
-                        help="Calibration frames, spread evenly over the clip (default 300).")
-    parser.add_argument("--zoom", type=int, default=0,
+    parser.add_argument("--frames", type=int, default=None,
+                        help="Calibration frames, spread evenly over the clip (default: the family's: 300, "
+                             "yolo-pose 100 with --zoom 2, so 300 images).")
+    parser.add_argument("--zoom", type=int, default=None,
                         help="per calibration frame, this many crops as well (1/2, 1/3, … of its sides, letterboxed "
                              "like any frame): people as a closer camera sees them, for a clip of small people "
-                             "(default 0)")
+                             "(default: the family's: 2 for yolo-pose, else 0)")
     parser.add_argument("--preset", choices=("performance", "mixed"), default=None,
                         help="NNCF preset: performance (symmetric activations) or mixed (asymmetric activations). "
                              "Default: the family's (mixed for yolo-pose, performance otherwise).")
@@ -55,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
-        if ns.frames < 1:
+        if ns.frames is not None and ns.frames < 1:
             raise UsageError(f"--frames {ns.frames}: give at least 1")
-        if not 0 <= ns.zoom <= 8:
+        if ns.zoom is not None and not 0 <= ns.zoom <= 8:
             raise UsageError(f"--zoom {ns.zoom}: give 0 to 8")
         if importlib.util.find_spec("nncf") is None:
             raise UsageError("quantization needs NNCF: pip install 'posepipe[quantize]'")
@@ -66,10 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = defaults_for(ns.architecture_type)
         settings = Settings(preset=ns.preset or base.preset,
                             fast_bias_correction=ns.bias_correction == "fast", ranges=ns.ranges or base.ranges,
+                            frames=base.frames if ns.frames is None else ns.frames,
+                            zoom=base.zoom if ns.zoom is None else ns.zoom,
                             keep_head_float=(ns.head or ("float" if base.keep_head_float else "int8")) == "float")
         t0 = time.monotonic()
-        done = quantize(resolve_model_file(ns.model), ns.architecture_type, ns.calibration, ns.output,
-                        ns.frames, settings, ns.zoom)
+        done = quantize(resolve_model_file(ns.model), ns.architecture_type, ns.calibration, ns.output, settings)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     sizes = ", ".join(f"{w}x{h}" for h, w in done["sizes"])
     ignored = f", {done['ignored']} head operations kept in floating point" if done["ignored"] else ""
-    print(f"wrote {ns.output} (INT8, preset {settings.preset}, {done['frames']} calibration frames of "
-          f"{os.path.basename(ns.calibration)} at {sizes}{ignored}) in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    crops = f" and {settings.zoom} zoomed crops of each" if settings.zoom else ""
+    print(f"wrote {ns.output} (INT8, preset {settings.preset}, {settings.ranges} ranges, {done['frames']} calibration "
+          f"frames of {os.path.basename(ns.calibration)}{crops} at {sizes}{ignored}) in {time.monotonic() - t0:.0f} s",
+          file=sys.stderr)
     return 0
