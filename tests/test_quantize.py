@@ -164,7 +164,8 @@ def test_calibration_frames_are_spread_over_the_whole_clip(tmp_path, sample):
 
 
 @pytest.mark.parametrize("case", ["text-calibration", "missing-calibration", "output-is-input", "output-not-xml",
-                                  "output-folder-missing", "model-missing", "wrong-family", "no-frames"])
+                                  "output-folder-missing", "model-missing", "wrong-family", "no-frames",
+                                  "camera-calibration"])
 def test_errors_are_one_line_before_any_work(case, tmp_path, sample):
     model = small_openpose(tmp_path / "m.xml")
     clip = make_clip(tmp_path / "c.avi", frames=4, size=(96, 64))
@@ -182,6 +183,7 @@ def test_errors_are_one_line_before_any_work(case, tmp_path, sample):
         "model-missing": ({"-m": str(tmp_path / "none.xml")}, "model file not found"),
         "wrong-family": ({"-at": "movenet"}, "do not fit -at movenet"),
         "no-frames": ({}, "--frames 0"),
+        "camera-calibration": ({"--calibration": "0"}, "a camera or stream"),  # never opened
     }[case]
     args.update(expect[0])
     if case == "no-frames":

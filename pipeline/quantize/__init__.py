@@ -12,6 +12,10 @@ run tells an INT8 model from a floating-point one.
 NNCF is an optional dependency (``pip install posepipe[quantize]``); only :mod:`.ptq` imports it.
 """
 
+import os
+
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # as pipeline.sources does, before any module here imports cv2
+
 from .detect import is_int8
 
 __all__ = ["is_int8"]

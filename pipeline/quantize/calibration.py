@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from ..models.families import Family, ModelPlan, plan_model, plan_scales
 from ..models.inputs import input_converter, letterbox
-from ..sources import SourceInfo, open_reader, probe
+from ..sources import SourceInfo, is_camera_id, is_stream_url, open_reader, probe
 
 
 def spread(total: int, count: int) -> list[int]:
@@ -30,6 +30,9 @@ def spread(total: int, count: int) -> list[int]:
 
 def calibration_source(path: str) -> SourceInfo:
     """What ``--calibration`` names, or :class:`InputError`: a file or folder, not a camera."""
+    if is_camera_id(path) or is_stream_url(path):  # refused before anything is opened
+        raise InputError(f"--calibration {path}: a camera or stream; give a video file, an image or a folder of "
+                         "images")
     info = probe(path)
     if info.live:
         raise InputError(f"--calibration {path}: a {info.kind}; give a video file, an image or a folder of images")
