@@ -68,7 +68,7 @@ bench: model sample standin
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/compare_models.py --out BENCHMARKS-models.md
 	@if $(BIN)/python -c "import nncf" 2>/dev/null; then \
-	  $(BIN)/python scripts/bench_int8.py --out bench-int8.json > BENCHMARKS-int8.md; \
+	  $(BIN)/python scripts/bench_int8.py --models yolo11n-pose,movenet --out bench-int8.json > BENCHMARKS-int8.md; \
 	else echo "no INT8 table: NNCF is not installed (pip install -e '.[quantize]')"; fi
 
 clean:
