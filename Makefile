@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,cluster]'
+	$(BIN)/pip install -q -e '.[test,cluster,quantize]'
 	@$(BIN)/python -c "import cv2" 2>/dev/null || { \
 	  echo "OpenCV needs system libraries: installing libgl1 and libglib2.0-0 with apt-get"; \
 	  apt-get update -qq && apt-get install -y -qq libgl1 libglib2.0-0 >/dev/null; }
@@ -81,6 +81,9 @@ bench: model sample standin
 	  echo "no ffmpeg: the many-cameras clips will be MPEG-4, written by OpenCV"; }
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/compare_models.py --out BENCHMARKS-models.md
+	@if $(BIN)/python -c "import nncf" 2>/dev/null; then \
+	  $(BIN)/python scripts/bench_int8.py --models yolo11n-pose,movenet --out bench-int8.json > BENCHMARKS-int8.md; \
+	else echo "no INT8 table: NNCF is not installed (pip install -e '.[quantize]')"; fi
 
 clean:
 	rm -rf out build *.egg-info .pytest_cache

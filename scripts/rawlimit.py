@@ -30,7 +30,7 @@ import openvino as ov  # noqa: E402
 from pipeline.config import InferenceConfig  # noqa: E402
 from pipeline.models.families import ModelPlan, plan_model  # noqa: E402
 from pipeline.sources import probe  # noqa: E402
-from stages.infer import build_model, compile_config, precision_name  # noqa: E402
+from stages.infer import build_model, compile_config, model_precision  # noqa: E402
 
 
 def _input(plan: ModelPlan) -> np.ndarray:
@@ -40,7 +40,8 @@ def _input(plan: ModelPlan) -> np.ndarray:
 
 def throughput(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 8.0) -> dict[str, Any]:
     core = ov.Core()
-    compiled = core.compile_model(build_model(core, plan), cfg.device, compile_config("user", cfg))
+    model = build_model(core, plan)
+    compiled = core.compile_model(model, cfg.device, compile_config("user", cfg))
     optimal = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
     # OpenVINO's optimal number of requests, and the pipeline's default (twice that): the better
     counts = [cfg.nireq] if cfg.nireq else [optimal, 2 * optimal]
@@ -49,7 +50,7 @@ def throughput(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 8.0) -> d
     return {"fps": by_requests[nireq], "requests": nireq, "fps_by_requests": by_requests,
             "streams": str(compiled.get_property("NUM_STREAMS")),
             "threads": str(compiled.get_property("INFERENCE_NUM_THREADS")),
-            "precision": precision_name(str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
+            "precision": model_precision(model, str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
 
 
 def _throughput(compiled: Any, plan: ModelPlan, nireq: int, seconds: float) -> float:
@@ -69,7 +70,8 @@ def _throughput(compiled: Any, plan: ModelPlan, nireq: int, seconds: float) -> f
 
 def latency(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 5.0) -> dict[str, Any]:
     core = ov.Core()
-    compiled = core.compile_model(build_model(core, plan), cfg.device, compile_config("latency", cfg))
+    model = build_model(core, plan)
+    compiled = core.compile_model(model, cfg.device, compile_config("latency", cfg))
     request = compiled.create_infer_request()
     data = _input(plan)
     for _ in range(5):
@@ -81,7 +83,7 @@ def latency(plan: ModelPlan, cfg: InferenceConfig, seconds: float = 5.0) -> dict
         request.infer({0: data})
         times.append((time.perf_counter() - t) * 1000)
     return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "count": len(times),
-            "precision": precision_name(str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
+            "precision": model_precision(model, str(compiled.get_property("INFERENCE_PRECISION_HINT")))}
 
 
 def measure(model: str, family: str, clip: str, device: str = "CPU", seconds: float = 8.0,

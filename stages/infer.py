@@ -31,8 +31,10 @@ from pipeline import transport
 from pipeline.config import nstreams_for
 from pipeline.errors import ModelError
 from pipeline.models.families import Family, check_device, read_model
+from pipeline.models.inputs import add_input_steps
 from pipeline.lightload import LightLoad
 from pipeline.messages import EndOfStream, Frame, Stamp, WorkerLost, WorkerReady
+from pipeline.quantize.detect import is_int8
 from pipeline.ring import SlotRing
 
 from pipeline.stage import Stage
@@ -41,7 +43,7 @@ from pipeline.stage import Stage
 def build_model(core: Any, plan: Any) -> Any:
     """Read, reshape and wrap the model with the preprocessing the tensor ring needs."""
     import openvino as ov
-    from openvino.preprocess import ColorFormat, PrePostProcessor
+    from openvino.preprocess import PrePostProcessor
 
     family = Family.get(plan.family, plan.variant)
     model = read_model(core, plan.path)
@@ -53,15 +55,7 @@ def build_model(core: Any, plan: Any) -> Any:
         model = compose(model, family, plan.all_scales)
         port = model.inputs[0]
     ppp = PrePostProcessor(model)
-    inp = ppp.input()
-    inp.tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(ColorFormat.BGR)
-    inp.model().set_layout(ov.Layout(family.input_layout))
-    if family.input_colour == "RGB":
-        inp.preprocess().convert_color(ColorFormat.RGB)
-    if port.get_element_type() != ov.Type.u8:
-        inp.preprocess().convert_element_type(port.get_element_type())
-    if "input_scale" in family.preset:  # e.g. YOLO: pixels / 255
-        inp.preprocess().scale(float(family.preset["input_scale"]))
+    add_input_steps(ppp, family, port.get_element_type())
     if family.output_layout == "NHWC":  # the decoders take channel-first maps
         for i, out in enumerate(model.outputs):
             if out.get_partial_shape().rank.get_length() == 4:
@@ -95,6 +89,12 @@ def precision_name(raw: str) -> str:
     text = raw.split("'")[1] if "'" in raw else raw
     return {"bfloat16": "bf16", "float32": "f32", "float16": "f16", "f32": "f32", "bf16": "bf16",
             "f16": "f16"}.get(text, text)
+
+
+def model_precision(model: Any, hint: str) -> str:
+    """The precision a compiled model computes in: ``int8`` for a quantized model (its
+    FakeQuantize layers run in INT8 whatever the hint), else the hint's (``bf16``, ``f32``…)."""
+    return "int8" if is_int8(model) else precision_name(hint)
 
 
 @dataclass
@@ -189,7 +189,7 @@ class Infer(Stage):
         engine.info = {
             "mode": mode, "device": cfg.device, "requests": nreq,
             "streams": _prop(compiled, "NUM_STREAMS"), "threads": _prop(compiled, "INFERENCE_NUM_THREADS"),
-            "precision": precision_name(_prop(compiled, "INFERENCE_PRECISION_HINT")),
+            "precision": model_precision(self.models[model], _prop(compiled, "INFERENCE_PRECISION_HINT")),
             "net_input": ", ".join(" + ".join(f"{w}x{h}" for h, w in m.all_scales) for m in self.plan.models),
         }
         return engine

@@ -27,37 +27,15 @@ import dataclasses
 import time
 from typing import Any
 
-import cv2
-import numpy as np
 import zmq
 
 from pipeline import transport
+from pipeline.models.inputs import letterbox
 from pipeline.messages import CaptureLost, EndOfStream, Finished, Frame, Message, ResumeAt, SetWindow, Stamp
 from pipeline.ring import RingSet, SlotRing
 
 from pipeline.stage import Stage
 from .release import Releaser
-
-
-def letterbox(frame: np.ndarray, out: np.ndarray) -> float:
-    """Scale ``frame`` (h, w, 3) into the top-left of ``out`` (H, W, 3), zero the rest, and return
-    the scale. ``out`` is written in place."""
-    h, w = frame.shape[:2]
-    net_h, net_w = out.shape[:2]
-    scale = min(net_w / w, net_h / h)
-    rw, rh = min(net_w, max(1, round(w * scale))), min(net_h, max(1, round(h * scale)))
-    target = out[:rh, :rw]
-    if (rw, rh) == (w, h):
-        target[...] = frame
-    else:
-        resized = cv2.resize(frame, (rw, rh), dst=target, interpolation=cv2.INTER_LINEAR)
-        if resized is not None and not np.shares_memory(resized, out):
-            target[...] = resized
-    if rh < net_h:
-        out[rh:] = 0
-    if rw < net_w:
-        out[:rh, rw:] = 0
-    return scale
 
 
 class Preprocess(Stage):

@@ -1,0 +1,87 @@
+"""``python -m pipeline.quantize``: an INT8 OpenVINO IR of a model, calibrated on a clip."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from ..errors import EXIT_USAGE, PipelineError, UsageError
+from ..models.families import FAMILIES
+from ..models.fetch import resolve_model_file
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m pipeline.quantize",
+                     description="Post-training INT8 quantization with NNCF (OpenVINO backend). Calibration "
+                                 "frames go through the pipeline's own preprocessing; the IR written runs with "
+                                 "-m like any model.")
+    parser.add_argument("-at", "--architecture_type", required=True, choices=FAMILIES, help="Type of the network.")
+    parser.add_argument("-m", "--model", required=True,
+                        help="The model to quantize: an OpenVINO .xml, a .tflite, .pb or .onnx file.")
+    parser.add_argument("--calibration", required=True,
+                        help="A video file, an image or a folder of images like the ones the model will see.")
+    parser.add_argument("-o", "--output", required=True, help="The quantized IR to write (.xml; the .bin goes beside it).")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="Calibration frames, spread evenly over the clip (default: the family's: 300, "
+                             "yolo-pose 100 with --zoom 2, so 300 images).")
+    parser.add_argument("--zoom", type=int, default=None,
+                        help="per calibration frame, this many crops as well (1/2, 1/3, … of its sides, letterboxed "
+                             "like any frame): people as a closer camera sees them, for a clip of small people "
+                             "(default: the family's: 2 for yolo-pose, else 0)")
+    parser.add_argument("--preset", choices=("performance", "mixed"), default=None,
+                        help="NNCF preset: performance (symmetric activations) or mixed (asymmetric activations). "
+                             "Default: the family's (mixed for yolo-pose, performance otherwise).")
+    parser.add_argument("--head", choices=("float", "int8"), default=None,
+                        help="yolo-pose: keep the head's box and keypoint decode in floating point (default) or "
+                             "quantize it too.")
+    parser.add_argument("--ranges", choices=("mean", "minmax"), default=None,
+                        help="activation ranges: mean (NNCF's default: each frame's extremes, averaged) or minmax "
+                             "(the extremes over all frames: clips less on scenes unlike the calibration clip). "
+                             "Default: the family's.")
+    parser.add_argument("--bias-correction", choices=("fast", "full"), default="fast",
+                        help="NNCF's bias correction: fast (default) or full (slower, sometimes more accurate).")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        if ns.frames is not None and ns.frames < 1:
+            raise UsageError(f"--frames {ns.frames}: give at least 1")
+        if ns.zoom is not None and not 0 <= ns.zoom <= 8:
+            raise UsageError(f"--zoom {ns.zoom}: give 0 to 8")
+        if importlib.util.find_spec("nncf") is None:
+            raise UsageError("quantization needs NNCF: pip install 'posepipe[quantize]'")
+        from .ptq import Settings, defaults_for, quantize
+
+        base = defaults_for(ns.architecture_type)
+        settings = Settings(preset=ns.preset or base.preset,
+                            fast_bias_correction=ns.bias_correction == "fast", ranges=ns.ranges or base.ranges,
+                            frames=base.frames if ns.frames is None else ns.frames,
+                            zoom=base.zoom if ns.zoom is None else ns.zoom,
+                            keep_head_float=(ns.head or ("float" if base.keep_head_float else "int8")) == "float")
+        t0 = time.monotonic()
+        done = quantize(resolve_model_file(ns.model), ns.architecture_type, ns.calibration, ns.output, settings)
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    sizes = ", ".join(f"{w}x{h}" for h, w in done["sizes"])
+    ignored = f", {done['ignored']} head operations kept in floating point" if done["ignored"] else ""
+    crops = f" and {settings.zoom} zoomed crops of each" if settings.zoom else ""
+    print(f"wrote {ns.output} (INT8, preset {settings.preset}, {settings.ranges} ranges, {done['frames']} calibration "
+          f"frames of {os.path.basename(ns.calibration)}{crops} at {sizes}{ignored}) in {time.monotonic() - t0:.0f} s",
+          file=sys.stderr)
+    return 0
