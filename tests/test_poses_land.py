@@ -82,7 +82,7 @@ def output_maps(family: str) -> tuple[list[np.ndarray], float]:
             rows[0, p, 1:51:3] = pose[:, 0] / net_w
             rows[0, p, 2:51:3] = 0.9
             rows[0, p, 55] = 0.8
-        rows[0, 0, 2 + 3 * 9] = 0.1  # person 0's left wrist below the keypoint threshold: missing
+        rows[0, 0, 2 + 3 * 9] = 0.1  # person 0's left wrist below the keypoint threshold: kept, faint
         rows[0, 4, 51:] = 0.05  # a weak candidate row: below -t
         return [rows], 1.5
     cells = truth_net.copy()
@@ -163,9 +163,8 @@ def test_known_poses_land_on_their_frame_pixels(family, tmp_path):
         for t, d in enumerate(match(decoded, truth)):
             got = decoded[d]
             for j in range(17):
-                if family == "movenet" and t == 0 and j == 9:
-                    assert got[j].tolist() == [0.0, 0.0, 0.0], "a keypoint under the threshold must be missing"
-                    continue
+                if family == "movenet" and t == 0 and j == 9:  # not drawn, but where the network put it
+                    assert abs(got[j, 2] - 0.1) < 1e-3, "a keypoint under the threshold keeps its score"
                 assert got[j, 2] > 0, f"{family}: person {t} keypoint {j} missing"
                 err = math.hypot(got[j, 0] - truth[t, j, 0], got[j, 1] - truth[t, j, 1])
                 assert err <= tol, (f"{family}: person {t} keypoint {j} at {got[j, :2]}, "
