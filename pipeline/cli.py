@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--source-ids", metavar="ID,ID,…",
                        help="Ids the sources get instead of 0, 1, …, in -i order (a node of a larger run: "
                             "--poses-out, -o and ctl name sources by them).")
+    extra.add_argument("--require-sources", action="store_true",
+                       help="With several sources, stop at start if any camera or stream cannot be opened "
+                            "(default: it is retried in the background, state 'connecting', while the others run).")
     extra.add_argument("--telemetry-out", metavar="FILE",
                        help="Write the run's figures (per stage and per mode) as JSON; "
                             "scripts/plot_report.py charts it.")
@@ -221,6 +224,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out, batch=ns.batch,
         telemetry_period=float(defaults["telemetry"]["period"]), capture_workers=ns.capture_workers,
         realtime=ns.realtime, start_at=_start_at(ns.start_at), source_ids=_source_ids(ns.source_ids),
+        require_sources=ns.require_sources,
         stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
         tracker=ns.tracker, publish=ns.publish, publish_qos=ns.publish_qos, publish_ca=ns.publish_ca,
         reopen_backoff=(float(defaults["live"]["reopen_backoff_initial"]), float(defaults["live"]["reopen_backoff_max"])))

@@ -100,6 +100,7 @@ class PipelineConfig:
     publish_ca: str | None = None
     start_at: tuple[tuple[int, int], ...] = ()  # --start-at: (source id, first frame index)
     source_ids: tuple[int, ...] = ()  # --source-ids: the sources' ids in -i order (default 0, 1, …)
+    require_sources: bool = False  # every camera and stream must open at start, else no source runs
 
     def __post_init__(self) -> None:
         if self.prob_threshold is not None and not 0.0 <= self.prob_threshold <= 1.0:

@@ -18,13 +18,20 @@ def _size_for(inf: InferenceConfig, info: SourceInfo) -> ModelPlan:
                       scales=inf.scales)
 
 
-def plan_source_models(inf: InferenceConfig,
-                       specs: Sequence[SourceSpec]) -> tuple[tuple[ModelPlan, ...], list[SourceSpec]]:
-    """The run's model plans, and the sources with the index of the one each uses."""
+def plan_source_models(inf: InferenceConfig, specs: Sequence[SourceSpec],
+                       assumed: tuple[int, int] = (720, 1280)) -> tuple[tuple[ModelPlan, ...], list[SourceSpec]]:
+    """The run's model plans, and the sources with the index of the one each uses. A live
+    source not opened yet (size unknown) uses the first plan; if no source has a size, the run is
+    planned for frames of ``assumed`` (height, width)."""
     models: list[ModelPlan] = []
     by_frame: dict[tuple[int, int], int] = {}
     out = []
+    if not any(spec.info.sized for spec in specs):
+        models.append(_size_for(inf, SourceInfo("stream", assumed[0], assumed[1], 0, 0.0, 0)))
     for spec in specs:
+        if not spec.info.sized:
+            out.append(dataclasses.replace(spec, model=0))
+            continue
         hw = (spec.info.frame_h, spec.info.frame_w)
         if hw not in by_frame:
             plan = _size_for(inf, spec.info)
@@ -41,6 +48,9 @@ def plan_source_models(inf: InferenceConfig,
 
 
 def model_for(inf: InferenceConfig, models: Sequence[ModelPlan], info: SourceInfo) -> int:
-    """The index of the running model a source added at run time uses (0 if none fits its size)."""
+    """The index of the running model a source added at run time uses (0 if none fits its size,
+    or if its size is not known yet)."""
+    if not info.sized:
+        return 0
     wanted = _size_for(inf, info)
     return next((i for i, m in enumerate(models) if (m.net_h, m.net_w) == (wanted.net_h, wanted.net_w)), 0)

@@ -98,8 +98,10 @@ class SourceTable:
         return str(self.capture.get(sid, {}).get("state", "starting"))
 
     def status(self, now_ns: int) -> dict[str, dict[str, Any]]:
-        """Per source: input, kind, state, capture process, frames out, FPS and latency over the
-        last seconds, drops and reconnects."""
+        """Per source: input, kind, state (``starting``, ``connecting``, ``live``, ``reconnecting``,
+        ``stalled``, ``reading``, ``ended``, ``removed``), capture process, frames out, FPS and
+        latency over the last seconds, drops, reconnects, and ``retries`` (a live source's failed
+        attempts since its last frame)."""
         window = self.stats.window(now_ns)
         out = {}
         for sid, spec in sorted(self.specs.items()):
@@ -109,7 +111,7 @@ class SourceTable:
                              "capture": self.owner.get(sid), "frames": win["frames"], "fps": win["fps"],
                              "last_out_ns": win.get("last_out_ns", 0),
                              "latency_ms": win["latency_ms"], "dropped": int(cap.get("dropped", 0)),
-                             "reconnects": int(cap.get("reconnects", 0))}
+                             "reconnects": int(cap.get("reconnects", 0)), "retries": int(cap.get("retries", 0))}
         return out
 
     def totals(self) -> dict[str, dict[str, Any]]:
