@@ -9,13 +9,23 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Running, make_clip, movenet_model, read_poses, run_pipeline
+from tests.helpers import (
+    ROOT,
+    Running,
+    make_clip,
+    movenet_model,
+    read_poses,
+    run_pipeline,
+    tagged_processes,
+)
 from tests.hostile_servers import GarbageServer, SilentServer, refused_port
 
 
@@ -104,7 +114,6 @@ def test_nothing_outlives_a_controller_killed_while_starting(clip, tmp_path, sta
     """SIGKILL of the controller (the OOM killer) while its stages are still starting: every
     stage exits on its own, and the run directory and shared memory go with the last one."""
     from pipeline.ring import SHM_TAG_ENV, pipeline_segments
-    from tests.helpers import tagged_processes
     private = Path(tempfile.mkdtemp(prefix="ppk", dir="/tmp"))  # short: socket paths have a limit
     shm_tag = f"t{os.getpid()}{stages_up}"
     env = {"TMPDIR": str(private), "XDG_RUNTIME_DIR": str(private), SHM_TAG_ENV: shm_tag}
@@ -142,3 +151,29 @@ def test_a_run_directory_left_by_a_dead_controller_is_removed_by_the_next_run(tm
     mine.mkdir()
     remove_stale_run_dirs(str(tmp_path))
     assert not stale.exists() and other.exists() and mine.exists()
+
+
+@pytest.mark.parametrize("server", ["refused", "silent"])
+def test_the_cluster_driver_gives_up_on_an_unreachable_ray_address(clip, server):
+    """Nothing there, or a host that accepts and never speaks Ray: one error line, exit 1, no
+    Ray chatter and no process left (well within 30 s: the subprocess timeout is a safety net)."""
+    pytest.importorskip("ray")
+    tag = uuid.uuid4().hex
+    env = dict(os.environ, POSEPIPE_TEST_TAG=tag, OPENCV_LOG_LEVEL="OFF")
+    env.pop("DISPLAY", None)
+    with SilentServer() as silent:
+        port = silent.port if server == "silent" else refused_port()
+        done = subprocess.run([sys.executable, "-m", "pipeline.cluster", "--ray-address", f"127.0.0.1:{port}",
+                               "-at", "movenet", "-m", movenet_model(), "-no_show", "-i", str(clip)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=90, check=False)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot join the Ray cluster at 127.0.0.1:{port}"), lines
+    assert not tagged_processes(tag)
+
+
+def test_a_ray_address_that_is_no_address_is_a_usage_error(clip):
+    done = subprocess.run([sys.executable, "-m", "pipeline.cluster", "--ray-address", "nowhere", "-at", "movenet",
+                           "-m", movenet_model(), "-no_show", "-i", str(clip)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=90, check=False)
+    assert done.returncode == 2 and done.stderr.startswith("error: --ray-address nowhere: give HOST:PORT"), done.stderr
