@@ -35,7 +35,7 @@ from config import load_defaults
 from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig
 from .ctl import ControlSocket, check_control_address, serve_one
-from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
+from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError, printable
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .outputs import check_run_outputs, check_writable_file, output_for, output_kind
@@ -63,7 +63,7 @@ UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])  # (w, h) room
 
 def log(text: str) -> None:
     _active_status_break()
-    print(text, file=sys.stderr, flush=True)
+    print(printable(text), file=sys.stderr, flush=True)
 
 
 _STATUS_OWNER: list["Controller"] = []
@@ -108,6 +108,7 @@ class Controller:
         self.lost_captures: dict[str, Child] = {}  # dead capture processes waiting for ResumeAt
         self.finished = False
         self.interrupts = 0
+        self.signal_name = ""
         self.stop_requested = False  # a stop asked for through ctl or the window: exit 0
         self.stopping = False
         self.restarts = 0
@@ -238,6 +239,10 @@ class Controller:
                 self.spawn_capture(i)
             self.supervise()
         except PipelineError as exc:
+            if self.interrupts and self.plan is None and not isinstance(exc, Interrupted):
+                # the signal came inside a call that turned it into its own error (reading the
+                # model, say): it is still an interruption
+                exc = Interrupted(f"interrupted by {self.signal_name} while starting")
             self.fail("pipeline", str(exc), exc.exit_code)
         finally:
             self.shutdown()
@@ -251,6 +256,7 @@ class Controller:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.interrupts += 1
+        self.signal_name = signal.Signals(signum).name
         if self.plan is None and not self.stopping:
             # still planning (probing the input, reading the model): stop right here
             raise Interrupted(f"interrupted by {signal.Signals(signum).name} while starting")
@@ -652,7 +658,7 @@ class Controller:
                 if pct.get("p50") is not None:
                     latency = f" (p50 {pct['p50']:.1f}, p95 {pct['p95']:.1f})"
             if self.sources is not None and len(self.sources.specs) > 1:
-                print("\n".join(source_lines(self.sources.totals())), flush=True)
+                print("\n".join(printable(line) for line in source_lines(self.sources.totals())), flush=True)
             print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
             if sink.get("publish"):
                 pub = sink["publish"]

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import zmq
 
 from . import transport
-from .errors import PipelineError
+from .errors import PipelineError, printable
 from .messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 from .plan import RunPlan
 from .ring import RingSet, SlotRing, run_segments, unlink_segments
@@ -321,7 +321,7 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
             except zmq.ZMQError:
                 pass
         else:
-            print(f"error: {cls_name}: {one_line(exc)}", file=sys.stderr)
+            print(printable(f"error: {cls_name}: {one_line(exc)}"), file=sys.stderr)
     finally:
         for sig in (signal.SIGTERM, signal.SIGHUP, STOP_SIGNAL):
             signal.signal(sig, signal.SIG_IGN)  # finish closing even if told again

@@ -217,7 +217,7 @@ class Sink(Stage):
         ids = self.identities.ids(frame, poses.keypoints, poses.scores)
         draw_poses(image, poses.keypoints)
         draw_ids(image, poses.keypoints, ids)
-        if self.monitors.active:
+        if self.monitors.active and len(self.specs) == 1:  # several sources: once, on the mosaic
             self.monitors.update()
             self.monitors.draw(image)
         writer = self.writer_for(frame.source)
@@ -266,7 +266,7 @@ class Sink(Stage):
             self.mosaic.put(frame.source, image, [f"source {frame.source}: {mine.get('fps', 0.0):.1f} FPS, {p50:.0f} ms"],
                             live if frame.source in live else [*live, frame.source])
             self.mosaic.header(f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms  {title}")
-            shown = self.mosaic.canvas
+            shown = self.mosaic.view(self.monitors)
         else:
             put_text(image, f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms", 0)
             put_text(image, title, 1)

@@ -177,3 +177,66 @@ def test_a_ray_address_that_is_no_address_is_a_usage_error(clip):
                            "-m", movenet_model(), "-no_show", "-i", str(clip)], cwd=ROOT, capture_output=True,
                           text=True, timeout=90, check=False)
     assert done.returncode == 2 and done.stderr.startswith("error: --ray-address nowhere: give HOST:PORT"), done.stderr
+
+
+# -- values checked at parse time, before any stage starts ---------------------------------------
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--start-at", "0=" + "9" * 40), "at most"),
+    (("--source-ids", "1" * 30), "at most"),
+    (("--start-at", "0=1", "--start-at", "0=2"), "given twice"),
+    (("--publish", "mqtt://127.0.0.1/" + "t" * 70000), "topic is 70000 bytes"),
+    (("--publish", "mqtt://127.0.0.1/cams\x1bx"), "control characters"),
+])
+def test_values_that_would_kill_the_run_later_are_refused_at_start(clip, args, words):
+    res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", *args)
+    assert res.code == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], lines
+    assert len(lines[0]) < 400  # the 70 000-character topic is not echoed back
+    assert not tagged_processes(res.tag)
+
+
+def test_an_output_of_the_wrong_kind_on_disk_is_refused_at_start(clip, tmp_path):
+    (tmp_path / "x.mp4").mkdir()
+    res = run_pipeline("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show",
+                       "-o", str(tmp_path / "x.mp4"))
+    assert res.code == 2 and "is a folder" in res.stderr and "control:" not in res.stderr, res.stderr
+    (tmp_path / "annotated").write_text("a file where a folder is wanted")
+    res = run_pipeline("-i", str(clip), "-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show",
+                       "-o", str(tmp_path / "annotated"))
+    assert res.code == 2 and "annotated" in res.stderr and "control:" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("delay", [0.3, 1.0, 1.5, 3.0])
+def test_sigterm_while_starting_is_exit_130(clip, tmp_path, delay):
+    tag = uuid.uuid4().hex
+    env = dict(os.environ, POSEPIPE_TEST_TAG=tag, OPENCV_LOG_LEVEL="OFF")
+    env.pop("DISPLAY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "-i", str(clip), "--loop", "-at", "movenet",
+                             "-m", movenet_model(), "-no_show"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    proc.terminate()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert not tagged_processes(tag)
+
+
+def test_control_characters_in_names_are_escaped_in_every_message(clip, tmp_path):
+    listing = tmp_path / "cams.streams"
+    listing.write_text(f"{clip}\nrtsp://127.0.0.1:{refused_port()}/\x1b[2J\x07cam\n")
+    with Running(tmp_path, "-i", str(listing), "-at", "movenet", "-m", movenet_model(), "-no_show") as run:
+        run.wait_until(lambda s: source(s, 0).get("state") == "ended")
+        bad = run.ctl("add", str(tmp_path / "gone\x1b]0;pwned\x07.avi"))
+        assert bad.returncode == 1 and "\\x1b]0;pwned\\x07" in bad.stderr, bad.stderr
+        assert run.ctl("stop").returncode == 0
+        code, out, err = run.finish(timeout=120)
+    assert code == 0, err
+    assert "\x1b" not in err + out and "\x07" not in err + out
+    assert "/\\x1b[2J\\x07cam" in err  # the warning about the camera, escaped
+    missing = run_pipeline("-i", str(clip), "-i", str(tmp_path / "no\x1b[31m\x07.avi"), "-at", "movenet",
+                           "-m", movenet_model(), "-no_show")
+    assert missing.code != 0 and "no\\x1b[31m\\x07.avi" in missing.stderr and "\x1b" not in missing.stderr

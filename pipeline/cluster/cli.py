@@ -16,7 +16,7 @@ from typing import Sequence
 
 from pipeline.cli import build_parser as pipeline_parser
 from pipeline.cli import config_from_args
-from pipeline.errors import EXIT_FAILURE, PipelineError, UsageError
+from pipeline.errors import EXIT_FAILURE, PipelineError, UsageError, printable
 from pipeline.outputs import check_writable_file
 from pipeline.sources.inputs import expand_inputs
 
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.poses_out:
             check_writable_file(ns.poses_out, "--poses-out")
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
     import importlib.util
     if importlib.util.find_spec("ray") is None:
