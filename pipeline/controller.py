@@ -58,7 +58,8 @@ DRAIN_TIMEOUT_S = 1.5
 JOIN_TIMEOUT_S = 2.0
 MAX_WORKER_RESTARTS = 20
 RESTARTED = ("decode", "capture")  # stages restarted when they die; any other ends the run
-UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])  # (w, h) room for a live source not opened yet
+UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])
+START_PROBE_TIMEOUT_S = float(load_defaults()["live"]["start_probe_timeout"])  # (w, h) room for a live source not opened yet
 
 
 def log(text: str) -> None:
@@ -177,8 +178,12 @@ class Controller:
                        controller_pid=os.getpid(), run_dir=self.runtime.path)
 
     def _probe(self, text: str, sid: int, count: int, fleet: bool = False) -> Any:
+        # among several sources a stream gets a few seconds to answer (OpenCV opens one at a
+        # time, so ten silent cameras would hold the start for ten open timeouts); one that has
+        # not is retried in the background with the readers' full timeouts
+        patience = START_PROBE_TIMEOUT_S if fleet and not self.config.require_sources else 0.0
         try:
-            info = probe(text)
+            info = probe(text, patience)
         except PipelineError as exc:
             kind = live_kind(text)
             if fleet and kind is not None and not self.config.require_sources:
