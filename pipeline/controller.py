@@ -58,8 +58,8 @@ DRAIN_TIMEOUT_S = 1.5
 JOIN_TIMEOUT_S = 2.0
 MAX_WORKER_RESTARTS = 20
 RESTARTED = ("decode", "capture")  # stages restarted when they die; any other ends the run
-UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])
-START_PROBE_TIMEOUT_S = float(load_defaults()["live"]["start_probe_timeout"])  # (w, h) room for a live source not opened yet
+UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])  # (w, h) room for a live source not opened yet
+START_PROBE_TIMEOUT_S = float(load_defaults()["live"]["start_probe_timeout"])  # a stream's patience at start
 
 
 def log(text: str) -> None:
@@ -184,6 +184,8 @@ class Controller:
         patience = START_PROBE_TIMEOUT_S if fleet and not self.config.require_sources else 0.0
         try:
             info = probe(text, patience)
+        except Interrupted:
+            raise
         except PipelineError as exc:
             kind = live_kind(text)
             if fleet and kind is not None and not self.config.require_sources:

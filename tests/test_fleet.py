@@ -91,9 +91,14 @@ def test_ctl_add_of_a_silent_camera_answers_at_once_and_stops_nothing(clip, tmp_
     assert code == 0, err
 
 
-def test_a_camera_added_before_its_server_starts_goes_live_when_it_does(rtsp_servers, clip, tmp_path):
+def test_a_camera_added_before_its_server_starts_goes_live_when_it_does(rtsp_servers, tmp_path, sample):
+    """Its frames (384x288) are larger than the run's frame slots (planned for a 192x144 clip):
+    they are scaled into them."""
+    small = make_clip(tmp_path / "small.avi", frames=30, size=(192, 144))
     port = refused_port()
-    with Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show") as run:
+    out = tmp_path / "p.jsonl"
+    with Running(tmp_path, "-i", str(small), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
+                 "--poses-out", str(out)) as run:
         run.wait_until(lambda s: source(s, 0).get("frames", 0) >= 3)
         url = f"rtsp://127.0.0.1:{port}/cam"
         added = run.ctl("add", url, timeout=5)
@@ -107,6 +112,8 @@ def test_a_camera_added_before_its_server_starts_goes_live_when_it_does(rtsp_ser
         assert run.ctl("stop").returncode == 0
         code, _, err = run.finish(timeout=120)
     assert code == 0, err
+    assert "source 1: 384x288 frames are larger than this run's frame slots" in err
+    assert any(r["source"] == 1 and r["poses"] for r in read_poses(out))  # people found in the scaled frames
 
 
 @pytest.mark.parametrize("stages_up", [1, 4, 7])

@@ -95,7 +95,8 @@ class SourceTable:
     def state_of(self, sid: int) -> str:
         if sid in self.done:
             return "removed" if sid in self.removed else "ended"
-        return str(self.capture.get(sid, {}).get("state", "starting"))
+        # before its capture process first reports: a camera or stream is connecting
+        return str(self.capture.get(sid, {}).get("state", "connecting" if self.specs[sid].live else "starting"))
 
     def status(self, now_ns: int) -> dict[str, dict[str, Any]]:
         """Per source: input, kind, state (``starting``, ``connecting``, ``live``, ``reconnecting``,
