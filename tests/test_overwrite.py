@@ -116,7 +116,8 @@ def test_a_per_source_file_of_an_output_folder_over_an_input_is_refused(clip, tm
     victim = folder / "source1.mp4"
     shutil.copy(clip, victim)  # an AVI under an .mp4 name: FFmpeg reads it all the same
     before = digest(victim)
-    res = run_pipeline("-i", str(clip), "-i", str(victim), "-at", "movenet", "-m", movenet_model(), "-no_show",
+    # source 0 reads F/source1.mp4; source 1's output in the folder -o F is F/source1.mp4
+    res = run_pipeline("-i", str(victim), "-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show",
                        "-o", str(folder))
     assert_refused(res, "source1.mp4", "would be overwritten")
     assert digest(victim) == before
