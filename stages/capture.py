@@ -123,6 +123,11 @@ class Capture(Stage):
     def active(self) -> list[SourceState]:
         return [s for s in self.sources if not s.ended]
 
+    def delivering(self) -> list[SourceState]:
+        """The sources that share the ring: a camera that is connecting or reconnecting brings no
+        frame, so it holds no share (a file beside a camera that is down reads at full speed)."""
+        return [s for s in self.active() if not s.reader.live or s.reader.state not in ("connecting", "reconnecting")]
+
     def _forward_warnings(self, state: SourceState) -> None:
         warnings = state.reader.warnings
         while state.warned < len(warnings):
@@ -154,7 +159,7 @@ class Capture(Stage):
         needs."""
         if self.mode == "latency":
             return 1
-        active = max(1, len(self.active()))
+        active = max(1, len(self.delivering()))
         return max(1, min(self.ring.slots // active, -(-self._window_part() // active)))
 
     def _window_part(self) -> int:
