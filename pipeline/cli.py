@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import stat
 import sys
 from typing import Sequence
 
 from config import load_defaults
 
 from .config import MODES, InferenceConfig, PipelineConfig
-from .errors import EXIT_USAGE, PipelineError, UsageError
+from .errors import EXIT_USAGE, Interrupted, PipelineError, UsageError, printable
 from .models.families import FAMILIES
 from .outputs.publish import check_options
 from .sources.limits import ensure_open_files
@@ -119,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--source-ids", metavar="ID,ID,…",
                        help="Ids the sources get instead of 0, 1, …, in -i order (a node of a larger run: "
                             "--poses-out, -o and ctl name sources by them).")
+    extra.add_argument("--require-sources", action="store_true",
+                       help="With several sources, stop at start if any camera or stream cannot be opened "
+                            "(default: it is retried in the background, state 'connecting', while the others run).")
     extra.add_argument("--telemetry-out", metavar="FILE",
                        help="Write the run's figures (per stage and per mode) as JSON; "
                             "scripts/plot_report.py charts it.")
@@ -174,23 +179,54 @@ def _positive(value: int | None, option: str) -> int:
     return value
 
 
+MAX_SOURCE_ID = 2**31 - 1  # ids travel in messages, MQTT topics and JSON lines
+MAX_FRAME_INDEX = 2**53  # frame numbers too (a JSON reader keeps integers exact up to here)
+
+
 def _start_at(values: Sequence[str]) -> tuple[tuple[int, int], ...]:
-    out = []
+    out: dict[int, int] = {}
     for value in values:
         sid, sep, frame = value.partition("=")
         if not sep or not sid.strip().isdigit() or not frame.strip().isdigit():
             raise UsageError(f"--start-at {value}: give SOURCE=FRAME, both whole numbers")
-        out.append((int(sid), int(frame)))
-    return tuple(out)
+        if int(sid) > MAX_SOURCE_ID or int(frame) > MAX_FRAME_INDEX:
+            raise UsageError(f"--start-at {value}: a source id is at most {MAX_SOURCE_ID} and a frame at most "
+                             f"{MAX_FRAME_INDEX}")
+        if int(sid) in out:
+            raise UsageError(f"--start-at: source {int(sid)} is given twice ({out[int(sid)]} and {int(frame)})")
+        out[int(sid)] = int(frame)
+    return tuple(out.items())
 
 
 def _source_ids(value: str | None) -> tuple[int, ...]:
     if not value:
         return ()
     ids = [part.strip() for part in value.split(",")]
-    if not all(part.isdigit() for part in ids) or len(set(ids)) != len(ids):
+    if not all(part.isdigit() for part in ids) or len({int(part) for part in ids}) != len(ids):
         raise UsageError(f"--source-ids {value}: give distinct whole numbers separated by commas")
+    if any(int(part) > MAX_SOURCE_ID for part in ids):
+        raise UsageError(f"--source-ids {value}: a source id is at most {MAX_SOURCE_ID}")
     return tuple(int(part) for part in ids)
+
+
+def check_stdout() -> None:
+    """Standard output must take the report at the end: refuse, before anything starts, one on
+    /dev/full or on a file system with no room left (a closed one raises when written)."""
+    try:
+        st = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return  # no standard output at all: nothing will be printed there
+    if stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 7):
+        raise PipelineError("cannot write the output: No space left on device (standard output is /dev/full)")
+    if stat.S_ISREG(st.st_mode):
+        try:
+            room = os.fstatvfs(sys.stdout.fileno())
+        except OSError:
+            return
+        free = room.f_bfree if os.geteuid() == 0 else room.f_bavail  # root may use the reserved blocks
+        if room.f_blocks > 0 and free == 0:
+            raise PipelineError("cannot write the output: No space left on device (standard output's file "
+                                "system is full)")
 
 
 def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
@@ -232,6 +268,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
         max_frames=ns.max_frames, telemetry_out=ns.telemetry_out, trace_out=ns.trace_out, batch=ns.batch,
         telemetry_period=float(defaults["telemetry"]["period"]), capture_workers=ns.capture_workers,
         realtime=ns.realtime, start_at=_start_at(ns.start_at), source_ids=_source_ids(ns.source_ids),
+        require_sources=ns.require_sources,
         stall_timeout=ns.stall_timeout, batch_timeout_ms=ns.batch_timeout_ms,
         http=ns.http, http_fps=ns.http_fps, http_token_file=ns.http_token_file,
         preview_slots=int(defaults["http"]["preview_slots"]),
@@ -249,14 +286,30 @@ def config_from_args(argv: Sequence[str] | None = None) -> PipelineConfig:
     return config
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(f"interrupted by {signal.Signals(signum).name} while starting")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM or SIGHUP before the controller takes over (reading options, fetching the model):
+    # exit 130, as later
+    old = {sig: signal.signal(sig, _interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return _main(argv)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         ensure_open_files()
         config = config_from_args(argv)
+        check_stdout()
         from .controller import run
         return run(config)
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

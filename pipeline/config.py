@@ -105,6 +105,7 @@ class PipelineConfig:
     http_fps: float = 10.0  # --http-fps: pictures per second per source at most
     http_token_file: str | None = None  # --http-token-file: the bearer token (needed off loopback)
     preview_slots: int = 0  # sources watched at once on the page (0 = automatic)
+    require_sources: bool = False  # every camera and stream must open at start, else no source runs
 
     def __post_init__(self) -> None:
         if self.prob_threshold is not None and not 0.0 <= self.prob_threshold <= 1.0:

@@ -35,7 +35,7 @@ from config import load_defaults
 from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig
 from .ctl import ControlSocket, check_control_address, serve_one
-from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError
+from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError, printable
 from .models import Family
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
@@ -44,8 +44,8 @@ from .outputs.http import check_http, check_port_free, token_file_mode_warning
 from .outputs.preview import create_board, preview_slots
 from .plan import CaptureAssignment, RunPlan
 from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
-from .sources import (SourceSpec, SourceTable, capture_workers, expand_inputs, model_for, plan_source_models, probe,
-                      source_lines)
+from .sources import (SourceInfo, SourceSpec, SourceTable, capture_workers, expand_inputs, live_kind, model_for,
+                      plan_source_models, probe, source_lines, source_lists)
 from .stage import STOP_SIGNAL, stage_main
 from .telemetry import Telemetry, pss_mb
 from .telemetry.histograms import LatencyHistograms
@@ -65,11 +65,13 @@ RESTARTED = ("decode", "capture")  # stages restarted when they die; any other e
 # ... but for the --http process, which is started again under its own name: a page must never
 # stop the cameras
 RESPAWNED = ("http",)
+UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])  # (w, h) room for a live source not opened yet
+START_PROBE_TIMEOUT_S = float(load_defaults()["live"]["start_probe_timeout"])  # a stream's patience at start
 
 
 def log(text: str) -> None:
     _active_status_break()
-    print(text, file=sys.stderr, flush=True)
+    print(printable(text), file=sys.stderr, flush=True)
 
 
 _STATUS_OWNER: list["Controller"] = []
@@ -109,9 +111,12 @@ class Controller:
         self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
         self.figures: dict[str, dict[str, Any]] = {}  # the last figures of every process, by label
         self.sources: SourceTable | None = None
+        self.outputs: dict[int, str | None] = {}  # each source's -o path, by id
+        self.lists: list[str] = []  # the .streams lists -i named (inputs too)
         self.lost_captures: dict[str, Child] = {}  # dead capture processes waiting for ResumeAt
         self.finished = False
         self.interrupts = 0
+        self.signal_name = ""
         self.stop_requested = False  # a stop asked for through ctl or the window: exit 0
         self.stopping = False
         self.restarts = 0
@@ -140,12 +145,14 @@ class Controller:
         for sid, _ in cfg.start_at:
             if sid not in ids:
                 raise UsageError(f"--start-at: no source {sid} (sources: {', '.join(map(str, ids))})")
-        specs = [SourceSpec(i, text, self._probe(text, i, len(texts))) for i, text in zip(ids, texts)]
+        fleet = len(texts) > 1 or bool(cfg.source_ids)  # one camera down must not stop the others
+        specs = [SourceSpec(i, text, self._probe(text, i, len(texts), fleet)) for i, text in zip(ids, texts)]
         named = max(len(specs), 2 if cfg.source_ids else 1)  # a cluster node's -o is always per source
         outputs = {spec.id: output_for(cfg.output, spec.id, named, spec.info) for spec in specs}
-        for spec in specs:
-            check_run_outputs(cfg, spec.text, spec.info, outputs[spec.id])
-        models, specs = plan_source_models(cfg.inference, specs)
+        self.lists = source_lists(cfg.inputs)
+        check_run_outputs(cfg, [(spec.text, spec.info, outputs[spec.id]) for spec in specs], self.lists)
+        self.outputs = outputs
+        models, specs = plan_source_models(cfg.inference, specs, (UNOPENED_FRAME[1], UNOPENED_FRAME[0]))
         if cfg.output:
             for spec in specs:
                 output_kind(outputs[spec.id], spec.info)
@@ -162,7 +169,9 @@ class Controller:
                 log(warning)
         self.runtime = transport.RuntimeDir()
         endpoints = transport.Endpoints.in_directory(self.runtime.path, control)
-        frame_bytes = max(s.info.max_frame_bytes for s in specs)
+        # a live source not opened yet gets room for a frame of [live] unopened_frame
+        frame_bytes = max(s.info.max_frame_bytes if s.info.sized else UNOPENED_FRAME[0] * UNOPENED_FRAME[1] * 3
+                          for s in specs)
         batch = cfg.batch_for(frame_bytes)
         slots = cfg.slots(batch)
         workers = capture_workers(cfg.capture_workers, len(specs))
@@ -188,12 +197,24 @@ class Controller:
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
                        frame_bytes=frame_bytes, frame_slots=frame_slots, window=window, run_id=self.run_id,
-                       preview=preview)
+                       preview=preview, controller_pid=os.getpid(), run_dir=self.runtime.path)
 
-    def _probe(self, text: str, sid: int, count: int) -> Any:
+    def _probe(self, text: str, sid: int, count: int, fleet: bool = False) -> Any:
+        # among several sources a stream gets a few seconds to answer (OpenCV opens one at a
+        # time, so ten silent cameras would hold the start for ten open timeouts); one that has
+        # not is retried in the background with the readers' full timeouts
+        patience = START_PROBE_TIMEOUT_S if fleet and not self.config.require_sources else 0.0
         try:
-            info = probe(text)
+            info = probe(text, patience)
+        except Interrupted:
+            raise
         except PipelineError as exc:
+            kind = live_kind(text)
+            if fleet and kind is not None and not self.config.require_sources:
+                # a camera or stream down at start: retried in the background while the rest runs
+                log(f"warning: source {sid}: {exc}; retrying it in the background while the other sources run "
+                    "(--require-sources: stop instead)")
+                return SourceInfo.unopened(kind)
             if count > 1:
                 exc.args = (f"source {sid}: {exc}",)
             raise
@@ -249,6 +270,10 @@ class Controller:
                 self.spawn_capture(i)
             self.supervise()
         except PipelineError as exc:
+            if self.interrupts and self.plan is None and not isinstance(exc, Interrupted):
+                # the signal came inside a call that turned it into its own error (reading the
+                # model, say): it is still an interruption
+                exc = Interrupted(f"interrupted by {self.signal_name} while starting")
             self.fail("pipeline", str(exc), exc.exit_code)
         finally:
             self.shutdown()
@@ -262,6 +287,7 @@ class Controller:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.interrupts += 1
+        self.signal_name = signal.Signals(signum).name
         if self.plan is None and not self.stopping:
             # still planning (probing the input, reading the model): stop right here
             raise Interrupted(f"interrupted by {signal.Signals(signum).name} while starting")
@@ -382,7 +408,10 @@ class Controller:
             self.stop_requested = True
         elif req.command in ("add", "remove"):
             try:
-                self.add_source(req.arg) if req.command == "add" else self.remove_source(req.arg)
+                if req.command == "add":
+                    added = self.add_source(req.arg)
+                    return ControlReply(True, {**self.state(), "added": added})
+                self.remove_source(req.arg)
             except PipelineError as exc:
                 return ControlReply(False, self.state(), str(exc))
         elif req.command == "metrics":
@@ -454,23 +483,46 @@ class Controller:
             log(f"warning: source {end.source} ended after {end.frames} frames: {end.error}")
         self.finished = self.sources.all_done()
 
-    def add_source(self, text: str) -> None:
-        """``ctl add SOURCE``: probe it, give it the next id and the least busy capture process."""
+    def add_source(self, text: str) -> int:
+        """``ctl add SOURCE``: give it the next id and the least busy capture process; return the
+        id. A camera or stream is not opened here (it may take seconds, or never answer): its
+        capture process opens it on a thread of its own and retries it with back-off (state
+        ``connecting``). A file is probed here, so that a bad one gets an error reply."""
         assert self.sources is not None and self.plan is not None
         if not text:
             raise UsageError("add needs a source: an image, a folder, a video, a camera id or a stream URL")
         if self.interrupts or self.finished:
             raise UsageError("the run is ending: no source can be added")
-        info = probe(text)
-        if info.max_frame_bytes > self.plan.frame_bytes:
-            raise UsageError(f"{text}: frames of {info.frame_w}x{info.frame_h} are larger than this run's frame "
-                             f"slots ({self.plan.frame_bytes} bytes); start a run with it instead")
-        spec = SourceSpec(self.sources.next_id(), text, info, model_for(self.config.inference, self.plan.models, info))
+        kind = live_kind(text)
+        sid = self.sources.next_id()
+        info = SourceInfo.unopened(kind) if kind is not None else probe(text)
+        output = self.check_added_source(text, info, sid)
+        if kind is None:
+            if info.max_frame_bytes > self.plan.frame_bytes:
+                raise UsageError(f"{text}: frames of {info.frame_w}x{info.frame_h} are larger than this run's frame "
+                                 f"slots ({self.plan.frame_bytes} bytes); start a run with it instead")
+        spec = SourceSpec(sid, text, info, model_for(self.config.inference, self.plan.models, info))
         worker = self.sources.place(spec)
+        self.outputs[sid] = output
         owner = next((c for c in self.children.values() if c.kind == "capture" and c.instance == worker), None)
         if owner is not None:  # else that process is being restarted, and its assignment has the source
             self.broadcast(AddSource(owner.identity, spec.id, spec.to_dict()))
-        log(f"source {spec.id} added: {text} ({info.kind}, {info.frame_w}x{info.frame_h})")
+        what = f"{info.kind}, {info.frame_w}x{info.frame_h}" if info.sized else f"{info.kind}, connecting"
+        log(f"source {spec.id} added: {text} ({what})")
+        return spec.id
+
+    def check_added_source(self, text: str, info: SourceInfo, sid: int) -> str | None:
+        """A source added at run time as source ``sid``: its ``-o`` path, checked as at start (no
+        output of the run may be its input, and its output no input of the run)."""
+        assert self.sources is not None and self.plan is not None
+        cfg = self.config
+        named = max(len(self.plan.sources), len(self.sources.specs) + 1, 2 if cfg.source_ids else 1)
+        output = output_for(cfg.output, sid, named, info)
+        if output:
+            output_kind(output, info)
+        sources = [(spec.text, spec.info, self.outputs.get(spec.id)) for spec in self.sources.specs.values()]
+        check_run_outputs(cfg, [*sources, (text, info, output)], self.lists)
+        return output
 
     def remove_source(self, arg: str) -> None:
         assert self.sources is not None
@@ -683,7 +735,7 @@ class Controller:
                 if pct.get("p50") is not None:
                     latency = f" (p50 {pct['p50']:.1f}, p95 {pct['p95']:.1f})"
             if self.sources is not None and len(self.sources.specs) > 1:
-                print("\n".join(source_lines(self.sources.totals())), flush=True)
+                print("\n".join(printable(line) for line in source_lines(self.sources.totals())), flush=True)
             print(f"Frames: {sink['frames']}  People: {sink.get('people', 0)}", flush=True)
             if sink.get("publish"):
                 pub = sink["publish"]

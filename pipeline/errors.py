@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -35,3 +37,13 @@ class Interrupted(PipelineError):
     """Ctrl-C, SIGTERM or SIGHUP while the run was still being planned: nothing to drain."""
 
     exit_code = 130
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (C0 and C1, DEL, line breaks) escaped as ``\\xNN``
+    or ``\\uNNNN``: a name from a file or a command line (an ESC or BEL in a ``.streams`` entry,
+    a new line in a file name) can neither drive the terminal nor break a one-line message."""
+    if text.isprintable():
+        return text
+    return "".join(c if c == "\t" or unicodedata.category(c) != "Cc" else
+                   (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}") for c in text)

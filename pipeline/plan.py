@@ -31,6 +31,8 @@ class RunPlan:
     window: int = 0  # frames in flight at the start in User specified mode (0: every slot)
     run_id: str = ""  # in the name of every segment of the run (pipeline.ring.run_segments)
     preview: RingSpec | None = None  # --http: the board of watched frames (pipeline.outputs.preview)
+    controller_pid: int = 0  # the controller: a stage whose controller is gone stops on its own
+    run_dir: str = ""  # the run's private directory (its ipc sockets): the last one out removes it
 
     @property
     def model(self) -> ModelPlan:

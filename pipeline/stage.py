@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import gc
 import importlib
+import multiprocessing
+import multiprocessing.connection
 import os
 import resource
+import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from typing import Any, ClassVar
@@ -28,7 +32,7 @@ from typing import Any, ClassVar
 import zmq
 
 from . import transport
-from .errors import PipelineError
+from .errors import PipelineError, printable
 from .messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 from .plan import RunPlan
 from .ring import RingSet, SlotRing, run_segments, unlink_segments
@@ -59,7 +63,6 @@ class Stage:
         self.cpu_at_start = 0.0  # CPU seconds spent before Start (imports, compilation, warm-up)
         self.peak_pss_mb = 0.0  # the largest proportional set size sampled so far
         self._last_stats = time.monotonic()
-        self._parent = os.getppid()
         self._pollers: dict[tuple[int, ...], zmq.Poller] = {}
         self.busy_ns = 0
         self.items = 0
@@ -130,7 +133,7 @@ class Stage:
         ready = dict(poller.poll(timeout_ms))
         if self.control in ready:
             self.handle_control()
-        if os.getppid() != self._parent:
+        if controller_gone():
             raise StopRequested("the controller is gone")
         self.maybe_report()
         return {s for s in sockets if s in ready}
@@ -181,15 +184,54 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise StopRequested(signal.Signals(signum).name)
 
 
-_CONTROLLER = [0]  # the controller's pid, recorded when the stage starts
+_CONTROLLER = [0]  # the controller's pid, as the plan names it (not this process's parent at start:
+# a controller killed before the stage got here has left it to init already)
+ORPHAN_EXIT_S = 1.5  # a stage whose controller died is gone this long after noticing, whatever it was doing
+WATCH_EVERY_S = 0.2
+
+
+def controller_gone() -> bool:
+    return os.getppid() != _CONTROLLER[0]
 
 
 def _from_the_group(signum: int, frame: object) -> None:
     """SIGTERM or SIGHUP: sent to the whole process group (``timeout``, systemd, a closed
     terminal), it reaches the controller too, which drains the run and then stops the stages.
     Only a stage whose controller is gone stops on its own."""
-    if os.getppid() != _CONTROLLER[0]:
+    if controller_gone():
         raise StopRequested(signal.Signals(signum).name)
+
+
+def _orphan_cleanup(plan: RunPlan) -> None:
+    """What the controller would have removed: the run's segments and its directory. Every stage
+    that outlives the controller does it on its way out, so the last one leaves nothing."""
+    unlink_segments(run_segments(plan.run_id))
+    if plan.run_dir and os.path.basename(plan.run_dir).startswith("posepipe-"):
+        shutil.rmtree(plan.run_dir, ignore_errors=True)
+
+
+def _watch_controller(plan: RunPlan) -> None:
+    """A thread from the stage's first moment: when the controller dies (even before this stage
+    has opened anything, or while it compiles a model or waits in a C call), tell the main thread
+    to stop; if it has not gone within ``ORPHAN_EXIT_S``, clean up and leave at once."""
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    while not controller_gone():
+        if sentinel is not None:
+            try:
+                if multiprocessing.connection.wait([sentinel], WATCH_EVERY_S):
+                    sentinel = None  # the controller's end of the pipe closed: it is gone, or going
+            except OSError:
+                sentinel = None
+        else:
+            time.sleep(WATCH_EVERY_S)
+    try:
+        os.kill(os.getpid(), STOP_SIGNAL)
+    except OSError:
+        pass
+    time.sleep(ORPHAN_EXIT_S)
+    _orphan_cleanup(plan)
+    os._exit(1)
 
 
 STOP_SIGNAL = signal.SIGUSR1  # the controller's "stop now", when a Stop message is not heard
@@ -239,18 +281,21 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
     """Process entry point: run one stage's life cycle and exit with its status."""
     name_process(identity or cls_name.lower())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller decides what Ctrl-C means
-    _CONTROLLER[0] = os.getppid()
-    signal.signal(signal.SIGTERM, _from_the_group)
-    signal.signal(signal.SIGHUP, _from_the_group)
-    signal.signal(STOP_SIGNAL, _raise_stop)
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-    import cv2
-    cv2.setNumThreads(1)  # the pipeline scales by processes; OpenVINO owns the cores' threads
+    _CONTROLLER[0] = plan.controller_pid or os.getppid()
     code = 0
-    ctx = transport.new_context()
+    ctx: zmq.Context | None = None
     stage: Stage | None = None
     opened = False
-    try:
+    try:  # from here on, a stop (the controller gone included) ends in the clean-up below
+        signal.signal(signal.SIGTERM, _from_the_group)
+        signal.signal(signal.SIGHUP, _from_the_group)
+        signal.signal(STOP_SIGNAL, _raise_stop)
+        threading.Thread(target=_watch_controller, args=(plan,), name="controller-watch", daemon=True).start()
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg quiet: failures reach the user as one line
+        import cv2
+        cv2.setNumThreads(1)  # the pipeline scales by processes; OpenVINO owns the cores' threads
+        ctx = transport.new_context()
         cls = getattr(importlib.import_module(module), cls_name)
         stage = cls(plan, instance, identity, extra)
         stage.ctx = ctx
@@ -276,7 +321,7 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
             except zmq.ZMQError:
                 pass
         else:
-            print(f"error: {cls_name}: {one_line(exc)}", file=sys.stderr)
+            print(printable(f"error: {cls_name}: {one_line(exc)}"), file=sys.stderr)
     finally:
         for sig in (signal.SIGTERM, signal.SIGHUP, STOP_SIGNAL):
             signal.signal(sig, signal.SIG_IGN)  # finish closing even if told again
@@ -292,10 +337,12 @@ def stage_main(module: str, cls_name: str, plan: RunPlan, instance: int = 0, ide
                         pass
         if stage is not None:
             _release_rings(stage)
-        ctx.destroy(linger=500)  # let the last events reach the controller
-        if os.getppid() != _CONTROLLER[0]:
-            # the controller was killed and cannot unlink the rings: whichever stage gets here
-            # first does, finding them by the run's id in their names (the frame rings of
-            # capture processes restarted before anyone read from them included)
-            unlink_segments(run_segments(plan.run_id))
+        if ctx is not None:
+            ctx.destroy(linger=500)  # let the last events reach the controller
+        if controller_gone():
+            # the controller was killed and cannot unlink the rings nor remove the run's
+            # directory: every stage that gets here does (a second removal is harmless), finding
+            # the segments by the run's id in their names (the frame rings of capture processes
+            # restarted before anyone read from them included)
+            _orphan_cleanup(plan)
     sys.exit(code)

@@ -57,7 +57,7 @@ class Endpoints:
 
 
 IPC_PATH_MAX = 107  # sockaddr_un.sun_path, less its terminating zero
-_RUN_DIR_NAME = len("posepipe-") + 8  # what tempfile.mkdtemp adds
+_RUN_DIR_NAME = len("posepipe-") + 8 + 8  # the controller's pid and a dash, and what tempfile.mkdtemp adds
 
 
 def _fits(base: str) -> bool:
@@ -76,11 +76,35 @@ class RuntimeDir:
         if not _fits(base or tempfile.gettempdir()):
             raise ResourceError(f"the temporary folder {tempfile.gettempdir()} is too long a path for the run's "
                                 f"sockets ({IPC_PATH_MAX} bytes at most): set TMPDIR to a shorter one")
-        self.path = tempfile.mkdtemp(prefix="posepipe-", dir=base)
+        base = base or tempfile.gettempdir()
+        remove_stale_run_dirs(base)
+        self.path = tempfile.mkdtemp(prefix=f"posepipe-{os.getpid()}-", dir=base)
         os.chmod(self.path, 0o700)
 
     def close(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def remove_stale_run_dirs(base: str) -> None:
+    """Remove this user's run directories in ``base`` whose controller is dead (killed before its
+    stages started, who remove it otherwise). A directory is named ``posepipe-<pid>-<random>``."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        parts = name.split("-")
+        if len(parts) != 3 or parts[0] != "posepipe" or not parts[1].isdigit():
+            continue
+        path = os.path.join(base, name)
+        try:
+            if os.lstat(path).st_uid != os.getuid() or not os.path.isdir(path) or os.path.islink(path):
+                continue
+            os.kill(int(parts[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, ValueError, OverflowError):
+            continue
 
 
 def new_context() -> zmq.Context:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import zmq
 
@@ -33,6 +34,7 @@ from pipeline.messages import (AddSource, EndOfStream, Frame, Message, Released,
 from pipeline.plan import CaptureAssignment
 from pipeline.ring import SlotRing
 from pipeline.sources import SourceSpec
+from pipeline.sources.filecheck import fit_pixels
 from pipeline.stage import Stage
 
 
@@ -49,6 +51,7 @@ class SourceState:
     dropped: int = 0  # --realtime file frames that were due while there was no room
     ended: bool = False
     warned: int = 0
+    scaled: bool = False  # a live source's frames are scaled down into the slots (warned once)
     figures: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,6 +123,11 @@ class Capture(Stage):
     def active(self) -> list[SourceState]:
         return [s for s in self.sources if not s.ended]
 
+    def delivering(self) -> list[SourceState]:
+        """The sources that share the ring: a camera that is connecting or reconnecting brings no
+        frame, so it holds no share (a file beside a camera that is down reads at full speed)."""
+        return [s for s in self.active() if not s.reader.live or s.reader.state not in ("connecting", "reconnecting")]
+
     def _forward_warnings(self, state: SourceState) -> None:
         warnings = state.reader.warnings
         while state.warned < len(warnings):
@@ -151,7 +159,7 @@ class Capture(Stage):
         needs."""
         if self.mode == "latency":
             return 1
-        active = max(1, len(self.active()))
+        active = max(1, len(self.delivering()))
         return max(1, min(self.ring.slots // active, -(-self._window_part() // active)))
 
     def _window_part(self) -> int:
@@ -268,9 +276,19 @@ class Capture(Stage):
         busy_from = time.monotonic_ns() if state.reader.live else got.t_read_ns
         h, w = got.frame.shape[:2]
         if h * w * 3 > self.ring.spec.slot_bytes:
-            self.warn(f"source {state.id}: skipped a {w}x{h} frame: larger than the frames the run was "
-                      "planned for")
-            return None
+            if not state.reader.live:
+                self.warn(f"source {state.id}: skipped a {w}x{h} frame: larger than the frames the run was "
+                          "planned for")
+                return None
+            # a camera opened after the run was planned (down at start, or added at run time):
+            # its frames are scaled into a slot
+            fit_h, fit_w = fit_pixels(h, w, self.ring.spec.slot_bytes)
+            if not state.scaled:
+                state.scaled = True
+                self.warn(f"source {state.id}: {w}x{h} frames are larger than this run's frame slots; "
+                          f"processed at {fit_w}x{fit_h}")
+            got.frame = cv2.resize(got.frame, (fit_w, fit_h), interpolation=cv2.INTER_AREA)
+            h, w = fit_h, fit_w
         target = self.ring.view(slot, (h, w, 3))
         if not np.shares_memory(target, got.frame):  # decoded elsewhere: copy it in
             target[...] = got.frame
@@ -297,7 +315,7 @@ class Capture(Stage):
         reader = state.reader
         return {"state": reader.state, "kind": state.spec.info.kind, "frames": state.next_index,
                 "in_flight": state.in_flight, "dropped": getattr(reader, "dropped", 0) + state.dropped,
-                "reconnects": getattr(reader, "reopens", 0)}
+                "reconnects": getattr(reader, "reopens", 0), "retries": getattr(reader, "retries", 0)}
 
     def figures(self) -> dict[str, Any]:
         figs = super().figures()

@@ -1,10 +1,11 @@
 """The window's view of several sources: a header line for the whole run over a grid with one
 cell per source, each cell showing that source's newest frame (scaled to fit, aspect kept) with
-its own figures."""
+its own figures; the ``-u`` monitors (about the machine, not a source) drawn once over it."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -62,3 +63,13 @@ class Mosaic:
         bar = self.canvas[:HEADER]
         bar[...] = 32
         cv2.putText(bar, text, (8, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.55, CELL_TEXT, 1, cv2.LINE_AA)
+
+    def view(self, monitors: Any = None) -> np.ndarray:
+        """What the window shows: the canvas, with the shown monitors drawn once in its corner
+        (on a copy, so that cells not refreshed since are not darkened again)."""
+        if monitors is None or not monitors.active:
+            return self.canvas
+        shown = self.canvas.copy()
+        monitors.update()
+        monitors.draw(shown)
+        return shown

@@ -225,7 +225,7 @@ class Sink(Stage):
         ids = self.identities.ids(frame, poses.keypoints, poses.scores)
         draw_poses(image, poses.keypoints, self.seen)
         draw_ids(image, poses.keypoints, ids, self.seen)
-        if self.monitors.active:
+        if self.monitors.active and len(self.specs) == 1:  # several sources: once, on the mosaic
             self.monitors.update()
             self.monitors.draw(image)
         if self.preview is not None:
@@ -276,7 +276,7 @@ class Sink(Stage):
             self.mosaic.put(frame.source, image, [f"source {frame.source}: {mine.get('fps', 0.0):.1f} FPS, {p50:.0f} ms"],
                             live if frame.source in live else [*live, frame.source])
             self.mosaic.header(f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms  {title}")
-            shown = self.mosaic.canvas
+            shown = self.mosaic.view(self.monitors)
         else:
             put_text(image, f"FPS: {snap.get('fps') or 0.0:.1f}  Latency: {latency:.1f} ms", 0)
             put_text(image, title, 1)

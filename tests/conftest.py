@@ -36,7 +36,7 @@ def sample():
 @pytest.fixture
 def rtsp_servers(sample):
     """Start real RTSP servers on 127.0.0.1 (tests/rtsp.py): ``make(fps=10, name="stream",
-    source=sample)`` returns a started :class:`tests.rtsp.RtspServer`; all are stopped at the end.
+    source=sample, port=0)`` returns a started :class:`tests.rtsp.RtspServer`; all are stopped at the end.
     Skips when GStreamer's RTSP server packages are not installed."""
     from tests.rtsp import RtspServer, rtsp_server_missing
     reason = rtsp_server_missing()
@@ -44,8 +44,8 @@ def rtsp_servers(sample):
         pytest.skip(reason)
     servers = []
 
-    def make(fps=10, name="stream", source=None):
-        server = RtspServer(source or sample, fps=fps, name=name)
+    def make(fps=10, name="stream", source=None, port=0):
+        server = RtspServer(source or sample, fps=fps, name=name, port=port)
         servers.append(server)
         return server.start()
 

@@ -163,3 +163,26 @@ def test_missing_proc_files_do_not_break_drawing(tmp_path):
     mon.update()
     image = np.zeros((480, 640, 3), np.uint8)
     assert mon.draw(image) is not None
+
+
+def test_several_sources_get_the_monitors_once_on_the_mosaic_not_on_every_tile(proc):
+    from stages.mosaic import Mosaic
+    mon = fed_monitors(proc, "cdm")
+    mon.interval_s = 3600.0  # the figures stay as they are while the window is redrawn
+    mosaic = Mosaic(max_w=1280, max_h=720)
+    rng = np.random.default_rng(1)
+    frames = {sid: rng.integers(0, 256, size=(288, 384, 3), dtype=np.uint8) for sid in range(4)}
+    for sid, frame in frames.items():
+        mosaic.put(sid, frame, [f"source {sid}"], list(frames))
+    canvas = mosaic.canvas.copy()
+    for _ in range(3):  # shown again and again while cells refresh one by one
+        shown = mosaic.view(mon)
+    assert np.array_equal(mosaic.canvas, canvas)  # the cells themselves are never drawn on
+    changed = np.any(shown != canvas, axis=2)
+    x0, y0, x1, y1 = mon.region(canvas.shape)
+    assert changed[y0:y1, x0:x1].any()
+    changed[y0:y1, x0:x1] = False
+    assert not changed.any()  # one set of panels, in the canvas's corner only
+    view_once = mosaic.view(mon)
+    assert np.array_equal(view_once[y0:y1, x0:x1], shown[y0:y1, x0:x1])  # not darker each time
+    assert mosaic.view(None) is mosaic.canvas

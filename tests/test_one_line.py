@@ -58,6 +58,7 @@ def test_stdout_on_a_full_disk_is_one_line(clip):
                               stderr=subprocess.PIPE, text=True, timeout=180)
     assert done.returncode == 1
     assert "No space left" in one_error(done.stderr)
+    assert "control:" not in done.stderr  # refused before any stage started, not found at the end
     assert not tagged_processes(tag)
 
 

@@ -18,7 +18,11 @@ def test_streams_file_lists_one_source_per_line_with_comments(tmp_path):
     listing = tmp_path / "cams.streams"
     listing.write_text("# entrance\nrtsp://127.0.0.1:8554/a\n\n  clip.mp4   # a file\n0\n")
     assert read_streams_file(str(listing)) == ["rtsp://127.0.0.1:8554/a", "clip.mp4", "0"]
-    assert expand_inputs(["x.avi", str(listing), "y/"]) == ["x.avi", "rtsp://127.0.0.1:8554/a", "clip.mp4", "0", "y/"]
+    # a relative path in a list is taken from the list's folder, as a playlist's is
+    assert expand_inputs(["x.avi", str(listing), "y/"]) == ["x.avi", "rtsp://127.0.0.1:8554/a",
+                                                            str(tmp_path / "clip.mp4"), "0", "y/"]
+    listing.write_text(f"/abs/clip.mp4\n{tmp_path}/b.gif\n")
+    assert expand_inputs([str(listing)]) == ["/abs/clip.mp4", f"{tmp_path}/b.gif"]
 
 
 def test_empty_streams_file_is_an_error(tmp_path):

@@ -16,9 +16,11 @@ from typing import Sequence
 
 from pipeline.cli import build_parser as pipeline_parser
 from pipeline.cli import config_from_args
-from pipeline.errors import EXIT_FAILURE, PipelineError, UsageError
+from pipeline.errors import EXIT_FAILURE, PipelineError, UsageError, printable
 from pipeline.outputs import check_writable_file
 from pipeline.sources.inputs import expand_inputs
+
+from .join import head_endpoint
 
 # options the driver keeps for itself (or sets per node) instead of passing them to the nodes
 DRIVER_ONLY = {"help", "input", "output", "poses_out", "control", "telemetry_out", "trace_out", "start_at",
@@ -66,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if ns.ray_address is None and ns.local_nodes is None:
             raise UsageError("give --ray-address ADDRESS (a running Ray cluster) or --local-nodes N")
+        if ns.ray_address is not None:
+            head_endpoint(ns.ray_address)  # HOST:PORT, checked before anything starts
         if ns.local_nodes is not None and not 1 <= ns.local_nodes <= MAX_LOCAL_NODES:
             raise UsageError(f"--local-nodes must be between 1 and {MAX_LOCAL_NODES} (got {ns.local_nodes})")
         http = None
@@ -95,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.poses_out:
             check_writable_file(ns.poses_out, "--poses-out")
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
     import importlib.util
     if importlib.util.find_spec("ray") is None:
@@ -113,6 +117,7 @@ def _run(ns: argparse.Namespace, inputs: list[str], node_argv: list[str], output
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
     from .driver import Driver
+    from .join import join
     from .local import LOOPBACK, LocalCluster
     local = LocalCluster(ns.local_nodes) if ns.local_nodes else None
     try:
@@ -120,8 +125,13 @@ def _run(ns: argparse.Namespace, inputs: list[str], node_argv: list[str], output
         try:
             if local is not None:
                 address = local.start()
-            extra = {"_node_ip_address": LOOPBACK} if local is not None else {}
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False, **extra)
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False,
+                         _node_ip_address=LOOPBACK)
+            else:
+                join(ray, address, logging_level=logging.WARNING, log_to_driver=False)
+        except PipelineError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
         except Exception as exc:  # Ray's own errors (no such cluster, nodes that do not start)
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             print(f"error: cannot {'start' if address is None else 'join'} the Ray cluster"

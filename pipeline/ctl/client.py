@@ -21,7 +21,7 @@ import zmq
 from .. import transport
 from ..config import MODES
 from .keys import apply_client
-from ..errors import UsageError
+from ..errors import UsageError, printable
 from ..messages import ControlReply, ControlRequest, WireError
 
 
@@ -83,13 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     except (zmq.ZMQError, WireError) as exc:
-        print(f"error: {ns.address}: {exc}", file=sys.stderr)
+        print(printable(f"error: {ns.address}: {exc}"), file=sys.stderr)
         return 1
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         return 2
     if not reply.ok:
-        print(f"error: {reply.error}", file=sys.stderr)
+        print(printable(f"error: {reply.error}"), file=sys.stderr)
         return 1
     print(json.dumps(reply.state, sort_keys=True))
     return 0

@@ -1,9 +1,11 @@
 """Refuse an output that would overwrite an input.
 
 ``-o``, ``--poses-out``, ``--telemetry-out`` and ``--trace-out`` are opened for writing, which
-truncates them: if one of them is an input file (the same inode, whatever the path or symlink
-that names it), the input would be destroyed before it is read. :func:`check_outputs_spare_inputs`
-finds that before anything is opened and raises a usage error.
+truncates them: if one of them is an input file (the same inode, whatever the path, symlink or
+hard link that names it), the input would be destroyed before it is read. With several sources
+every output of the run is checked against every input of the run (another source's ``-o``
+included, and the ``.streams`` list): :func:`check_run_outputs` before anything is opened, and
+again for a source added at run time. A usage error either way.
 """
 
 from __future__ import annotations
@@ -46,18 +48,40 @@ def check_outputs_spare_inputs(outputs: Iterable[tuple[str, str | None]], inputs
                                  "its images would be overwritten")
 
 
-def check_run_outputs(config: object, text: str, source: object, output: str | None) -> None:
-    """:func:`check_outputs_spare_inputs` for one source of a run: its ``-o`` path ``output`` and
-    the run's other output options against what the source reads (its files, or the input
-    path ``text`` itself)."""
-    if getattr(source, "kind", "") in ("camera", "stream"):
-        return  # a camera id or a URL names no file
-    inputs = [text, *getattr(source, "files", ())]
-    outputs = [("-o", output), ("--poses-out", getattr(config, "poses_out", None)),
-               ("--telemetry-out", getattr(config, "telemetry_out", None)),
-               ("--trace-out", getattr(config, "trace_out", None))]
-    folder = output if output and not os.path.splitext(output)[1] else None
-    check_outputs_spare_inputs(outputs, inputs, folder)
+def run_inputs(sources: Iterable[tuple[str, object]], lists: Iterable[str] = ()) -> list[str]:
+    """Every file the run reads: each file source (its path and, for images, its files) and the
+    ``.streams`` lists that named sources. Cameras and URLs name no file."""
+    found = list(lists)
+    for text, info in sources:
+        if getattr(info, "kind", "") in ("camera", "stream"):
+            continue
+        found += [text, *getattr(info, "files", ())]
+    return found
 
 
-__all__ = ["check_outputs_spare_inputs", "check_run_outputs"]
+def run_outputs(config: object, per_source: Iterable[str | None]) -> list[tuple[str, str | None]]:
+    """Every file the run writes, as (option, path): each source's ``-o`` (``{source}`` filled in,
+    or its file in an ``-o`` folder), ``--poses-out``, ``--telemetry-out`` and ``--trace-out``."""
+    outputs: list[tuple[str, str | None]] = [("-o", path) for path in per_source]
+    outputs += [("--poses-out", getattr(config, "poses_out", None)),
+                ("--telemetry-out", getattr(config, "telemetry_out", None)),
+                ("--trace-out", getattr(config, "trace_out", None))]
+    return outputs
+
+
+def check_run_outputs(config: object, sources: Iterable[tuple[str, object, str | None]],
+                      lists: Iterable[str] = ()) -> None:
+    """No output of the run may be any input of the run: every source's ``-o`` path and the other
+    output options against every source's files and the ``.streams`` lists (``sources`` are
+    (input text, probe info, ``-o`` path) triples). An ``-o`` folder (no extension) must not be
+    the folder of any input file, since files are written there under their own names."""
+    sources = list(sources)
+    inputs = run_inputs([(text, info) for text, info, _ in sources], lists)
+    outputs = run_outputs(config, [out for _, _, out in sources])
+    check_outputs_spare_inputs(outputs, inputs)
+    for _, _, out in sources:
+        if out and not os.path.splitext(out)[1]:
+            check_outputs_spare_inputs([], inputs, out)
+
+
+__all__ = ["check_outputs_spare_inputs", "check_run_outputs", "run_inputs", "run_outputs"]

@@ -55,6 +55,10 @@ def output_kind(path: str, source: SourceInfo) -> str:
     else:
         raise UsageError(f"-o {path}: unknown extension {ext!r} (video: {', '.join(VIDEO_CODECS)}; "
                          "image: .jpg, .png, …; or a folder)")
+    if kind != "folder" and os.path.isdir(path):
+        raise UsageError(f"-o {path}: is a folder, not a {kind} file")
+    if kind == "folder" and os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"-o {path}: is a file, not a folder (give a video name, or a folder)")
     check_writable_folder(os.path.abspath(path) if kind == "folder" else os.path.dirname(os.path.abspath(path)),
                           f"-o {path}")
     return kind

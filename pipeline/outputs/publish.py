@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+MQTT_STRING_MAX = 65535  # bytes of UTF-8 in any MQTT string: topic, user name, password
+SOURCE_SUFFIX_MAX = len("/2147483647")  # what the topic gets per source (ids up to 2^31-1)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,18 @@ def parse_target(url: str) -> MqttTarget:
         raise ValueError(f"{url!r}: no topic (mqtt://HOST[:PORT]/TOPIC)")
     if any(c in topic for c in "+\0") or "#" in url or "?" in url:
         raise ValueError(f"{url!r}: a topic to publish on has no wildcards (+, #), query or fragment")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in topic):
+        raise ValueError("--publish: the topic holds control characters, which MQTT topics must not")
+    try:
+        size = len(topic.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("--publish: the topic is not valid UTF-8") from None
+    if size + SOURCE_SUFFIX_MAX > MQTT_STRING_MAX:
+        raise ValueError(f"--publish: the topic is {size} bytes; MQTT allows {MQTT_STRING_MAX} with the "
+                         f"per-source suffix (at most {MQTT_STRING_MAX - SOURCE_SUFFIX_MAX})")
+    for what, value in (("user name", parts.username), ("password", parts.password)):
+        if value is not None and len(unquote(value).encode("utf-8", "surrogatepass")) > MQTT_STRING_MAX:
+            raise ValueError(f"--publish: the {what} is longer than MQTT allows ({MQTT_STRING_MAX} bytes)")
     if port == 0:
         raise ValueError(f"{url!r}: port 0")
     return MqttTarget(host=parts.hostname, port=port or DEFAULT_PORTS[scheme], topic=topic.rstrip("/"),

@@ -15,8 +15,10 @@ sources.
 import os
 
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # before any module here imports cv2
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg quiet: failures reach the user as one line
 
-from .inputs import IMAGE_EXTENSIONS, STREAMS_SUFFIX, expand_inputs, is_camera_id, is_stream_url  # noqa: E402
+from .inputs import (IMAGE_EXTENSIONS, STREAMS_SUFFIX, expand_inputs, is_camera_id, is_stream_url,  # noqa: E402
+                     live_kind, source_lists)
 from .limits import ensure_open_files  # noqa: E402
 from .probe import probe  # noqa: E402
 from .readers import Captured, Reader, open_reader  # noqa: E402
@@ -25,5 +27,5 @@ from .spec import SourceInfo, SourceSpec  # noqa: E402
 from .table import SourceTable, capture_workers, source_lines  # noqa: E402
 
 __all__ = ["IMAGE_EXTENSIONS", "STREAMS_SUFFIX", "Captured", "Reader", "SourceInfo", "SourceSpec", "SourceTable",
-           "capture_workers", "ensure_open_files", "expand_inputs", "is_camera_id", "is_stream_url", "model_for",
-           "open_reader", "plan_source_models", "probe", "source_lines"]
+           "capture_workers", "ensure_open_files", "expand_inputs", "is_camera_id", "is_stream_url", "live_kind", "model_for",
+           "open_reader", "plan_source_models", "probe", "source_lines", "source_lists"]

@@ -80,8 +80,10 @@ def image_size(path: str) -> tuple[int, int] | None:
 # probing
 
 
-def probe(text: str) -> SourceInfo:
-    """Say what ``text`` names and how large its frames are, or raise :class:`InputError`."""
+def probe(text: str, stream_timeout_s: float = 0.0) -> SourceInfo:
+    """Say what ``text`` names and how large its frames are, or raise :class:`InputError`.
+    ``stream_timeout_s`` bounds opening a stream URL and reading its first frame (0: FFmpeg's
+    timeouts as the readers use them)."""
     if is_camera_id(text):
         frame, fps, _ = _first_frame(int(text), f"cannot open camera {text}: no such camera or it is busy",
                                      f"camera {text} opened but delivered no frame")
@@ -89,7 +91,8 @@ def probe(text: str) -> SourceInfo:
         return SourceInfo("camera", h, w, _frame_bytes(h, w), fps, 0)
     if is_stream_url(text):
         frame, fps, _ = _first_frame(text, f"cannot open stream {text}: unreachable, refused, or not a stream FFmpeg "
-                                           "can read", f"stream {text} opened but delivered no frame")
+                                           "can read", f"stream {text} opened but delivered no frame",
+                                     stream_timeout_s)
         h, w = frame.shape[:2]
         return SourceInfo("stream", h, w, _frame_bytes(h, w), fps if 0 < fps < 1000 else 0.0, 0)
     if not os.path.exists(text):
@@ -143,9 +146,10 @@ def _probe_folder(folder: str) -> SourceInfo:
                       sizes=tuple(sizes))
 
 
-def _first_frame(target: str | int, cannot_open: str, no_frame: str) -> tuple[np.ndarray, float, int]:
+def _first_frame(target: str | int, cannot_open: str, no_frame: str,
+                 timeout_s: float = 0.0) -> tuple[np.ndarray, float, int]:
     """Open a video or camera, read its first frame; (frame, fps, frame count) or InputError."""
-    cap = open_capture(target)
+    cap = open_capture(target, timeout_s, timeout_s)
     try:
         if not cap.isOpened():
             raise InputError(cannot_open)

@@ -26,14 +26,14 @@ from .spec import SourceInfo
 STREAM_OPEN_TIMEOUT_S = 10.0
 
 
-def open_capture(target: str | int, read_timeout_s: float = 0.0) -> cv2.VideoCapture:
+def open_capture(target: str | int, read_timeout_s: float = 0.0, open_timeout_s: float = 0.0) -> cv2.VideoCapture:
     """OpenCV's capture of a camera id, a stream URL (with FFmpeg's timeouts) or a video file."""
     # FFmpeg keeps its own decoding threads: one thread saves ~0.07 ms of CPU per 768x432 frame
     # but adds ~0.2 ms to each frame's latency in Min latency mode (measured), so leave them be
     if isinstance(target, int):
         return cv2.VideoCapture(target)
     if is_stream_url(target):
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(STREAM_OPEN_TIMEOUT_S * 1000)]
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int((open_timeout_s or STREAM_OPEN_TIMEOUT_S) * 1000)]
         if read_timeout_s > 0:
             params += [cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout_s * 1000)]
         return cv2.VideoCapture(target, cv2.CAP_FFMPEG, params)
@@ -206,7 +206,10 @@ class LiveReader(Reader):
 
     Frames the pipeline had no room for are dropped (counted in ``dropped``). A source that stops
     delivering (a failed read, or no frame for ``stall_s`` seconds) is reopened with exponential
-    back-off (counted in ``reopens``); meanwhile :attr:`state` says ``reconnecting``. Each new
+    back-off (counted in ``reopens``); meanwhile :attr:`state` says ``reconnecting``. One that has
+    never delivered a frame (down when the run started, or added with ``ctl add``) says
+    ``connecting`` and is retried the same way; :attr:`retries` counts the failed attempts since
+    the last frame. Each new
     frame makes :meth:`fileno` readable, so the capture loop sleeps in ``poll`` instead of
     spinning.
     """
@@ -219,6 +222,8 @@ class LiveReader(Reader):
         self.warnings = []
         self.dropped = 0
         self.reopens = 0
+        self.retries = 0  # failed opens or reads since the last frame
+        self._delivered = False  # a frame came since the reader started
         self._lock = threading.Condition()
         self._latest: Captured | None = None
         self._count = 0
@@ -239,8 +244,11 @@ class LiveReader(Reader):
 
     @property
     def state(self) -> str:
-        """``live``, ``reconnecting`` (failed, reopening with back-off) or ``stalled`` (a read has
-        hung for longer than ``stall_s``; FFmpeg sources give up after that long and reconnect)."""
+        """``connecting`` (no frame yet: opening, or retrying with back-off), ``live``,
+        ``reconnecting`` (failed, reopening with back-off) or ``stalled`` (a read has hung for
+        longer than ``stall_s``; FFmpeg sources give up after that long and reconnect)."""
+        if not self._delivered:
+            return "connecting"
         if not self._connected:
             return "reconnecting"
         since = self._reading_since
@@ -272,16 +280,24 @@ class LiveReader(Reader):
                 self._connected = False
                 self._cap.release()
                 self._cap = None
+                self.retries += 1
                 with self._lock:
-                    self.warnings.append(f"{self.what} stopped delivering; reopening in {delay:.1f}s")
+                    if self._delivered:
+                        self.warnings.append(f"{self.what} stopped delivering; reopening in {delay:.1f}s")
+                    elif self.retries == 1:  # once: ctl status shows the retries
+                        self.warnings.append(f"{self.what} cannot be opened yet; retrying with back-off "
+                                             f"({delay:g} s doubling to {self.backoff[1]:g} s)")
                 if self._stop.wait(delay):
                     return
                 delay = min(delay * 2, self.backoff[1])
-                self.reopens += 1
+                if self._delivered:  # not yet opened once: counted in retries only
+                    self.reopens += 1
                 continue
             delay = self.backoff[0]
             self._connected = True
+            self.retries = 0
             with self._lock:
+                self._delivered = True
                 if self._latest is not None:
                     self.dropped += 1
                 self._latest = Captured(_to_bgr(frame), self._count, "", t)

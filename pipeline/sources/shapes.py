@@ -62,13 +62,20 @@ class _Planner:
         return index
 
 
-def plan_source_models(inf: InferenceConfig,
-                       specs: Sequence[SourceSpec]) -> tuple[tuple[ModelPlan, ...], list[SourceSpec]]:
+def plan_source_models(inf: InferenceConfig, specs: Sequence[SourceSpec],
+                       assumed: tuple[int, int] = (720, 1280)) -> tuple[tuple[ModelPlan, ...], list[SourceSpec]]:
     """The run's model plans, and the sources with the index of the one each uses (and, for a
-    folder of images of several sizes, the one each size uses)."""
+    folder of images of several sizes, the one each size uses). A live source not opened yet
+    (size unknown) uses the first plan; if no source has a size, the run is planned for frames
+    of ``assumed`` (height, width)."""
     planner = _Planner(inf)
     out = []
+    if not any(spec.info.sized for spec in specs):
+        planner.model_for(assumed)
     for spec in specs:
+        if not spec.info.sized:
+            out.append(dataclasses.replace(spec, model=0))
+            continue
         model = planner.model_for((spec.info.frame_h, spec.info.frame_w))
         out.append(dataclasses.replace(spec, model=model))
     # the sizes of folders' other images come after every source's own first size
@@ -81,6 +88,9 @@ def plan_source_models(inf: InferenceConfig,
 
 
 def model_for(inf: InferenceConfig, models: Sequence[ModelPlan], info: SourceInfo) -> int:
-    """The index of the running model a source added at run time uses (0 if none fits its size)."""
+    """The index of the running model a source added at run time uses (0 if none fits its size,
+    or if its size is not known yet)."""
+    if not info.sized:
+        return 0
     wanted = _size_for(inf, info)
     return next((i for i, m in enumerate(models) if (m.net_h, m.net_w) == (wanted.net_h, wanted.net_w)), 0)

@@ -25,6 +25,17 @@ class SourceInfo:
     def live(self) -> bool:
         return self.kind in ("camera", "stream")
 
+    @property
+    def sized(self) -> bool:
+        """False for a live source that was not opened yet (down at start, or added with ``ctl
+        add``): its frame size is learnt from its first frame, which is scaled into a frame slot."""
+        return self.frame_h > 0 and self.frame_w > 0
+
+    @classmethod
+    def unopened(cls, kind: str) -> "SourceInfo":
+        """A camera or stream not opened yet: size and rate unknown."""
+        return cls(kind, 0, 0, 0, 0.0, 0)
+
 
 @dataclass(frozen=True)
 class SourceSpec:

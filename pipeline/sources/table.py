@@ -95,11 +95,14 @@ class SourceTable:
     def state_of(self, sid: int) -> str:
         if sid in self.done:
             return "removed" if sid in self.removed else "ended"
-        return str(self.capture.get(sid, {}).get("state", "starting"))
+        # before its capture process first reports: a camera or stream is connecting
+        return str(self.capture.get(sid, {}).get("state", "connecting" if self.specs[sid].live else "starting"))
 
     def status(self, now_ns: int) -> dict[str, dict[str, Any]]:
-        """Per source: input, kind, state, capture process, frames out, FPS and latency over the
-        last seconds, drops and reconnects."""
+        """Per source: input, kind, state (``starting``, ``connecting``, ``live``, ``reconnecting``,
+        ``stalled``, ``reading``, ``ended``, ``removed``), capture process, frames out, FPS and
+        latency over the last seconds, drops, reconnects, and ``retries`` (a live source's failed
+        attempts since its last frame)."""
         window = self.stats.window(now_ns)
         out = {}
         for sid, spec in sorted(self.specs.items()):
@@ -109,7 +112,7 @@ class SourceTable:
                              "capture": self.owner.get(sid), "frames": win["frames"], "fps": win["fps"],
                              "last_out_ns": win.get("last_out_ns", 0),
                              "latency_ms": win["latency_ms"], "dropped": int(cap.get("dropped", 0)),
-                             "reconnects": int(cap.get("reconnects", 0))}
+                             "reconnects": int(cap.get("reconnects", 0)), "retries": int(cap.get("retries", 0))}
         return out
 
     def totals(self) -> dict[str, dict[str, Any]]:
