@@ -81,6 +81,9 @@ bench: model sample standin
 	  echo "no ffmpeg: the many-cameras clips will be MPEG-4, written by OpenCV"; }
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/compare_models.py --out BENCHMARKS-models.md
+	@if [ -f "$${POSEPIPE_COCO:-$$HOME/.cache/posepipe/coco}/person_keypoints.json" ]; then \
+	  $(BIN)/python scripts/bench_accuracy.py --out BENCHMARKS-accuracy.md --json bench-accuracy.json; \
+	else echo "no accuracy x speed table: no COCO set in ~/.cache/posepipe/coco (scripts/coco_subset.py)"; fi
 	@if $(BIN)/python -c "import nncf" 2>/dev/null; then \
 	  $(BIN)/python scripts/bench_int8.py --models yolo11n-pose,movenet --out bench-int8.json > BENCHMARKS-int8.md; \
 	else echo "no INT8 table: NNCF is not installed (pip install -e '.[quantize]')"; fi
