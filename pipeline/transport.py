@@ -60,9 +60,13 @@ IPC_PATH_MAX = 107  # sockaddr_un.sun_path, less its terminating zero
 _RUN_DIR_NAME = len("posepipe-") + 8 + 8  # the controller's pid and a dash, and what tempfile.mkdtemp adds
 
 
+# the longest socket name a run makes: a restarted capture process's credits (capture_credits)
+_LONGEST_SOCKET = max(*(len(n) for n in SOCKET_NAMES), len("credits-capture99.999"))
+
+
 def _fits(base: str) -> bool:
     """Whether every socket of a run directory made in ``base`` has a short enough path."""
-    longest = max(len(n) for n in SOCKET_NAMES)
+    longest = _LONGEST_SOCKET
     return len(os.fsencode(os.path.abspath(base))) + 1 + _RUN_DIR_NAME + 1 + longest <= IPC_PATH_MAX
 
 

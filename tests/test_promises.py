@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -103,8 +106,17 @@ def test_a_second_ctrl_c_stops_at_once(clip, tmp_path):
 
 
 def test_the_run_directory_is_private(clip, tmp_path):
-    base = tmp_path / "rt"
-    base.mkdir(mode=0o755)
+    # a short XDG_RUNTIME_DIR, as /run/user/N is: pytest's own folders are too long a path for
+    # the run's sockets (107 bytes), and the run would (rightly) make its directory elsewhere
+    base = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        _run_in(base, clip, tmp_path)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_in(base: Path, clip, tmp_path) -> None:
     run = Running(tmp_path, "-i", str(clip), "--loop", "-at", "movenet", "-m", movenet_model(), "-no_show",
                   control=False, env={"XDG_RUNTIME_DIR": str(base)})
     deadline = time.monotonic() + 120
@@ -152,3 +164,17 @@ def test_a_mode_switch_does_not_compile_the_model_again(clip, tmp_path):
     code, _, err = run.finish(timeout=120)
     assert code == 0, err
     assert len(compiles.read_text().splitlines()) == 2, compiles.read_text()
+
+
+def test_a_runtime_folder_too_long_for_the_sockets_is_passed_over(clip, tmp_path):
+    """XDG_RUNTIME_DIR so long that a restarted capture process's socket would not fit in a Unix
+    socket address (107 bytes): the run makes its directory in the temporary folder instead and
+    runs, rather than failing when capture binds its socket."""
+    base = tmp_path / ("r" * max(1, 70 - len(str(tmp_path))))
+    base.mkdir()
+    run = Running(tmp_path, "-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "--max-frames", "3",
+                  control=False, env={"XDG_RUNTIME_DIR": str(base)})
+    code, _, err = run.finish(timeout=300)
+    assert code == 0, err
+    assert "control: ipc:///tmp/posepipe-" in err or f"control: ipc://{os.path.realpath('/tmp')}" in err, err
+    assert not list(base.iterdir())
