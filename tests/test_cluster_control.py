@@ -1,7 +1,9 @@
 """A cluster run (two simulated Ray nodes, one looping source each) controlled while live:
 ``ctl mode`` reaches the pipeline of every node, a pipeline killed on a live node is restarted
-where its source left off, and ``ctl stop`` drains every node; every frame once and in order.
-(tests/test_cluster.py loses a whole node; Ray runs are slow, so these share one run.)"""
+where its source left off, ``ctl stop`` drains every node, and so does Ctrl-C; every frame once
+and in order.
+(tests/test_cluster.py loses a whole node; Ray runs are slow, so the first test does three things
+in one run.)"""
 
 from __future__ import annotations
 
@@ -79,5 +81,39 @@ def test_mode_restart_and_stop_reach_every_node(tmp_path, sample):
     for source, got in frames.items():
         assert got == list(range(len(got))), f"source {source}: frames missing or twice"
         assert len(got) >= 10
+    assert "Traceback" not in err
+    assert not tagged_processes(tag), "processes left behind"
+
+
+def test_ctrl_c_drains_every_node(tmp_path, sample):
+    """Ctrl-C (SIGINT) to the cluster driver drains every node as in the pipeline: each node's
+    pipeline finishes the frames it has in flight, every frame written is written once and in
+    order on both nodes, the exit status is 130, and nothing is left running."""
+    clips = [make_clip(tmp_path / f"{name}.avi", frames=20, size=(256, 192), start=300 + 80 * i)
+             for i, name in enumerate("cd")]
+    poses = tmp_path / "p.jsonl"
+    address = f"ipc://{tmp_path}/ctl"
+    tag = uuid.uuid4().hex
+    args = ["--local-nodes", "2", "-at", "movenet", "-m", movenet_model(), "-no_show", "--loop",
+            "--poses-out", str(poses), "--control", address]
+    for clip in clips:
+        args += ["-i", str(clip)]
+    proc = subprocess.Popen(cluster_command(*args), cwd=ROOT, env=cluster_env(tag), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        until(address, lambda s: all(any((j.get("frames") or 0) >= 5 for j in jobs_of(s, n))
+                                     for n in ("node1", "node2")), 600, "both nodes running")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    frames = by_source(read_poses(poses))
+    assert set(frames) == {0, 1}, "a node wrote nothing"
+    for source, got in frames.items():
+        assert got == list(range(len(got))), f"source {source}: frames missing or twice"
+        assert len(got) >= 5
     assert "Traceback" not in err
     assert not tagged_processes(tag), "processes left behind"
