@@ -37,8 +37,10 @@ def until(address: str, check, timeout: float, what: str) -> dict:
     raise AssertionError(f"{what}: not seen in {timeout:.0f} s: {state}")
 
 
-def test_mode_restart_and_stop_reach_every_node(tmp_path, sample):
-    clips = [make_clip(tmp_path / f"{name}.avi", frames=20, size=(256, 192), start=100 + 80 * i)
+def start_cluster(tmp_path, first_frame: int) -> tuple[subprocess.Popen, str, str, object]:
+    """Two local nodes, one looping 20-frame clip each (from ``first_frame`` of the sample), poses
+    written, under a control address: (process, control address, test tag, poses file)."""
+    clips = [make_clip(tmp_path / f"{name}.avi", frames=20, size=(256, 192), start=first_frame + 80 * i)
              for i, name in enumerate("ab")]
     poses = tmp_path / "p.jsonl"
     address = f"ipc://{tmp_path}/ctl"
@@ -49,9 +51,18 @@ def test_mode_restart_and_stop_reach_every_node(tmp_path, sample):
         args += ["-i", str(clip)]
     proc = subprocess.Popen(cluster_command(*args), cwd=ROOT, env=cluster_env(tag), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    return proc, address, tag, poses
+
+
+def both_nodes_running(address: str) -> dict:
+    return until(address, lambda s: all(any((j.get("frames") or 0) >= 5 for j in jobs_of(s, n))
+                                        for n in ("node1", "node2")), 600, "both nodes running")
+
+
+def test_mode_restart_and_stop_reach_every_node(tmp_path, sample):
+    proc, address, tag, poses = start_cluster(tmp_path, 100)
     try:
-        state = until(address, lambda s: all(any((j.get("frames") or 0) >= 5 for j in jobs_of(s, n))
-                                             for n in ("node1", "node2")), 600, "both nodes running")
+        state = both_nodes_running(address)
         assert all(j.get("mode") == "user" for n in ("node1", "node2") for j in jobs_of(state, n))
         switched = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, "mode", "latency", "--timeout",
                                    "30"], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -89,20 +100,9 @@ def test_ctrl_c_drains_every_node(tmp_path, sample):
     """Ctrl-C (SIGINT) to the cluster driver drains every node as in the pipeline: each node's
     pipeline finishes the frames it has in flight, every frame written is written once and in
     order on both nodes, the exit status is 130, and nothing is left running."""
-    clips = [make_clip(tmp_path / f"{name}.avi", frames=20, size=(256, 192), start=300 + 80 * i)
-             for i, name in enumerate("cd")]
-    poses = tmp_path / "p.jsonl"
-    address = f"ipc://{tmp_path}/ctl"
-    tag = uuid.uuid4().hex
-    args = ["--local-nodes", "2", "-at", "movenet", "-m", movenet_model(), "-no_show", "--loop",
-            "--poses-out", str(poses), "--control", address]
-    for clip in clips:
-        args += ["-i", str(clip)]
-    proc = subprocess.Popen(cluster_command(*args), cwd=ROOT, env=cluster_env(tag), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc, address, tag, poses = start_cluster(tmp_path, 300)
     try:
-        until(address, lambda s: all(any((j.get("frames") or 0) >= 5 for j in jobs_of(s, n))
-                                     for n in ("node1", "node2")), 600, "both nodes running")
+        both_nodes_running(address)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=300)
     finally:
