@@ -34,20 +34,21 @@ from config import load_defaults
 
 from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig
-from .ctl import ControlSocket, check_control_address, serve_one
+from .ctl import ControlSocket, Later, Responder, bind_page_socket, check_control_address
 from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError, printable
 from .models import Family
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
 from .outputs import check_run_outputs, check_writable_file, output_for, output_kind
-from .outputs.http import check_http, check_port_free, token_file_mode_warning
+from .outputs.http import check_http, check_port_free, http_banner, token_file_mode_warning
 from .outputs.preview import create_board, preview_slots
 from .plan import CaptureAssignment, RunPlan
 from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
-from .sources import (SourceInfo, SourceSpec, SourceTable, capture_workers, expand_inputs, live_kind, model_for,
-                      plan_source_models, probe, source_lines, source_lists)
+from .sources import (SourceInfo, SourceSpec, SourceTable, capture_workers, expand_inputs, plan_source_models,
+                      source_lines, source_lists)
+from .sources.admit import Admission, open_at_start
 from .stage import STOP_SIGNAL, stage_main
-from .telemetry import Telemetry, pss_mb
+from .telemetry import Telemetry, peak_rss_mb, pss_mb, run_metrics
 from .telemetry.histograms import LatencyHistograms
 from .telemetry.machine import machine_description
 from .telemetry.textreport import final_table, status_line
@@ -66,7 +67,7 @@ RESTARTED = ("decode", "capture")  # stages restarted when they die; any other e
 # stop the cameras
 RESPAWNED = ("http",)
 UNOPENED_FRAME = tuple(load_defaults()["live"]["unopened_frame"])  # (w, h) room for a live source not opened yet
-START_PROBE_TIMEOUT_S = float(load_defaults()["live"]["start_probe_timeout"])  # a stream's patience at start
+ADD_PROBE_TIMEOUT_S = 60.0  # ctl add: the longest a file or folder may take to be read
 
 
 def log(text: str) -> None:
@@ -92,6 +93,7 @@ class Child:
     generation: int = 0
     ready: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    extra: Any = None  # what the stage was started with besides the plan (given again on a restart)
 
     @property
     def identity(self) -> str:
@@ -131,7 +133,8 @@ class Controller:
         self.status_shown = False
         self.show_status = not config.show and sys.stderr.isatty()
         self.http_ctl: zmq.Socket | None = None  # --http: the web process's own REP socket
-        self.http_address = ""
+        self.responders: list[Responder] = []  # ctl's socket, and the web process's
+        self.admission: Admission | None = None  # sources added at run time (ctl add)
         self.histograms = LatencyHistograms() if config.http else None
 
     # -- set-up ------------------------------------------------------------------------------
@@ -146,7 +149,9 @@ class Controller:
             if sid not in ids:
                 raise UsageError(f"--start-at: no source {sid} (sources: {', '.join(map(str, ids))})")
         fleet = len(texts) > 1 or bool(cfg.source_ids)  # one camera down must not stop the others
-        specs = [SourceSpec(i, text, self._probe(text, i, len(texts), fleet)) for i, text in zip(ids, texts)]
+        specs = [SourceSpec(i, text, open_at_start(text, i, len(texts), fleet=fleet, warn=log,
+                                                   require_sources=cfg.require_sources))
+                 for i, text in zip(ids, texts)]
         named = max(len(specs), 2 if cfg.source_ids else 1)  # a cluster node's -o is always per source
         outputs = {spec.id: output_for(cfg.output, spec.id, named, spec.info) for spec in specs}
         self.lists = source_lists(cfg.inputs)
@@ -176,6 +181,7 @@ class Controller:
         slots = cfg.slots(batch)
         workers = capture_workers(cfg.capture_workers, len(specs))
         self.sources = SourceTable(specs, workers)
+        self.admission = Admission(cfg, models, frame_bytes, len(specs), self.sources, self.outputs, self.lists)
         tensors = SlotRing.create("tensors", slots, max(m.net_h * m.net_w * 3 for m in models), self.run_id)
         self.rings.append(tensors)
         maps = SlotRing.create("maps", slots, max(packed_bytes([shape for _, shape in m.outputs]) for m in models),
@@ -199,32 +205,9 @@ class Controller:
                        frame_bytes=frame_bytes, frame_slots=frame_slots, window=window, run_id=self.run_id,
                        preview=preview, controller_pid=os.getpid(), run_dir=self.runtime.path)
 
-    def _probe(self, text: str, sid: int, count: int, fleet: bool = False) -> Any:
-        # among several sources a stream gets a few seconds to answer (OpenCV opens one at a
-        # time, so ten silent cameras would hold the start for ten open timeouts); one that has
-        # not is retried in the background with the readers' full timeouts
-        patience = START_PROBE_TIMEOUT_S if fleet and not self.config.require_sources else 0.0
-        try:
-            info = probe(text, patience)
-        except Interrupted:
-            raise
-        except PipelineError as exc:
-            kind = live_kind(text)
-            if fleet and kind is not None and not self.config.require_sources:
-                # a camera or stream down at start: retried in the background while the rest runs
-                log(f"warning: source {sid}: {exc}; retrying it in the background while the other sources run "
-                    "(--require-sources: stop instead)")
-                return SourceInfo.unopened(kind)
-            if count > 1:
-                exc.args = (f"source {sid}: {exc}",)
-            raise
-        for name in info.skipped:
-            log(f"warning: skipping {name}: not a readable image")
-        return info
-
     def spawn(self, kind: str, instance: int = 0, generation: int = 0, extra: Any = None) -> Child:
         assert self.plan is not None
-        child = Child(label="", kind=kind, process=None, instance=instance, generation=generation)
+        child = Child(label="", kind=kind, process=None, instance=instance, generation=generation, extra=extra)
         child.label = child.identity
         module, cls = STAGES[kind]
         proc = mp.get_context("spawn").Process(target=stage_main, name=f"posepipe-{child.label}",
@@ -259,11 +242,15 @@ class Controller:
             self.control = transport.socket(self.ctx, zmq.PUB, ep.control, bind=True)
             self.ctl_socket = ControlSocket(self.ctx, ep.ctl)
             self.ctl = self.ctl_socket.socket
+            self.responders.append(Responder(self.ctl))
             log(f"control: {ep.ctl}  (python -m pipeline.ctl {ep.ctl} toggle|status|stop)")
             for kind in ("sink", "infer", "preprocess"):
                 self.spawn(kind)
             if self.config.http:
-                self.start_http()
+                self.http_ctl, address = bind_page_socket(self.ctx, self.runtime.path)
+                self.responders.append(Responder(self.http_ctl))
+                self.spawn("http", extra=address)
+                log(http_banner(self.config.http, self.config.http_fps, self.config.http_token_file))
             for i in range(self.plan.workers):
                 self.spawn("decode", i)
             for i in range(self.plan.capture_workers):
@@ -313,10 +300,9 @@ class Controller:
             if self.events in ready:
                 for msg in transport.drain(self.events, self.on_bad_event):
                     self.on_event(msg)
-            if self.ctl in ready:
-                self.on_ctl()
-            if self.http_ctl is not None and self.http_ctl in ready:
-                serve_one(self.http_ctl, self.apply)
+            for responder in self.responders:
+                if responder.sock in ready or responder.waiting is not None:
+                    responder.serve(self.apply)
             self.watch_children()
             now = time.monotonic()
             if self.all_ready and not drain_deadline:
@@ -396,7 +382,7 @@ class Controller:
         elif isinstance(msg, ControlRequest):
             self.apply(msg)
 
-    def apply(self, req: ControlRequest) -> ControlReply:
+    def apply(self, req: ControlRequest) -> ControlReply | Later:
         if req.command == "toggle":
             self.set_mode("latency" if self.mode == "user" else "user")
         elif req.command == "mode":
@@ -409,13 +395,14 @@ class Controller:
         elif req.command in ("add", "remove"):
             try:
                 if req.command == "add":
-                    added = self.add_source(req.arg)
-                    return ControlReply(True, {**self.state(), "added": added})
+                    return self.add_source(req.arg)
                 self.remove_source(req.arg)
             except PipelineError as exc:
                 return ControlReply(False, self.state(), str(exc))
         elif req.command == "metrics":
-            return ControlReply(True, {**self.state(), "metrics": self.metrics()})
+            alive = [label for label, c in self.children.items() if c.process.exitcode is None]
+            metrics = run_metrics(self.figures, alive, self.started_ns, self.histograms)
+            return ControlReply(True, {**self.state(), "metrics": metrics})
         elif req.command != "status":
             return ControlReply(False, self.state(), f"unknown command {req.command!r}")
         return ControlReply(True, self.state())
@@ -437,33 +424,6 @@ class Controller:
                 "in_flight_limit": self.in_flight_limit(),
                 "sources": self.sources.status(time.monotonic_ns()) if self.sources is not None else {}}
 
-    def metrics(self) -> dict[str, Any]:
-        """What ``/metrics`` shows besides the status: the latency histograms and every
-        process's CPU and memory (``ctl metrics``)."""
-        processes = {label: {"cpu_s": f.get("cpu_s", 0.0), "rss_mb": f.get("rss_mb", 0.0), "pss_mb": f.get("pss_mb", 0.0)}
-                     for label, f in self.figures.items()
-                     if label in self.children and self.children[label].process.exitcode is None}
-        processes["controller"] = {"cpu_s": time.process_time(), "rss_mb": _rss_mb(), "pss_mb": pss_mb()}
-        out: dict[str, Any] = {"processes": processes, "uptime_s": (time.monotonic_ns() - self.started_ns) / 1e9}
-        if self.histograms is not None:
-            out.update(self.histograms.export())
-        return out
-
-    def start_http(self) -> None:
-        """``--http``: a REP socket of its own in the run directory (the same requests as ``ctl``,
-        without the CurveZMQ keys a tcp:// ``--control`` needs), and the web process."""
-        assert self.ctx is not None and self.runtime is not None and self.config.http
-        address = f"ipc://{os.path.join(self.runtime.path, 'http')}"
-        self.http_address = address
-        self.http_ctl = transport.socket(self.ctx, zmq.REP, address, bind=True)
-        self.http_ctl.setsockopt(zmq.MAXMSGSIZE, 64 * 1024)
-        http, token = check_http(self.config.http, self.config.http_fps, self.config.http_token_file)
-        self.spawn("http", extra=address)
-        where = "loopback only" if http.loopback else f"reachable on {http.host}"
-        if token:
-            where += ", every request needs the bearer token of --http-token-file"
-        log(f"http: {http.url()}  (live page, /metrics, /api/status, /healthz; {where})")
-
     def in_flight_limit(self) -> int | None:
         """Frames the run may have in flight now: 1 per source in Min latency mode, else the
         window (sized by :mod:`pipeline.window`, or fixed by ``--ring-slots``)."""
@@ -483,46 +443,38 @@ class Controller:
             log(f"warning: source {end.source} ended after {end.frames} frames: {end.error}")
         self.finished = self.sources.all_done()
 
-    def add_source(self, text: str) -> int:
-        """``ctl add SOURCE``: give it the next id and the least busy capture process; return the
-        id. A camera or stream is not opened here (it may take seconds, or never answer): its
-        capture process opens it on a thread of its own and retries it with back-off (state
-        ``connecting``). A file is probed here, so that a bad one gets an error reply."""
-        assert self.sources is not None and self.plan is not None
-        if not text:
-            raise UsageError("add needs a source: an image, a folder, a video, a camera id or a stream URL")
-        if self.interrupts or self.finished:
-            raise UsageError("the run is ending: no source can be added")
-        kind = live_kind(text)
-        sid = self.sources.next_id()
-        info = SourceInfo.unopened(kind) if kind is not None else probe(text)
-        output = self.check_added_source(text, info, sid)
-        if kind is None:
-            if info.max_frame_bytes > self.plan.frame_bytes:
-                raise UsageError(f"{text}: frames of {info.frame_w}x{info.frame_h} are larger than this run's frame "
-                                 f"slots ({self.plan.frame_bytes} bytes); start a run with it instead")
-        spec = SourceSpec(sid, text, info, model_for(self.config.inference, self.plan.models, info))
-        worker = self.sources.place(spec)
-        self.outputs[sid] = output
+    def add_source(self, text: str) -> ControlReply | Later:
+        """``ctl add SOURCE``: a camera or stream is taken at once (its capture process opens it,
+        state ``connecting``); a file or folder is read on a thread first, the loop going on
+        meanwhile, and the reply comes when it has been (:mod:`pipeline.ctl.later`)."""
+        assert self.admission is not None
+        self.admission.check(text, ending=bool(self.interrupts or self.finished))
+        if not self.admission.needs_reading(text):
+            return self.take_source(text, self.admission.probe(text))
+
+        def then(read: Any) -> ControlReply:
+            try:
+                return self.take_source(text, read.result())
+            except PipelineError as exc:
+                return ControlReply(False, self.state(), str(exc))
+
+        def overdue() -> ControlReply:
+            return ControlReply(False, self.state(), f"{printable(text)}: still not read after "
+                                                     f"{ADD_PROBE_TIMEOUT_S:.0f} s; not added")
+
+        return Later.after(lambda: self.admission.probe(text), then, ADD_PROBE_TIMEOUT_S, overdue)
+
+    def take_source(self, text: str, info: SourceInfo) -> ControlReply:
+        """Give the source read as ``info`` its id and capture process, and tell that process."""
+        assert self.admission is not None
+        self.admission.check(text, ending=bool(self.interrupts or self.finished))  # it may have begun meanwhile
+        spec, worker = self.admission.admit(text, info)
         owner = next((c for c in self.children.values() if c.kind == "capture" and c.instance == worker), None)
         if owner is not None:  # else that process is being restarted, and its assignment has the source
             self.broadcast(AddSource(owner.identity, spec.id, spec.to_dict()))
         what = f"{info.kind}, {info.frame_w}x{info.frame_h}" if info.sized else f"{info.kind}, connecting"
         log(f"source {spec.id} added: {text} ({what})")
-        return spec.id
-
-    def check_added_source(self, text: str, info: SourceInfo, sid: int) -> str | None:
-        """A source added at run time as source ``sid``: its ``-o`` path, checked as at start (no
-        output of the run may be its input, and its output no input of the run)."""
-        assert self.sources is not None and self.plan is not None
-        cfg = self.config
-        named = max(len(self.plan.sources), len(self.sources.specs) + 1, 2 if cfg.source_ids else 1)
-        output = output_for(cfg.output, sid, named, info)
-        if output:
-            output_kind(output, info)
-        sources = [(spec.text, spec.info, self.outputs.get(spec.id)) for spec in self.sources.specs.values()]
-        check_run_outputs(cfg, [*sources, (text, info, output)], self.lists)
-        return output
+        return ControlReply(True, {**self.state(), "added": spec.id})
 
     def remove_source(self, arg: str) -> None:
         assert self.sources is not None
@@ -576,9 +528,6 @@ class Controller:
             sys.stderr.flush()
             self.status_shown = False
 
-    def on_ctl(self) -> None:
-        serve_one(self.ctl, self.apply)
-
     def on_bad_event(self, exc: ValueError) -> None:
         """A message on the events socket that does not decode: reported, and the run goes on."""
         log(f"warning: ignored a malformed message from a stage: {exc}")
@@ -601,7 +550,7 @@ class Controller:
                 del self.children[label]
                 self.watchdog.forget(label)
                 log(f"warning: the web process {how}; starting it again")
-                self.spawn(child.kind, extra=self.http_address)
+                self.spawn(child.kind, extra=child.extra)
                 continue
             if child.kind in RESTARTED and code != 0 and self.restarts < MAX_WORKER_RESTARTS:
                 self.restarts += 1
@@ -659,6 +608,8 @@ class Controller:
                     child.process.kill()
                     child.process.join(1.0)
         finally:
+            for responder in self.responders:
+                responder.abandon("the run ended before the source could be added")
             if self.ctl_socket is not None:
                 self.ctl_socket.close()
             if self.http_ctl is not None:
@@ -698,7 +649,7 @@ class Controller:
         peak = {label: round(f.get("peak_rss_mb", 0.0), 1) for label, f in self.figures.items()}
         meta["cpu_s"] = cpu
         meta["peak_rss_mb"] = peak
-        own = resource_peak_mb()
+        own = peak_rss_mb()
         meta["peak_rss_total_mb"] = round(sum(peak.values()) + own, 1)
         # the honest total: shared libraries and rings counted once across processes (stages'
         # peaks as sampled each telemetry period, and the controller's own now)
@@ -754,19 +705,6 @@ class Controller:
         if self.interrupts and not self.stop_requested:
             return 130
         return EXIT_OK
-
-
-def _rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except OSError:
-        return 0.0
-
-
-def resource_peak_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _trim_partial_line(path: str) -> None:

@@ -233,6 +233,42 @@ def test_the_same_sources_ctl_add_refuses_are_refused(served, tmp_path):
     assert json.loads(answer)["error"] in by_ctl.stderr
 
 
+def test_the_page_answers_while_ctl_add_reads_a_slow_folder(served, tmp_path):
+    """``ctl add`` of a folder that takes seconds to read (here: a hundred links to one 12-megapixel
+    WebP, decoded whole to learn its size) is read off the controller's loop: the page's status
+    keeps answering meanwhile, and the add's reply comes when the folder has been read (a refusal
+    here, since its pictures are larger than this run's frame slots). A controller that reads it
+    on its loop leaves the page without answers for those seconds."""
+    import threading
+    rng = np.random.default_rng(1)
+    picture = cv2.GaussianBlur((rng.random((3000, 4000, 3)) * 255).astype(np.uint8), (0, 0), 3)
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    first = folder / "000.webp"
+    assert cv2.imwrite(str(first), picture, [cv2.IMWRITE_WEBP_QUALITY, 50])
+    for i in range(1, 100):
+        os.link(first, folder / f"{i:03d}.webp")
+    reply: dict[str, subprocess.CompletedProcess] = {}
+    adding = threading.Thread(target=lambda: reply.setdefault("add", served.run.ctl("add", str(folder), timeout=120)))
+    started = time.monotonic()
+    adding.start()
+    answered_meanwhile = 0
+    while adding.is_alive():
+        asked = time.monotonic()
+        code, _, body = get(served.port, "/api/status", timeout=60)
+        waited = time.monotonic() - asked
+        assert code == 200 and waited < 3.0, (code, waited, body[:200])
+        if adding.is_alive():
+            answered_meanwhile += 1
+        time.sleep(0.25)
+    took = time.monotonic() - started
+    assert answered_meanwhile >= 4, (answered_meanwhile, took)
+    add = reply["add"]
+    assert add.returncode != 0 and "larger than this run's frame slots" in add.stderr, add.stderr
+    assert served.run.proc.poll() is None
+    assert set(served.run.status()["sources"]) == {"0", "1", "2"}
+
+
 @pytest.mark.skipif(PROMETHEUS is None, reason="Debian's prometheus is not installed (apt-get install prometheus)")
 def test_prometheus_scrapes_the_run_and_answers_a_stage_quantile(served, tmp_path):
     port = free_port()

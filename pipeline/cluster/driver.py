@@ -29,7 +29,7 @@ import zmq
 
 from pipeline import transport
 from pipeline.errors import EXIT_FAILURE, EXIT_OK, PipelineError
-from pipeline.ctl import serve_one
+from pipeline.ctl import bind_page_socket, serve_one
 from pipeline.messages import ControlReply, ControlRequest
 
 from .node import NodeRunner
@@ -182,8 +182,7 @@ class Driver:
         assert self.ctx is not None and self.http is not None
         host, port, token, fps = self.http
         self.http_dir = tempfile.mkdtemp(prefix="posepipe-cluster-http-")
-        address = f"ipc://{self.http_dir}/http"
-        self.http_ctl = transport.socket(self.ctx, zmq.REP, address, bind=True)
+        self.http_ctl, address = bind_page_socket(self.ctx, self.http_dir)
         module, func = load_defaults()["cluster"]["http"].split(":")
         self.http_process = mp.get_context("spawn").Process(target=run_named, args=(module, func, address, host,
                                                                                      port, token, fps),

@@ -130,3 +130,15 @@ class ControlSocket:
 
 
 __all__ = ["ControlSocket", "check_control_address", "ipc_in_use"]
+
+
+def bind_page_socket(ctx: zmq.Context, directory: str) -> tuple[zmq.Socket, str]:
+    """The web process's own REP socket (``--http``), in the run's private ``directory``: the
+    requests of ``ctl``, without the CurveZMQ keys a ``tcp://`` control address needs (only
+    processes of this user reach the folder). Returns the socket and its address."""
+    address = f"ipc://{os.path.join(directory, 'http')}"
+    sock = ctx.socket(zmq.REP)
+    sock.linger = 0
+    sock.setsockopt(zmq.MAXMSGSIZE, MAX_REQUEST_BYTES)  # before bind: it applies to what connects
+    sock.bind(address)
+    return sock, address

@@ -21,6 +21,7 @@ import zmq
 from .. import transport
 from ..config import MODES
 from .keys import apply_client
+from .later import Responder
 from ..errors import UsageError, printable
 from ..messages import ControlReply, ControlRequest, WireError
 
@@ -49,15 +50,8 @@ def request(address: str, command: str, arg: str = "", timeout_s: float = 3.0,
 
 def serve_one(sock: zmq.Socket, apply: Callable[[ControlRequest], ControlReply]) -> None:
     """The other end: answer one request waiting on the REP socket ``sock`` (if any) with
-    ``apply``'s reply."""
-    try:
-        msg = transport.recv(sock, zmq.NOBLOCK)
-    except zmq.Again:
-        return
-    except ValueError as exc:
-        transport.send(sock, ControlReply(False, {}, f"bad request: {exc}"))
-        return
-    transport.send(sock, apply(msg) if isinstance(msg, ControlRequest) else ControlReply(False, {}, "not a request"))
+    ``apply``'s reply (see :class:`pipeline.ctl.later.Responder` for replies that come later)."""
+    Responder(sock).serve(apply)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -117,3 +117,12 @@ def token_file_mode_warning(path: str | None) -> str:
 
 
 __all__ = ["HttpAddress", "check_http", "check_port_free", "is_loopback", "parse_http", "read_token"]
+
+
+def http_banner(address: str, fps: float, token_file: str | None) -> str:
+    """The line that tells the user where the page is and who can reach it."""
+    http, token = check_http(address, fps, token_file)
+    where = "loopback only" if http.loopback else f"reachable on {http.host}"
+    if token:
+        where += ", every request needs the bearer token of --http-token-file"
+    return f"http: {http.url()}  (live page, /metrics, /api/status, /healthz; {where})"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import resource
+
 
 def pss_mb(pid: int | str = "self") -> float:
     """Proportional set size (MiB): resident memory with each page shared by n processes counted
@@ -15,3 +18,17 @@ def pss_mb(pid: int | str = "self") -> float:
     except (OSError, ValueError, IndexError):
         pass
     return 0.0
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (MiB); 0 where /proc does not tell."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
