@@ -210,3 +210,105 @@ def test_zoomed_calibration_crops_show_people_closer():
         assert np.array_equal(crop, frame[y:y + crop.shape[0], x:x + crop.shape[1]])
     corners = {tuple(int(v) for v in zoomed(frame, 1, n)[0][0, 0]) for n in range(4)}
     assert len(corners) == 4  # four frames, four different quarters
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory, sample):
+    """Six frames of the sample as JPEG photos, and COCO keypoint annotations of them made from
+    what the pipeline itself finds there with the float MoveNet (people scoring 0.3 or more,
+    keypoints above 0.2 labelled): ground truth the float model meets by construction, so any
+    AP lost is lost by quantization."""
+    import cv2
+
+    from tests.helpers import movenet_model
+
+    model = movenet_model()
+    folder = tmp_path_factory.mktemp("labelled")
+    images = folder / "images"
+    images.mkdir()
+    cap = cv2.VideoCapture(str(sample))
+    for i in range(6):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 60 + 150 * i)
+        ok, frame = cap.read()
+        assert ok
+        cv2.imwrite(str(images / f"{i:012d}.jpg"), cv2.resize(frame, (384, 288)))
+    cap.release()
+    poses = folder / "poses.jsonl"
+    res = run_pipeline("-i", str(images), "-at", "movenet", "-m", model, "-no_show", "--poses-out", str(poses))
+    assert res.code == 0, res.stderr
+    data: dict = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "person", "keypoints": [
+        str(k) for k in range(17)], "skeleton": []}]}
+    import json
+    for record in map(json.loads, poses.read_text().splitlines()):
+        image_id = int(record["image"].split(".")[0]) + 1
+        data["images"].append({"id": image_id, "file_name": record["image"], "width": 384, "height": 288})
+        for pose in record["poses"]:
+            kp = np.array(pose["keypoints"], np.float64)
+            seen = kp[:, 2] > 0.2
+            if pose["score"] < 0.3 or seen.sum() < 5:
+                continue
+            x0, y0 = kp[seen, :2].min(0)
+            x1, y1 = kp[seen, :2].max(0)
+            flat = [v for (x, y), s in zip(kp[:, :2], seen) for v in ((float(x), float(y), 2) if s else (0, 0, 0))]
+            data["annotations"].append({"id": len(data["annotations"]) + 1, "image_id": image_id, "category_id": 1,
+                                        "keypoints": flat, "num_keypoints": int(seen.sum()), "iscrowd": 0,
+                                        "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                                        "area": float((x1 - x0) * (y1 - y0) * 1.2)})
+    assert len(data["annotations"]) >= 12  # vtest's walkers
+    (folder / "keypoints.json").write_text(json.dumps(data))
+    return model, folder / "keypoints.json", images
+
+
+def test_the_offline_scorer_finds_what_the_pipeline_finds(labelled):
+    """The accuracy-control scorer runs the network and the decoders in one process: scored
+    against the pipeline's own poses it must find the same people at the same places (AP near
+    1); a scorer that mapped keypoints back wrongly, or ran the smaller size on another picture,
+    would not."""
+    import openvino as ov
+
+    from accuracy import OfflineScorer
+
+    model, annotations, images = labelled
+    scorer = OfflineScorer(model, "movenet", str(annotations), str(images))
+    assert len(scorer.items) == 6
+    core = ov.Core()
+    float_model = core.read_model(model)
+    port = float_model.inputs[0]
+    float_model.reshape({port: ov.PartialShape([1, -1, -1, 3])})
+    assert scorer.ap(core.compile_model(float_model, "CPU")) >= 0.9
+
+
+def test_accuracy_control_keeps_the_int8_model_within_the_allowed_drop(labelled, sample, tmp_path):
+    model, annotations, images = labelled
+    clip = make_clip(tmp_path / "calib.avi", frames=24, size=(384, 288), start=400)
+    out = tmp_path / "movenet-ac.xml"
+    done = quantize("-at", "movenet", "-m", model, "--calibration", str(clip), "-o", str(out), "--frames", "8",
+                    "--accuracy-control", "--annotations", str(annotations), "--images", str(images),
+                    "--max-drop", "0.05", timeout=1500)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(ln for ln in done.stderr.splitlines() if ln.startswith("accuracy control: AP"))
+    words = line.split()
+    got, reference = float(words[3]), float(words[7])
+    assert reference >= 0.9 and got >= reference - 0.05, line
+    import openvino as ov
+
+    from pipeline.quantize import is_int8
+    assert is_int8(ov.Core().read_model(str(out)))
+
+
+def test_accuracy_control_options_are_checked_before_any_work(tmp_path, sample):
+    model = small_openpose(tmp_path / "m.xml")
+    clip = make_clip(tmp_path / "c.avi", frames=4, size=(96, 64))
+    base = ["-at", "openpose", "-m", str(model), "--calibration", str(clip), "-o", str(tmp_path / "o.xml")]
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}")
+    for extra, words in ((["--accuracy-control"], "needs --annotations"),
+                         (["--annotations", str(notes)], "needs --accuracy-control"),
+                         (["--accuracy-control", "--annotations", str(notes), "--images", str(tmp_path)],
+                          "not a COCO annotation file"),
+                         (["--accuracy-control", "--annotations", str(notes), "--images", str(tmp_path),
+                           "--max-drop", "2"], "--max-drop 2")):
+        done = quantize(*base, *extra, timeout=120)
+        lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+        assert done.returncode == 2 and len(lines) == 1 and words in lines[0], (extra, done.stderr)
+    assert not (tmp_path / "o.xml").exists()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import EXIT_USAGE, PipelineError, UsageError
 from ..models.families import FAMILIES
@@ -50,7 +52,47 @@ def build_parser() -> argparse.ArgumentParser:
                              "Default: the family's.")
     parser.add_argument("--bias-correction", choices=("fast", "full"), default="fast",
                         help="NNCF's bias correction: fast (default) or full (slower, sometimes more accurate).")
+    control = parser.add_argument_group("accuracy control (NNCF's quantize_with_accuracy_control)")
+    control.add_argument("--accuracy-control", action="store_true",
+                         help="put the layers whose quantization costs most back in floating point until the "
+                              "model's COCO keypoint AP on --annotations/--images is within --max-drop of the float "
+                              "model's")
+    control.add_argument("--annotations", metavar="A.json", help="COCO person_keypoints annotations")
+    control.add_argument("--images", metavar="DIR", help="the folder holding their images")
+    control.add_argument("--max-drop", type=float, default=0.015,
+                         help="the AP the INT8 model may lose, absolute (default 0.015: 1.5 points)")
+    control.add_argument("--validation-images", type=int, default=0, metavar="N",
+                         help="score on the first N annotated images only (default: all)")
     return parser
+
+
+def _accuracy_control(ns: argparse.Namespace, model: str) -> Any:
+    """The accuracy-control settings ``--accuracy-control`` asks for, or None; one-line errors."""
+    import importlib
+
+    from config import load_defaults
+
+    from .ptq import AccuracyControl
+
+    given = [name for name in ("annotations", "images") if getattr(ns, name)]
+    if not ns.accuracy_control:
+        if given or ns.validation_images:
+            raise UsageError(f"--{given[0] if given else 'validation-images'} needs --accuracy-control")
+        return None
+    if len(given) < 2:
+        raise UsageError("--accuracy-control needs --annotations A.json and --images DIR (COCO keypoints)")
+    if not (math.isfinite(ns.max_drop) and 0 <= ns.max_drop < 1):
+        raise UsageError(f"--max-drop {ns.max_drop}: give an AP difference between 0 and 1 (0.015: 1.5 points)")
+    if ns.validation_images < 0:
+        raise UsageError(f"--validation-images {ns.validation_images}: give 0 (all) or more")
+    if importlib.util.find_spec("pycocotools") is None:
+        raise UsageError("accuracy control needs pycocotools: pip install 'posepipe[eval]'")
+    # the scorer decodes with the decode workers' own decoders: a layer above this package,
+    # started by the name config/defaults.toml gives, as the controller starts stages
+    module, name = load_defaults()["quantize"]["scorer"].split(":")
+    scorer = getattr(importlib.import_module(module), name)(model, ns.architecture_type, ns.annotations, ns.images,
+                                                            limit=ns.validation_images)
+    return AccuracyControl(scorer, max_drop=ns.max_drop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,8 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                             frames=base.frames if ns.frames is None else ns.frames,
                             zoom=base.zoom if ns.zoom is None else ns.zoom,
                             keep_head_float=(ns.head or ("float" if base.keep_head_float else "int8")) == "float")
+        model = resolve_model_file(ns.model)
+        control = _accuracy_control(ns, model)
         t0 = time.monotonic()
-        done = quantize(resolve_model_file(ns.model), ns.architecture_type, ns.calibration, ns.output, settings)
+        done = quantize(model, ns.architecture_type, ns.calibration, ns.output, settings, control)
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -84,4 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {ns.output} (INT8, preset {settings.preset}, {settings.ranges} ranges, {done['frames']} calibration "
           f"frames of {os.path.basename(ns.calibration)}{crops} at {sizes}{ignored}) in {time.monotonic() - t0:.0f} s",
           file=sys.stderr)
+    if control is not None:
+        print(f"accuracy control: AP {done['ap_int8']:.3f} against the float model's {done['ap_float']:.3f} on "
+              f"{done['validation_images']} images (allowed drop {control.max_drop:g}); {done['quantizers']} "
+              "quantized tensors left", file=sys.stderr)
     return 0

@@ -106,9 +106,10 @@ def check_output(out: str, inputs: list[str]) -> None:
 
 
 def quantize(model_path: str, family: str, calibration: str, out: str,
-             settings: Settings | None = None) -> dict[str, Any]:
+             settings: Settings | None = None, control: "AccuracyControl | None" = None) -> dict[str, Any]:
     """Quantize ``model_path`` (-at ``family``) on ``settings.frames`` frames of ``calibration``
-    and write ``out`` (.xml and .bin). Returns what was done (for the caller's summary line)."""
+    and write ``out`` (.xml and .bin); with ``control``, within its AP drop. Returns what was
+    done (for the caller's summary line)."""
     import openvino as ov
 
     settings = settings or defaults_for(family)
@@ -137,11 +138,15 @@ def quantize(model_path: str, family: str, calibration: str, out: str,
         options["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
             activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
     dataset = nncf.Dataset(calib, calib.transform)
+    preset = nncf.QuantizationPreset.MIXED if settings.preset == "mixed" else nncf.QuantizationPreset.PERFORMANCE
+    accuracy: dict[str, Any] = {}
     try:
-        quantized = nncf.quantize(
-            model, dataset, subset_size=len(calib), fast_bias_correction=settings.fast_bias_correction,
-            preset=nncf.QuantizationPreset.MIXED if settings.preset == "mixed" else nncf.QuantizationPreset.PERFORMANCE,
-            **options)
+        if control is None:
+            quantized = nncf.quantize(model, dataset, subset_size=len(calib), preset=preset,
+                                      fast_bias_correction=settings.fast_bias_correction, **options)
+        else:
+            quantized, accuracy = _with_accuracy_control(nncf, model, dataset, len(calib), preset, settings, control,
+                                                         options)
     except (RuntimeError, ValueError, nncf.errors.ValidationError) as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         raise ModelError(f"NNCF cannot quantize {model_path}: {lines[-1][:200] if lines else type(exc).__name__}") from None
@@ -149,7 +154,41 @@ def quantize(model_path: str, family: str, calibration: str, out: str,
         quantized.reshape({quantized.inputs[0]: declared})
     _save(quantized, out)
     return {"frames": len(calib.indices), "tensors": len(calib), "sizes": calib.plan.all_scales,
-            "ignored": len(scope.names) if scope is not None else 0, "settings": settings}
+            "ignored": len(scope.names) if scope is not None else 0, "settings": settings, **accuracy}
+
+
+@dataclass(frozen=True)
+class AccuracyControl:
+    """NNCF's accuracy-controlled quantization: layers go back to floating point, those whose
+    quantization costs most first, until the model's AP on ``scorer``'s images is within
+    ``max_drop`` (absolute) of the float model's. ``scorer(compiled, items) -> (AP, None)``, its
+    ``items`` and ``tensor(item)``: :class:`accuracy.OfflineScorer`."""
+
+    scorer: Any
+    max_drop: float = 0.015
+    max_iterations: int = 0  # layers put back at most (0: NNCF's default)
+
+
+def _with_accuracy_control(nncf: Any, model: Any, dataset: Any, subset: int, preset: Any, settings: Settings,
+                           control: AccuracyControl, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    import openvino as ov
+    from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
+
+    scorer = control.scorer
+    validation = nncf.Dataset(scorer.items, scorer.tensor)
+    restorer = AdvancedAccuracyRestorerParameters(
+        **({"max_num_iterations": control.max_iterations} if control.max_iterations else {}))
+    quantized = nncf.quantize_with_accuracy_control(
+        model, dataset, validation, scorer, max_drop=control.max_drop, drop_type=nncf.DropType.ABSOLUTE,
+        subset_size=subset, preset=preset, fast_bias_correction=settings.fast_bias_correction,
+        ignored_scope=options.get("ignored_scope"), advanced_quantization_parameters=options.get("advanced_parameters"),
+        advanced_accuracy_restorer_parameters=restorer)
+    core = ov.Core()
+    before = scorer.ap(core.compile_model(model, "CPU"))
+    after = scorer.ap(core.compile_model(quantized, "CPU"))
+    quantizers = sum(1 for op in quantized.get_ops() if op.get_type_name() == "FakeQuantize")
+    return quantized, {"ap_float": before, "ap_int8": after, "validation_images": len(scorer.items),
+                       "quantizers": quantizers}
 
 
 def _save(model: Any, out: str) -> None:
