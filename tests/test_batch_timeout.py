@@ -3,8 +3,8 @@ when its first frame has waited that long (README, "One engine, fairly shared" a
 
 A clip played with ``--realtime`` at 10 fps brings one frame every 100 ms, so a batch of 8 never
 fills: how long its frames wait, and how many travel together, is the timeout's doing alone. The
-window is fixed (``--ring-slots``) well above the batch, so that a full window never sends a batch
-early. Frames that travelled together share their preprocess span's end in ``--trace-out`` (the
+window is fixed (``--ring-slots``) above the clip's length, so that however slow inference is on a
+loaded machine, a full window never sends a batch early. Frames that travelled together share their preprocess span's end in ``--trace-out`` (the
 batch left at once), so the trace shows both the batches and the first frame's wait. The light
 load path (pipeline/lightload.py) is inference's choice of compiled model: it does not change
 what preprocess sends, so these runs exercise the path the option governs.
@@ -25,12 +25,13 @@ import pytest
 from tests.helpers import make_clip, movenet_model, run_pipeline, tagged_processes
 
 BATCH = 8
-SLOTS = 16
+FRAMES = 30
+SLOTS = 32  # more than the clip's frames: the window can never be full
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, sample):
-    return make_clip(tmp_path_factory.mktemp("batch_timeout") / "clip.avi", frames=30, fps=10.0)
+    return make_clip(tmp_path_factory.mktemp("batch_timeout") / "clip.avi", frames=FRAMES, fps=10.0)
 
 
 def batches(tmp_path, clip, timeout_ms: float) -> list[list[float]]:
