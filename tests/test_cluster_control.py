@@ -1,12 +1,13 @@
 """A cluster run (two simulated Ray nodes, one looping source each) controlled while live:
 ``ctl mode`` reaches the pipeline of every node, a pipeline killed on a live node is restarted
 where its source left off, ``ctl stop`` drains every node, and so does Ctrl-C; every frame once
-and in order.
+and in order. A live stream (the RTSP test server) whose node is lost goes on, live, on the other.
 (tests/test_cluster.py loses a whole node; Ray runs are slow, so the first test does three things
 in one run.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -37,21 +38,26 @@ def until(address: str, check, timeout: float, what: str) -> dict:
     raise AssertionError(f"{what}: not seen in {timeout:.0f} s: {state}")
 
 
-def start_cluster(tmp_path, first_frame: int) -> tuple[subprocess.Popen, str, str, object]:
-    """Two local nodes, one looping 20-frame clip each (from ``first_frame`` of the sample), poses
-    written, under a control address: (process, control address, test tag, poses file)."""
-    clips = [make_clip(tmp_path / f"{name}.avi", frames=20, size=(256, 192), start=first_frame + 80 * i)
-             for i, name in enumerate("ab")]
+def launch_cluster(tmp_path, inputs: list[str], *extra: str) -> tuple[subprocess.Popen, str, str, object]:
+    """Two local nodes reading ``inputs``, poses written, under a control address:
+    (process, control address, test tag, poses file)."""
     poses = tmp_path / "p.jsonl"
     address = f"ipc://{tmp_path}/ctl"
     tag = uuid.uuid4().hex
-    args = ["--local-nodes", "2", "-at", "movenet", "-m", movenet_model(), "-no_show", "--loop",
-            "--poses-out", str(poses), "--control", address]
-    for clip in clips:
-        args += ["-i", str(clip)]
+    args = ["--local-nodes", "2", "-at", "movenet", "-m", movenet_model(), "-no_show",
+            "--poses-out", str(poses), "--control", address, *extra]
+    for text in inputs:
+        args += ["-i", text]
     proc = subprocess.Popen(cluster_command(*args), cwd=ROOT, env=cluster_env(tag), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     return proc, address, tag, poses
+
+
+def start_cluster(tmp_path, first_frame: int) -> tuple[subprocess.Popen, str, str, object]:
+    """Two local nodes, one looping 20-frame clip each (from ``first_frame`` of the sample)."""
+    clips = [make_clip(tmp_path / f"{name}.avi", frames=20, size=(256, 192), start=first_frame + 80 * i)
+             for i, name in enumerate("ab")]
+    return launch_cluster(tmp_path, [str(clip) for clip in clips], "--loop")
 
 
 def both_nodes_running(address: str) -> dict:
@@ -115,5 +121,70 @@ def test_ctrl_c_drains_every_node(tmp_path, sample):
     for source, got in frames.items():
         assert got == list(range(len(got))), f"source {source}: frames missing or twice"
         assert len(got) >= 5
+    assert "Traceback" not in err
+    assert not tagged_processes(tag), "processes left behind"
+
+
+def group_running(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` is still running (zombies do not count)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def test_a_live_stream_moves_to_the_other_node_when_its_node_is_lost(tmp_path, rtsp_servers):
+    """README, "A node lost": a stream goes on live on the nodes left. The node reading an RTSP
+    stream loses its raylet (SIGKILL); the driver moves the stream to the other node, whose
+    pipeline opens it anew and goes on numbering its frames after the last one written: the poses
+    file has every frame once and in order, people in the frames written after the move, and the
+    summary and the driver's report name both nodes. The lost node's pipeline, which nobody
+    reads any more, stops while the run goes on ("a lost node leaves nothing running for long")."""
+    server = rtsp_servers(fps=10, name="cam")
+    report = tmp_path / "report.json"
+    proc, address, tag, poses = launch_cluster(tmp_path, [server.url], "--telemetry-out", str(report))
+    try:
+        state = until(address, lambda s: s["sources"]["0"]["frames"] >= 5, 600, "the stream's poses")
+        victim = state["sources"]["0"]["node"]
+        (survivor,) = {"node1", "node2"} - {victim}
+        (orphan,) = [j["pid"] for j in jobs_of(state, victim)]
+        os.kill(state["nodes"][victim]["raylet_pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        state = until(address, lambda s: s["sources"]["0"]["node"] == survivor and s["sources"]["0"]["moves"]
+                      and s["sources"]["0"]["frames"] >= s["sources"]["0"]["moves"][0]["frame"] + 20, 600,
+                      "20 frames of the stream from the other node")
+        (move,) = state["sources"]["0"]["moves"]
+        assert move["from"] == victim and move["to"] == survivor and move["frame"] >= 5
+        assert state["nodes"][victim]["lost"] and not state["nodes"][survivor]["lost"]
+        while group_running(orphan) and time.monotonic() - killed < 60:
+            time.sleep(0.5)
+        assert not group_running(orphan), "the lost node's pipeline ran on for a minute"
+        assert proc.poll() is None, "the run ended"
+        stopped = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, "stop", "--timeout", "30"],
+                                 cwd=ROOT, capture_output=True, text=True, check=False)
+        assert stopped.returncode == 0, stopped.stderr
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    records = read_poses(poses)
+    frames = [r["frame"] for r in records]
+    assert frames == list(range(len(frames))), "frames missing or twice around the move"
+    after = [r for r in records if r["frame"] >= move["frame"]]
+    assert len(after) >= 20
+    assert sum(bool(r["poses"]) for r in after) >= len(after) // 2, "the moved stream's frames have no people"
+    line = next(line for line in out.splitlines() if line.split()[:1] == ["0"])
+    assert f"{victim} -> {survivor} at frame {move['frame']}" in line
+    moves = json.loads(report.read_text())["sources"]["0"]["moves"]
+    assert [(m["from"], m["to"]) for m in moves] == [(victim, survivor)]
     assert "Traceback" not in err
     assert not tagged_processes(tag), "processes left behind"

@@ -17,12 +17,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_LINES = 2000
 STOP_WAIT_S = 6.0
+RAYLET_CHECK_S = 0.5  # how often the actor checks that its raylet is still there
 
 
 @dataclass
@@ -58,6 +60,20 @@ class NodeRunner:
         # threads (OpenVINO streams, decode workers) for the whole machine
         if self.env.get("OMP_NUM_THREADS") == "1" and "OMP_NUM_THREADS" not in (env or {}):
             del self.env["OMP_NUM_THREADS"]
+        self.raylet_pid = os.getppid()
+        threading.Thread(target=self._leave_with_raylet, name="raylet-watch", daemon=True).start()
+
+    def _leave_with_raylet(self) -> None:
+        """A raylet killed leaves its workers running (measured: the actor still there 8 s
+        later), and with them the pipelines they hold, reading their sources for nobody while the
+        driver restarts those sources elsewhere. So the actor watches its raylet (its parent):
+        once it is gone, its pipelines drain and stop (:meth:`close`) and the actor exits."""
+        while os.getppid() == self.raylet_pid:
+            time.sleep(RAYLET_CHECK_S)
+        try:
+            self.close()
+        finally:
+            os._exit(1)
 
     def info(self) -> dict[str, Any]:
         """Who this node is: host, the actor's PID and its raylet's (the actor's parent)."""
