@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import cv2
@@ -41,6 +42,7 @@ class OfflineScorer:
         self._plans: dict[tuple[int, int], tuple[ModelPlan, Any, Any]] = {}
         self._converters: dict[tuple[int, int], Any] = {}
         self._frames: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # NNCF may call from several threads; the caches and converters are shared
 
     # -- the steps of a run, in one process ------------------------------------------------------
     def frame(self, path: str) -> np.ndarray:
@@ -78,13 +80,14 @@ class OfflineScorer:
 
     def poses(self, compiled: Any, path: str) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints (people, 17, 3) in the image's pixels and the pose scores, as a run finds them."""
-        frame = self.frame(path)
-        plan, decode, weak = self.plan(frame.shape[:2])
+        with self._lock:
+            frame = self.frame(path)
+            plan, decode, weak = self.plan(frame.shape[:2])
+            tensors, scale = self.inputs(frame, plan)
         family = Family.get(plan.family, plan.variant)
         ports = match_outputs(family, list(compiled.outputs))
         if ports is None:
             raise UsageError(f"{self.model_path}: its outputs do not fit -at {self.family}")
-        tensors, scale = self.inputs(frame, plan)
         maps: list[np.ndarray] = []
         for tensor in tensors:
             result = compiled(tensor)
@@ -118,6 +121,7 @@ class OfflineScorer:
         return self.ap(compiled, items), None
 
     def tensor(self, item: Item) -> np.ndarray:
-        frame = self.frame(item[0])
-        tensors, _ = self.inputs(frame, self.plan(frame.shape[:2])[0])
+        with self._lock:
+            frame = self.frame(item[0])
+            tensors, _ = self.inputs(frame, self.plan(frame.shape[:2])[0])
         return tensors[0]

@@ -214,7 +214,7 @@ def test_zoomed_calibration_crops_show_people_closer():
 
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory, sample):
-    """Six frames of the sample as JPEG photos, and COCO keypoint annotations of them made from
+    """Six frames of the sample as JPEG photos (MoveNet runs them at two sizes), and COCO keypoint annotations of them made from
     what the pipeline itself finds there with the float MoveNet (people scoring 0.3 or more,
     keypoints above 0.2 labelled): ground truth the float model meets by construction, so any
     AP lost is lost by quantization."""
@@ -228,10 +228,12 @@ def labelled(tmp_path_factory, sample):
     images.mkdir()
     cap = cv2.VideoCapture(str(sample))
     for i in range(6):
-        cap.set(cv2.CAP_PROP_POS_FRAMES, 60 + 150 * i)
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 60 + 120 * i)
         ok, frame = cap.read()
         assert ok
-        cv2.imwrite(str(images / f"{i:012d}.jpg"), cv2.resize(frame, (384, 288)))
+        # a quarter of the frame, 2.4 times larger (768x432): people tall enough for the far size
+        # too (256x160, squeezed from the near size's 768x448 tensor) to find
+        cv2.imwrite(str(images / f"{i:012d}.jpg"), cv2.resize(frame[150 + 20 * i:330 + 20 * i, 200:520], (768, 432)))
     cap.release()
     poses = folder / "poses.jsonl"
     res = run_pipeline("-i", str(images), "-at", "movenet", "-m", model, "-no_show", "--poses-out", str(poses))
@@ -241,7 +243,7 @@ def labelled(tmp_path_factory, sample):
     import json
     for record in map(json.loads, poses.read_text().splitlines()):
         image_id = int(record["image"].split(".")[0]) + 1
-        data["images"].append({"id": image_id, "file_name": record["image"], "width": 384, "height": 288})
+        data["images"].append({"id": image_id, "file_name": record["image"], "width": 768, "height": 432})
         for pose in record["poses"]:
             kp = np.array(pose["keypoints"], np.float64)
             seen = kp[:, 2] > 0.2
@@ -254,7 +256,7 @@ def labelled(tmp_path_factory, sample):
                                         "keypoints": flat, "num_keypoints": int(seen.sum()), "iscrowd": 0,
                                         "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
                                         "area": float((x1 - x0) * (y1 - y0) * 1.2)})
-    assert len(data["annotations"]) >= 12  # vtest's walkers
+    assert len(data["annotations"]) >= 8  # vtest's walkers, close
     (folder / "keypoints.json").write_text(json.dumps(data))
     return model, folder / "keypoints.json", images
 
@@ -275,7 +277,8 @@ def test_the_offline_scorer_finds_what_the_pipeline_finds(labelled):
     float_model = core.read_model(model)
     port = float_model.inputs[0]
     float_model.reshape({port: ov.PartialShape([1, -1, -1, 3])})
-    assert scorer.ap(core.compile_model(float_model, "CPU")) >= 0.9
+    ap = scorer.ap(core.compile_model(float_model, "CPU"))
+    assert ap >= 0.9, ap
 
 
 def test_accuracy_control_keeps_the_int8_model_within_the_allowed_drop(labelled, sample, tmp_path):

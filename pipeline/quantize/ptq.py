@@ -15,6 +15,7 @@ defaults for the CPU); each family has its own defaults (:data:`DEFAULTS`):
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -121,8 +122,6 @@ def quantize(model_path: str, family: str, calibration: str, out: str,
     model = read_model(core, model_path)
     calib: CalibrationSet = calibration_set(model_path, family, calibration, settings.frames, core,
                                             model.inputs[0].get_element_type(), settings.zoom)
-    import logging
-
     import nncf  # after the checks: it takes seconds to import
 
     nncf.set_log_level(logging.WARNING)  # not a line per operation it leaves unquantized
@@ -176,8 +175,11 @@ def _with_accuracy_control(nncf: Any, model: Any, dataset: Any, subset: int, pre
 
     scorer = control.scorer
     validation = nncf.Dataset(scorer.items, scorer.tensor)
+    nncf.set_log_level(logging.INFO)  # its steps: the two models' AP, the groups ranked, each layer put back
+    # one ranking worker: the groups are ranked in turn, with a progress bar (parallel workers
+    # gain nothing on a few cores, and would share the scorer's converters)
     restorer = AdvancedAccuracyRestorerParameters(
-        **({"max_num_iterations": control.max_iterations} if control.max_iterations else {}))
+        num_ranking_workers=1, **({"max_num_iterations": control.max_iterations} if control.max_iterations else {}))
     quantized = nncf.quantize_with_accuracy_control(
         model, dataset, validation, scorer, max_drop=control.max_drop, drop_type=nncf.DropType.ABSOLUTE,
         subset_size=subset, preset=preset, fast_bias_correction=settings.fast_bias_correction,
