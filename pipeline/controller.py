@@ -199,7 +199,8 @@ class Controller:
             self.rings.append(board)
             preview = board.spec
         if not cfg.ring_slots:
-            window = min(slots, max(window, len(specs)))  # one frame per source at least (pipeline/window.py)
+            # one frame per source at least (pipeline/window.py), a camera not opened yet aside: it brings none
+            window = min(slots, max(window, sum(1 for s in specs if s.info.sized)))
             self.window = WindowSizer(size=window, high=slots)
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
@@ -383,7 +384,7 @@ class Controller:
             self.telemetry.add_figures(msg.stage, msg.figures)
             if msg.stage == "infer" and self.window is not None and self.mode == "user":
                 before = self.window.size
-                running = len(self.sources.running()) if self.sources is not None else 1
+                running = len(self.sources.delivering()) if self.sources is not None else 1
                 if self.window.update(msg.figures, sources=running) != before:
                     self.broadcast(SetWindow(self.window.size))
             if msg.stage.startswith("capture") and self.sources is not None:
