@@ -13,7 +13,15 @@ process of the run (from ``/proc/<pid>/stat`` at each poll, between the first po
 out and the last before the file ended): on a loaded host FPS swings with the neighbours' load,
 CPU per frame much less, so a cost that B adds shows there.
 
+With ``--together``, each pair runs A and B at the same time (``--loop``) and counts the frames
+each put out over a common window of ``--seconds`` (taken once both have frames out, closed before
+either stops), with the CPU of each run's processes over the same window: both runs meet the same
+neighbours' load at the same moments, so their ratio holds on a loaded host where back-to-back runs
+swing by a factor of two. (Each run then has about half the host: the figure is B's share against
+A's, not either's speed alone.)
+
     python scripts/bench_down_camera.py [--pairs 5] [--frames 300] [--camera refused|silent]
+        [--together [--seconds 15]]
         [-at openpose -m models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-0001.xml]
 """
 
@@ -146,6 +154,79 @@ def one_run(model_args: list[str], clip: str, frames: int, camera: str | None,
     return float(fps.group(1)), header.group(0) if header else "", per_frame, idle
 
 
+class Together:
+    """One run of a ``--together`` pair: started with ``--loop``, sampled from outside."""
+
+    def __init__(self, model_args: list[str], clip: str, camera: str | None, folder: str) -> None:
+        self.address = f"ipc://{folder}/ctl-{time.monotonic_ns()}"
+        self.tag = f"{os.getpid()}-{time.monotonic_ns()}"
+        inputs = ["-i", clip] + (["-i", camera] if camera else [])
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline", *inputs, "--loop", *model_args, "-no_show",
+                                      "--control", self.address], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=dict(os.environ, OPENCV_LOG_LEVEL="OFF",
+                                                                         **{TAG_ENV: self.tag}))
+
+    def frames(self) -> int:
+        if self.proc.poll() is not None:
+            raise SystemExit(f"error: a run ended early (exit {self.proc.returncode})")
+        try:
+            return int((request(self.address, "status", timeout_s=5).state or {}).get("frames", 0))
+        except Exception:  # noqa: BLE001 - not up yet
+            return 0
+
+    def sample(self) -> tuple[int, float]:
+        """Frames out so far, CPU seconds of all the run's processes so far."""
+        return self.frames(), sum(seconds for _, seconds in cpu_by_process(self.tag).values())
+
+    def stop(self) -> None:
+        try:
+            request(self.address, "stop", timeout_s=5)
+            self.proc.wait(60)
+        except Exception:  # noqa: BLE001 - stop it the hard way
+            self.proc.terminate()
+            self.proc.wait(60)
+
+
+def together_pair(model_args: list[str], clip: str, camera: str, folder: str, seconds: float,
+                  b_first: bool) -> tuple[float, float, float, float]:
+    """FPS of A and of B over a common window, and the CPU ms per frame of each."""
+    runs = [Together(model_args, clip, None, folder), Together(model_args, clip, camera, folder)]
+    if b_first:
+        runs.reverse()
+    alone, beside = (runs[1], runs[0]) if b_first else (runs[0], runs[1])
+    try:
+        deadline = time.monotonic() + 300
+        while min(alone.frames(), beside.frames()) < 20:
+            if time.monotonic() > deadline:
+                raise SystemExit("error: the runs never put frames out")
+            time.sleep(0.5)
+        t0, a0, b0 = time.monotonic(), alone.sample(), beside.sample()
+        time.sleep(seconds)
+        t1, a1, b1 = time.monotonic(), alone.sample(), beside.sample()
+    finally:
+        for run in runs:
+            run.stop()
+    fa, fb = a1[0] - a0[0], b1[0] - b0[0]
+    return (fa / (t1 - t0), fb / (t1 - t0), (a1[1] - a0[1]) / max(1, fa) * 1e3, (b1[1] - b0[1]) / max(1, fb) * 1e3)
+
+
+def main_together(args: argparse.Namespace, model_args: list[str], silent: Silent | None) -> int:
+    ratios, cpu_ratios = [], []
+    with tempfile.TemporaryDirectory(prefix="ppbench") as folder:
+        for i in range(args.pairs):
+            camera = silent.url() if silent else refused_url()
+            a, b, ca, cb = together_pair(model_args, args.clip, camera, folder, args.seconds, b_first=i % 2 == 1)
+            ratios.append(b / a)
+            cpu_ratios.append(ca / cb)
+            print(f"pair {i} (together, {'B' if i % 2 else 'A'} started first): alone {a:.1f} FPS, beside a "
+                  f"{args.camera} camera {b:.1f} FPS, ratio {b / a:.3f}; CPU ms per frame alone {ca:.1f}, "
+                  f"beside {cb:.1f}", flush=True)
+    print(f"together: median FPS ratio B/A {statistics.median(ratios):.3f} "
+          f"(ratios {', '.join(f'{r:.3f}' for r in ratios)}); median CPU-per-frame ratio A/B "
+          f"{statistics.median(cpu_ratios):.3f}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
@@ -154,10 +235,14 @@ def main() -> int:
     ap.add_argument("--clip", default=str(ROOT / "media" / "vtest.avi"))
     ap.add_argument("-at", default="openpose")
     ap.add_argument("-m", default=str(HPE1))
+    ap.add_argument("--together", action="store_true", help="run A and B at once over a common window")
+    ap.add_argument("--seconds", type=float, default=15.0, help="--together: the window")
     args = ap.parse_args()
     model_args = ["-at", args.at, "-m", args.m]
     silent = Silent() if args.camera == "silent" else None
     print(f"CPU: {machine_description()}")
+    if args.together:
+        return main_together(args, model_args, silent)
     ratios, alone, beside = [], [], []
     headers: dict[str, str] = {}
     cpu: dict[str, list[dict[str, float]]] = {"alone": [], "beside": []}
