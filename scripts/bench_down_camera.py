@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A file beside a camera that is down at start: does the file run at its speed alone?
 
-Interleaved runs (A, B, A, B, …) of one clip alone (A) and the same clip beside a camera that is
+Interleaved runs (A B, B A, A B, …) of one clip alone (A) and the same clip beside a camera that is
 down (B: a refused port, ``--camera refused``, or a TCP server that accepts and never speaks,
 ``--camera silent``). Each run reads ``--frames`` frames of the clip (``--max-frames``); the
 figure is the sink's FPS over the run (frames / first read to last frame out). A run ends by
@@ -248,15 +248,19 @@ def main() -> int:
     cpu: dict[str, list[dict[str, float]]] = {"alone": [], "beside": []}
     with tempfile.TemporaryDirectory(prefix="ppbench") as folder:
         for i in range(args.pairs):
-            a, headers["alone"], cpu_a, idle_a = one_run(model_args, args.clip, args.frames, None, folder)
             camera = silent.url() if silent else refused_url()
-            b, headers["beside"], cpu_b, idle_b = one_run(model_args, args.clip, args.frames, camera, folder)
+            if i % 2:  # every other pair B first, so that the order favours neither
+                b, headers["beside"], cpu_b, idle_b = one_run(model_args, args.clip, args.frames, camera, folder)
+                a, headers["alone"], cpu_a, idle_a = one_run(model_args, args.clip, args.frames, None, folder)
+            else:
+                a, headers["alone"], cpu_a, idle_a = one_run(model_args, args.clip, args.frames, None, folder)
+                b, headers["beside"], cpu_b, idle_b = one_run(model_args, args.clip, args.frames, camera, folder)
             alone.append(a)
             beside.append(b)
             ratios.append(b / a)
             cpu["alone"].append(cpu_a)
             cpu["beside"].append(cpu_b)
-            print(f"pair {i}: alone {a:.1f} FPS, beside a {args.camera} camera {b:.1f} FPS, ratio {b / a:.3f}; "
+            print(f"pair {i} ({'B' if i % 2 else 'A'} first): alone {a:.1f} FPS, beside a {args.camera} camera {b:.1f} FPS, ratio {b / a:.3f}; "
                   f"CPU ms per frame alone {sum(cpu_a.values()):.1f}, beside {sum(cpu_b.values()):.1f}; "
                   f"host idle alone {idle_a:.0%}, beside {idle_b:.0%}", flush=True)
     for kind, line in headers.items():
