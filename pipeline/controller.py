@@ -35,7 +35,8 @@ from config import load_defaults
 from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig
 from .ctl import ControlSocket, Later, Responder, bind_page_socket, check_control_address
-from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, UsageError, printable
+from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, ResourceError, UsageError, printable
+from .lifetime.guardian import Guardian
 from .models import Family
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
                        RemoveSource, ResumeAt, SetMode, SetWindow, StageError, StageReady, StageStats, Start, Stop, WorkerLost)
@@ -43,7 +44,7 @@ from .outputs import check_run_outputs, check_writable_file, output_for, output_
 from .outputs.http import check_http, check_port_free, http_banner, token_file_mode_warning
 from .outputs.preview import create_board, preview_slots
 from .plan import CaptureAssignment, RunPlan
-from .ring import SlotRing, new_run_id, packed_bytes, stop_resource_tracker
+from .ring import SlotRing, new_run_id, packed_bytes, segment_prefix, stop_resource_tracker
 from .sources import (SourceInfo, SourceSpec, SourceTable, capture_workers, expand_inputs, plan_source_models,
                       source_lines, source_lists)
 from .sources.admit import Admission, open_at_start
@@ -108,6 +109,7 @@ class Controller:
         self.rings: list[SlotRing] = []
         self.run_id = new_run_id()  # in every segment's name: stages find them all if this process dies
         self.runtime: transport.RuntimeDir | None = None
+        self.guardian: Guardian | None = None  # removes the run's segments and directory if this process is killed
         self.ctx: zmq.Context | None = None
         self.ctl_socket: ControlSocket | None = None
         self.error: tuple[str, str, int] | None = None  # first error wins: (stage, message, code)
@@ -172,7 +174,12 @@ class Controller:
             warning = token_file_mode_warning(cfg.http_token_file)
             if warning:
                 log(warning)
-        self.runtime = transport.RuntimeDir()
+        base = transport.run_dir_base()
+        try:  # before the run directory and the first segment: nothing of the run outlives a SIGKILL
+            self.guardian = Guardian.start(segment_prefix(self.run_id), base, transport.run_dir_prefix())
+        except OSError as exc:
+            raise ResourceError(f"cannot start the run's guardian process: {exc.strerror or exc}") from None
+        self.runtime = transport.RuntimeDir(base)
         endpoints = transport.Endpoints.in_directory(self.runtime.path, control)
         # a live source not opened yet gets room for a frame of [live] unopened_frame
         frame_bytes = max(s.info.max_frame_bytes if s.info.sized else UNOPENED_FRAME[0] * UNOPENED_FRAME[1] * 3
@@ -198,7 +205,8 @@ class Controller:
             self.rings.append(board)
             preview = board.spec
         if not cfg.ring_slots:
-            window = min(slots, max(window, len(specs)))  # one frame per source at least (pipeline/window.py)
+            # one frame per source at least (pipeline/window.py), a camera not opened yet aside: it brings none
+            window = min(slots, max(window, sum(1 for s in specs if s.info.sized)))
             self.window = WindowSizer(size=window, high=slots)
         return RunPlan(config=cfg, sources=tuple(specs), models=models, endpoints=endpoints, tensors_ring=tensors.spec,
                        maps_ring=maps.spec, workers=cfg.workers(), batch=batch, capture_workers=workers,
@@ -213,6 +221,8 @@ class Controller:
         proc = mp.get_context("spawn").Process(target=stage_main, name=f"posepipe-{child.label}",
                                                args=(module, cls, self.plan, instance, child.identity, extra))
         proc.start()
+        if self.guardian is not None:
+            self.guardian.watch(proc.pid)
         child.process = proc
         self.children[child.label] = child
         return child
@@ -360,7 +370,7 @@ class Controller:
             self.telemetry.add_figures(msg.stage, msg.figures)
             if msg.stage == "infer" and self.window is not None and self.mode == "user":
                 before = self.window.size
-                running = len(self.sources.running()) if self.sources is not None else 1
+                running = len(self.sources.delivering()) if self.sources is not None else 1
                 if self.window.update(msg.figures, sources=running) != before:
                     self.broadcast(SetWindow(self.window.size))
             if msg.stage.startswith("capture") and self.sources is not None:
@@ -626,6 +636,8 @@ class Controller:
                 self.runtime.close()
             if self.config.poses_out and self.plan is not None:
                 _trim_partial_line(self.config.poses_out)
+            if self.guardian is not None:
+                self.guardian.release()  # everything is removed: it leaves without touching anything
 
     def meta(self) -> dict[str, Any]:
         """What the figures are about: model, device, precision, input, machine, start-up."""

@@ -84,6 +84,12 @@ def _run_prefix(run: str) -> str:
     return _tag_prefix(os.environ.get(SHM_TAG_ENV)) + (f"{run}-" if run else "")
 
 
+def segment_prefix(run: str) -> str:
+    """What every segment name of run ``run`` starts with (:func:`unique_name`); empty for an
+    empty id (which names no run)."""
+    return _run_prefix(run) if run else ""
+
+
 def new_run_id() -> str:
     """An id for one run's segments (:func:`unique_name`), so that all of them can be found by
     name, those of capture processes long gone included (:func:`run_segments`)."""

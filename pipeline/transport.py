@@ -70,19 +70,30 @@ def _fits(base: str) -> bool:
     return len(os.fsencode(os.path.abspath(base))) + 1 + _RUN_DIR_NAME + 1 + longest <= IPC_PATH_MAX
 
 
+def run_dir_base() -> str:
+    """The folder a run directory goes in: ``$XDG_RUNTIME_DIR`` if usable, else the system's
+    temporary folder (raises ResourceError if even that is too long a path for the sockets)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if not base or not os.access(base, os.W_OK) or not _fits(base):
+        base = None  # the system's temporary folder
+    if not _fits(base or tempfile.gettempdir()):
+        raise ResourceError(f"the temporary folder {tempfile.gettempdir()} is too long a path for the run's "
+                            f"sockets ({IPC_PATH_MAX} bytes at most): set TMPDIR to a shorter one")
+    return base or tempfile.gettempdir()
+
+
+def run_dir_prefix() -> str:
+    """How this process's run directories are named: ``posepipe-<pid>-`` and mkdtemp's letters."""
+    return f"posepipe-{os.getpid()}-"
+
+
 class RuntimeDir:
     """A private (0700) directory holding the run's ipc sockets; removed on close."""
 
-    def __init__(self) -> None:
-        base = os.environ.get("XDG_RUNTIME_DIR")
-        if not base or not os.access(base, os.W_OK) or not _fits(base):
-            base = None  # the system's temporary folder
-        if not _fits(base or tempfile.gettempdir()):
-            raise ResourceError(f"the temporary folder {tempfile.gettempdir()} is too long a path for the run's "
-                                f"sockets ({IPC_PATH_MAX} bytes at most): set TMPDIR to a shorter one")
-        base = base or tempfile.gettempdir()
+    def __init__(self, base: str | None = None) -> None:
+        base = base or run_dir_base()
         remove_stale_run_dirs(base)
-        self.path = tempfile.mkdtemp(prefix=f"posepipe-{os.getpid()}-", dir=base)
+        self.path = tempfile.mkdtemp(prefix=run_dir_prefix(), dir=base)
         os.chmod(self.path, 0o700)
 
     def close(self) -> None:

@@ -126,6 +126,6 @@ def test_the_graph_reader_sees_relative_dotted_and_script_imports_and_a_circle()
 def test_pipeline_keeps_its_rooms():
     top = sorted(p.stem for p in (ROOT / "pipeline").glob("*.py"))
     assert len(top) <= MAX_TOP_MODULES, top
-    for room in ("sources", "outputs", "models", "telemetry", "ctl", "cluster"):
+    for room in ("sources", "outputs", "models", "telemetry", "ctl", "cluster", "lifetime", "quantize", "eval"):
         face = ROOT / "pipeline" / room / "__init__.py"
         assert face.exists() and ast.get_docstring(ast.parse(face.read_text())), f"pipeline/{room}: no face"

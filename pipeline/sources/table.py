@@ -80,6 +80,12 @@ class SourceTable:
     def running(self) -> list[int]:
         return [sid for sid in self.specs if sid not in self.done]
 
+    def delivering(self) -> list[int]:
+        """The running sources that bring frames: a camera that is connecting or reconnecting
+        brings none, so it holds no frame of the run's window (nor a share of its capture
+        process's ring, :meth:`stages.capture.Capture.delivering`)."""
+        return [sid for sid in self.running() if self.state_of(sid) not in ("connecting", "reconnecting")]
+
     def errors(self) -> list[tuple[int, str]]:
         return [(sid, end.error) for sid, end in sorted(self.done.items()) if end.error]
 
