@@ -12,15 +12,7 @@ beyond one per stream (``surplus``: queued behind a running request or waiting t
   per running source: with many sources, a batch of one frame from each costs every source no
   more than the time between two of its own frames, and saves the hops and wake-ups of frames
   sent one by one (measured: 8 sources, 8 frames against 3, 8 % more throughput).
-* Streams idled more than ``GROW_IDLE`` of the time: one frame more, on trial. A frame more
-  that reaches idle streams brings more frames per second; one that only waits somewhere (the
-  host's cores are taken, by this run or by other work, so the stages before inference are late
-  however many frames are in flight) brings latency and nothing else. So the grown window must
-  show, over ``TRIAL_PERIODS`` periods after one to settle, at least ``MIN_GAIN`` more frames per
-  second than before (or ``GAIN_SHARE`` of the idle time it was grown for, if more); if not, it
-  goes back, and does not grow again for ``HOLD_PERIODS`` periods. (Measured with one source on
-  a host loaded by other work, 6 interleaved rounds: the window grew to 4–9 frames for the same
-  FPS as a fixed window of 3, 1.04 ×, at p50 237 against 153 ms.)
+* Streams idled more than ``GROW_IDLE`` of the time: one frame more.
 * Streams hardly idled and more than one frame waited on average: fewer frames (as many as
   waited beyond the one, at least one), but not below the size that last had to grow (for
   ``HOLD_PERIODS`` periods), so the window does not swing between a size that starves and one
@@ -33,8 +25,7 @@ it. Min latency mode keeps one frame per source instead; ``--ring-slots`` fixes 
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 GROW_IDLE = 0.03  # streams idle more than this share of the time: the window is too small
@@ -43,27 +34,6 @@ SHRINK_SURPLUS = 1.0
 HOLD_PERIODS = 10  # periods during which the window does not shrink below a size that had to grow
 MIN_ITEMS = 4  # a period with fewer inferences says nothing
 WARMUP_PERIODS = 2  # the first periods with frames (the pipeline filling up) say nothing either
-TRIAL_PERIODS = 2  # periods a grown window has to show more frames per second (after one to settle)
-MIN_GAIN = 0.02  # ... at least this much more (the noise of a period's count on a busy host)
-GAIN_SHARE = 0.5  # ... or this share of the idle time it was grown for, if more
-
-
-def period_rate(figures: dict[str, Any]) -> float | None:
-    """Frames inferred per second over the period (None when the figures do not say how long it
-    was)."""
-    span_ms = sum((figures.get("mode_ms") or {}).values())
-    return (figures.get("items") or 0) * 1e3 / span_ms if span_ms > 0 else None
-
-
-@dataclass
-class Trial:
-    """A window grown by one frame, until it shows it brings more frames per second."""
-
-    before: int  # the size it grew from
-    rate: float  # frames per second at that size
-    gain: float  # the share more it must bring
-    settle: int = 1  # periods left before its rate counts
-    rates: list[float] = field(default_factory=list)  # its periods' rates
 
 
 @dataclass
@@ -76,9 +46,6 @@ class WindowSizer:
     floor: int = 0  # the size that last had to grow ...
     floor_left: int = 0  # ... and for how many more periods it holds
     seen: int = 0  # periods with frames so far
-    trial: Trial | None = None  # a grown window on trial
-    no_grow_left: int = 0  # periods before the window may grow again (after a trial that failed)
-    recent: list[float] = field(default_factory=list)  # frames per second, last periods at this size
 
     def __post_init__(self) -> None:
         self.size = min(self.high, max(self.low, self.size))
@@ -96,17 +63,7 @@ class WindowSizer:
         self.low = min(self.high, max(2, streams + 1, sources))
         if self.floor_left:
             self.floor_left -= 1
-        if self.no_grow_left:
-            self.no_grow_left -= 1
-        rate = period_rate(figures)
-        before = self.size
-        if self.trial is not None:
-            self._judge(rate)
-        elif idle > GROW_IDLE and self.size < self.high and not self.no_grow_left:
-            if rate is not None:
-                self.recent.append(rate)
-                self.trial = Trial(before=self.size, rate=statistics.fmean(self.recent[-TRIAL_PERIODS:]),
-                                   gain=max(MIN_GAIN, GAIN_SHARE * idle))
+        if idle > GROW_IDLE and self.size < self.high:
             self.size += 1
             self.floor, self.floor_left = self.size, HOLD_PERIODS
         elif idle < SHRINK_IDLE and surplus > SHRINK_SURPLUS:
@@ -114,25 +71,4 @@ class WindowSizer:
             step = max(1, int(surplus - SHRINK_SURPLUS))  # far too large (after a load change): at once
             self.size = max(self.low, floor, self.size - step)
         self.size = max(self.size, self.low)
-        if self.size != before:
-            self.recent = []
-        elif rate is not None and self.trial is None:
-            self.recent = [*self.recent[-(TRIAL_PERIODS - 1):], rate]
         return self.size
-
-    def _judge(self, rate: float | None) -> None:
-        """One period of a grown window's trial: keep it if it brought its gain, else go back."""
-        trial = self.trial
-        assert trial is not None
-        if trial.settle:
-            trial.settle -= 1
-            return
-        if rate is not None:
-            trial.rates.append(rate)
-        if len(trial.rates) < TRIAL_PERIODS:
-            return
-        self.trial = None
-        if statistics.fmean(trial.rates) < trial.rate * (1 + trial.gain):
-            self.size = trial.before  # a frame more only waited: back, and no growing for a while
-            self.floor_left = 0
-            self.no_grow_left = HOLD_PERIODS
