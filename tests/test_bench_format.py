@@ -109,9 +109,10 @@ def test_int8_bench_puts_the_pipeline_beside_the_raw_limit(tmp_path, sample):
         assert row["pipeline_median_fps"] > 0 and 0 < row["pipeline_share"] == row["round_shares"][0]
         assert row["pipeline_input"] == got["input"], "the pipeline ran the same compiled model as the raw limit"
         assert row["pipeline_command"].startswith("python -m pipeline -i ")
+        assert 0.3 < row["infer_cpu_share"] < 1, "inference takes most of the pipeline's CPU, not all of it"
     md = bench_int8.markdown({"movenet": got}, {"cpu": "x", "cores": 2, "openvino": "y"}, "python scripts/bench_int8.py")
-    assert "| pipeline FPS (median) | pipeline × raw | per round |" in md
+    assert "| pipeline FPS (median) | pipeline × raw | per round | inference's share of the pipeline's CPU |" in md
     assert f"| {got['rows'][0]['pipeline_share']:.2f} |" in md
     raw_only = bench_int8.measure([("a", model)], "movenet", clip, rounds=1, seconds=1)
     assert "pipeline_share" not in raw_only["rows"][0]
-    assert "| – | – | – |" in bench_int8.markdown({"movenet": raw_only}, {"cpu": "x", "cores": 2, "openvino": "y"}, "c")
+    assert "| – | – | – | – |" in bench_int8.markdown({"movenet": raw_only}, {"cpu": "x", "cores": 2, "openvino": "y"}, "c")
