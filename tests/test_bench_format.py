@@ -15,7 +15,7 @@ def test_tiny_bench_writes_the_table_and_json(tmp_path, sample):
                            "--raw-seconds", "1", "--workers", "1", "--noise-frames", "0", "--sources-ks", "1",
                            "--sources-seconds", "5", "--http-sources", "2", "--http-viewers", "1",
                            "--http-rounds", "1", "--http-seconds", "2", "--out", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=1800, check=False)
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "BENCHMARKS.md").read_text()
     assert ("| model | input | precision | raw FPS | pipeline FPS, video written | ratio | pipeline FPS, no output "
@@ -91,3 +91,28 @@ def test_real_maps_check_counts_different_people_not_pieces():
                                          "frames_5_matched": 0}
     found[0].append(pose(498, 102))
     assert rmc.against(found, truth)["frames_5_matched"] == 1
+
+
+def test_int8_bench_puts_the_pipeline_beside_the_raw_limit(tmp_path, sample):
+    """``scripts/bench_int8.py`` runs the pipeline on each variant in the same rounds as its raw
+    limit and reports the share; here with MoveNet as both variants (no quantization needed)."""
+    from tests.helpers import make_clip
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_int8
+
+    clip = make_clip(tmp_path / "clip.avi", frames=30, size=(384, 288))
+    model = movenet_model()
+    work = tmp_path / "work"
+    work.mkdir()
+    got = bench_int8.measure([("a", model), ("b", model)], "movenet", clip, rounds=1, seconds=2, work=work)
+    for row in got["rows"]:
+        assert row["pipeline_median_fps"] > 0 and 0 < row["pipeline_share"] == row["round_shares"][0]
+        assert row["pipeline_input"] == got["input"], "the pipeline ran the same compiled model as the raw limit"
+        assert row["pipeline_command"].startswith("python -m pipeline -i ")
+        assert 0.3 < row["infer_cpu_share"] < 1, "inference takes most of the pipeline's CPU, not all of it"
+    md = bench_int8.markdown({"movenet": got}, {"cpu": "x", "cores": 2, "openvino": "y"}, "python scripts/bench_int8.py")
+    assert "| pipeline FPS (median) | pipeline × raw | per round | inference's share of the pipeline's CPU |" in md
+    assert f"| {got['rows'][0]['pipeline_share']:.2f} |" in md
+    raw_only = bench_int8.measure([("a", model)], "movenet", clip, rounds=1, seconds=1)
+    assert "pipeline_share" not in raw_only["rows"][0]
+    assert "| – | – | – | – |" in bench_int8.markdown({"movenet": raw_only}, {"cpu": "x", "cores": 2, "openvino": "y"}, "c")

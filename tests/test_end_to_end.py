@@ -42,11 +42,20 @@ def test_video_output_plays_and_has_every_frame(clip, tmp_path):
     out = tmp_path / "annotated.mp4"
     res = run_ok("-i", str(clip), "-at", "movenet", "-m", movenet_model(), "-no_show", "-o", str(out))
     assert "FPS:" in res.stdout and "Latency:" in res.stdout
-    cap = cv2.VideoCapture(str(out))
-    frames = 0
-    while cap.read()[0]:
+    cap, source = cv2.VideoCapture(str(out)), cv2.VideoCapture(str(clip))
+    frames = red = 0
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
         frames += 1
+        plain = source.read()[1]
+        # the joints are drawn as red dots: count red pixels the input frame does not have
+        b, g, r = (image[..., i].astype(int) for i in range(3))
+        pb, pg, pr = (plain[..., i].astype(int) for i in range(3))
+        red += int(((r > 150) & (g < 90) & (b < 90) & ~((pr > 150) & (pg < 90) & (pb < 90))).sum())
     assert frames == 24
+    assert red > 24 * 20, f"skeletons drawn into the video: {red} red pixels in 24 frames"
 
 
 def test_raw_output_prints_every_frames_people(clip):
