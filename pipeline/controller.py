@@ -36,6 +36,7 @@ from . import transport
 from .config import MODE_TITLES, MODES, PipelineConfig
 from .ctl import ControlSocket, Later, Responder, bind_page_socket, check_control_address
 from .errors import EXIT_FAILURE, EXIT_OK, Interrupted, PipelineError, ResourceError, UsageError, printable
+from .lifetime import spawning
 from .lifetime.guardian import Guardian
 from .models import Family
 from .messages import (AddSource, CaptureLost, ControlReply, ControlRequest, EndOfStream, FrameTimes, Log, Message,
@@ -240,6 +241,7 @@ class Controller:
     # -- running -----------------------------------------------------------------------------
     def run(self) -> int:
         """Run the pipeline to its end; return the exit code."""
+        spawning.install()  # a stage whose controller dies as it starts it exits quietly
         _STATUS_OWNER.append(self)
         old_int = signal.signal(signal.SIGINT, self._on_signal)
         old_term = signal.signal(signal.SIGTERM, self._on_signal)

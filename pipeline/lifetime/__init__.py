@@ -6,4 +6,7 @@ run's directory and shared-memory rings; :mod:`pipeline.lifetime.guardian` is a 
 started before the first of them, that removes what is left of the run if the controller is
 killed (SIGKILL, the OOM killer) at any moment, and simply exits when the controller ends as it
 should.
+
+:mod:`pipeline.lifetime.spawning` covers the last gap: a stage the controller was starting when
+it died exits without a traceback.
 """
