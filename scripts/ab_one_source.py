@@ -31,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import stop_pipeline  # noqa: E402
+
 MODEL = "models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-0001.xml"
 CLIP = "media/cams-mpeg4-15fps-00.avi"
 
@@ -70,17 +72,7 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
         time.sleep(seconds)
         s1 = status(address) or {}
     finally:
-        if proc.poll() is None:
-            try:
-                from pipeline.ctl import request
-                request(address, "stop", timeout_s=5.0)
-            except Exception:  # noqa: BLE001 - stopping anyway
-                proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_pipeline(proc, address)
     a, b = next(iter(s0["sources"].values())), next(iter(s1["sources"].values()))
     span = (b["last_out_ns"] - a["last_out_ns"]) / 1e9
     queues = (s1.get("window") or {}).get("queues") or {}

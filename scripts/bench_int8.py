@@ -35,6 +35,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchlib import stop_pipeline
 from rawlimit import throughput
 
 from pipeline.config import InferenceConfig
@@ -106,17 +107,7 @@ def pipeline_fps(path: str, family: str, clip: Path, seconds: float, work: Path,
         b = _first_source(_status(address))
         cpu1 = {pid: _cpu_s(pid) for pid in pids}
     finally:
-        if proc.poll() is None:
-            try:
-                from pipeline.ctl import request
-                request(address, "stop", timeout_s=5.0)
-            except Exception:  # noqa: BLE001 - stopping it anyway
-                proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_pipeline(proc, address)
     span = (b.get("last_out_ns", 0) - a.get("last_out_ns", 0)) / 1e9
     meta = json.loads(report.read_text()).get("meta", {}) if report.exists() else {}
     rel = os.path.relpath(clip, ROOT) if str(clip).startswith(str(ROOT)) else str(clip)

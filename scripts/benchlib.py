@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -45,3 +46,19 @@ def make_clip(source: Path, out: Path, frames: int = 300) -> Path:
         n += 1
     writer.release()
     return out
+
+
+def stop_pipeline(proc: subprocess.Popen, address: str) -> None:
+    """End a pipeline a benchmark started: ``ctl stop`` (its frames in flight finish), else
+    SIGTERM, and SIGKILL after a minute."""
+    if proc.poll() is None:
+        try:
+            from pipeline.ctl import request
+            request(address, "stop", timeout_s=5.0)
+        except Exception:  # noqa: BLE001 - stopping it anyway
+            proc.terminate()
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

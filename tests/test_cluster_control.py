@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import ROOT, make_clip, movenet_model, read_poses, tagged_processes
+from tests.helpers import ROOT, group_left, make_clip, movenet_model, read_poses, tagged_processes
 from tests.test_cluster import by_source, cluster_command, cluster_env, ctl_status
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'posepipe[cluster]')")
@@ -125,21 +125,6 @@ def test_ctrl_c_drains_every_node(tmp_path, sample):
     assert not tagged_processes(tag), "processes left behind"
 
 
-def group_running(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` is still running (zombies do not count)."""
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
 def test_a_live_stream_moves_to_the_other_node_when_its_node_is_lost(tmp_path, rtsp_servers):
     """README, "A node lost": a stream goes on live on the nodes left. The node reading an RTSP
     stream loses its raylet (SIGKILL); the driver moves the stream to the other node, whose
@@ -163,9 +148,9 @@ def test_a_live_stream_moves_to_the_other_node_when_its_node_is_lost(tmp_path, r
         (move,) = state["sources"]["0"]["moves"]
         assert move["from"] == victim and move["to"] == survivor and move["frame"] >= 5
         assert state["nodes"][victim]["lost"] and not state["nodes"][survivor]["lost"]
-        while group_running(orphan) and time.monotonic() - killed < 60:
+        while group_left(orphan) and time.monotonic() - killed < 60:
             time.sleep(0.5)
-        assert not group_running(orphan), "the lost node's pipeline ran on for a minute"
+        assert not group_left(orphan), "the lost node's pipeline ran on for a minute"
         assert proc.poll() is None, "the run ended"
         stopped = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, "stop", "--timeout", "30"],
                                  cwd=ROOT, capture_output=True, text=True, check=False)

@@ -13,29 +13,13 @@ import pytest
 
 from pipeline.ring import pipeline_segments
 from tests.conftest import SHM_TAG
-from tests.helpers import Running, make_clip, movenet_model, read_poses, tagged_processes
+from tests.helpers import Running, group_left, make_clip, movenet_model, read_poses, tagged_processes
 from tests.test_reliability import assert_poses_file_whole, count_video_frames
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, sample):
     return make_clip(tmp_path_factory.mktemp("sig") / "clip.avi", frames=24)
-
-
-def group_left(pgid: int) -> list[int]:
-    """Live processes of process group ``pgid`` (zombies excluded)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(pid))
-    return found
 
 
 @pytest.mark.parametrize("how, to_group", [(signal.SIGTERM, True), (signal.SIGHUP, True), (signal.SIGHUP, False),
