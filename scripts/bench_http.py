@@ -92,6 +92,17 @@ class Viewer(threading.Thread):
                 self.error = str(exc)
 
 
+def watch(crowd: list[Viewer], seconds: float) -> float:
+    """Let the viewers count what they receive for ``seconds``; returns the time really spent."""
+    for v in crowd:
+        v.counting = True
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    for v in crowd:
+        v.counting = False
+    return time.monotonic() - t0
+
+
 def run_once(setup: int, clips: list[Path], model: str, seconds: float, viewers: int, work: Path) -> dict[str, Any]:
     address = f"ipc://{work}/ctl-{setup}-{time.monotonic_ns()}"
     port = free_port()
@@ -125,13 +136,7 @@ def run_once(setup: int, clips: list[Path], model: str, seconds: float, viewers:
         pids = {"controller": proc.pid, **state["stages"]}
         before = {label: bench_sources.cpu_seconds(pid) for label, pid in pids.items()}
         frames0 = request(address, "status", timeout_s=5).state["frames"]
-        for v in crowd:
-            v.counting = True
-        t0 = time.monotonic()
-        time.sleep(seconds)
-        for v in crowd:
-            v.counting = False
-        elapsed = time.monotonic() - t0
+        elapsed = watch(crowd, seconds)
         after = {label: bench_sources.cpu_seconds(pid) for label, pid in pids.items()}
         frames = request(address, "status", timeout_s=5).state["frames"] - frames0
         cpu = {label: after[label] - before[label] for label in pids
@@ -239,13 +244,7 @@ def capacity(sources: int = 8, viewers: int = 4, seconds: float = 10.0, fps: flo
                 v.start()
             time.sleep(3.0)
             cpu0, offered0 = bench_sources.cpu_seconds(child.pid), offered[0]
-            for v in crowd:
-                v.counting = True
-            t0 = time.monotonic()
-            time.sleep(seconds)
-            for v in crowd:
-                v.counting = False
-            elapsed = time.monotonic() - t0
+            elapsed = watch(crowd, seconds)
             cpu = (bench_sources.cpu_seconds(child.pid) or 0.0) - (cpu0 or 0.0)
             made = offered[0] - offered0
         finally:
