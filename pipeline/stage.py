@@ -36,7 +36,7 @@ from .errors import PipelineError, printable
 from .messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 from .plan import RunPlan
 from .ring import RingSet, SlotRing, run_segments, unlink_segments
-from .telemetry.memory import pss_mb
+from .telemetry.memory import PssSampler
 
 
 class StopRequested(Exception):
@@ -61,7 +61,7 @@ class Stage:
         self.draining = False  # a draining Stop arrived (only capture acts on it)
         self.started = False  # the controller said Start: every stage is up
         self.cpu_at_start = 0.0  # CPU seconds spent before Start (imports, compilation, warm-up)
-        self.peak_pss_mb = 0.0  # the largest proportional set size sampled so far
+        self.pss = PssSampler()  # proportional set size, read every few seconds (it is costly)
         self._last_stats = time.monotonic()
         self._pollers: dict[tuple[int, ...], zmq.Poller] = {}
         self.busy_ns = 0
@@ -140,15 +140,19 @@ class Stage:
 
     def figures(self) -> dict[str, Any]:
         """This stage's figures for the last telemetry period (extended by subclasses), with the
-        process's whole-run CPU time and memory."""
+        process's whole-run CPU time and memory (proportional memory read afresh every few
+        seconds, and for the final report)."""
         figs = {"items": self.items, "busy_ms": self.busy_ns / 1e6, **process_figures()}
         figs["cpu_run_s"] = figs["cpu_s"] - self.cpu_at_start if self.started else 0.0
-        self.peak_pss_mb = figs["peak_pss_mb"] = max(self.peak_pss_mb, figs["pss_mb"])
+        figs["pss_mb"] = self.pss.sample()
+        figs["peak_pss_mb"] = self.pss.peak_mb
         return figs
 
     def maybe_report(self, force: bool = False, final: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._last_stats >= self.config.telemetry_period:
+            if final:
+                self.pss.sample(force=True)
             self.emit(StageStats(self.label, self.figures(), final=final))
             self._last_stats = now
             self.busy_ns = 0
@@ -164,8 +168,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def process_figures() -> dict[str, float]:
-    """CPU seconds used so far (all threads), resident, peak resident and proportional memory
-    (MiB), open fds."""
+    """CPU seconds used so far (all threads), resident and peak resident memory (MiB), open fds."""
     try:
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * _PAGE / 2**20
@@ -176,8 +179,7 @@ def process_figures() -> dict[str, float]:
     except OSError:
         fds = 0
     return {"cpu_s": time.process_time(), "rss_mb": rss,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "pss_mb": pss_mb(),
-            "fds": fds}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "fds": fds}
 
 
 def _raise_stop(signum: int, frame: object) -> None:

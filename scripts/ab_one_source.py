@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_down_camera import TAG_ENV, cpu_by_process, host_idle  # noqa: E402
 from benchlib import stop_pipeline  # noqa: E402
 
 MODEL = "models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-0001.xml"
@@ -53,7 +54,8 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
     address = f"ipc://{work}/ab.ctl"
     argv = [sys.executable, "-m", "pipeline", "-i", CLIP, "--loop", "-at", "openpose", "-m", MODEL, "-no_show",
             "--control", address, *extra]
-    env = dict(os.environ, PYTHONPATH=str(tree))
+    tag = f"ab-{os.getpid()}-{time.monotonic_ns()}"
+    env = dict(os.environ, PYTHONPATH=str(tree), **{TAG_ENV: tag})
     with open(work / "ab.log", "w") as log:
         proc = subprocess.Popen(argv, cwd=tree, env=env, stdout=log, stderr=log)
     try:
@@ -69,15 +71,32 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
             time.sleep(0.5)
         time.sleep(warmup)
         s0 = status(address) or {}
+        c0, h0 = cpu_by_process(tag), host_idle()
         time.sleep(seconds)
         s1 = status(address) or {}
+        c1, h1 = cpu_by_process(tag), host_idle()
     finally:
         stop_pipeline(proc, address)
     a, b = next(iter(s0["sources"].values())), next(iter(s1["sources"].values()))
     span = (b["last_out_ns"] - a["last_out_ns"]) / 1e9
     queues = (s1.get("window") or {}).get("queues") or {}
-    return {"fps": (b["frames"] - a["frames"]) / span, "p50": b["latency_ms"]["p50"], "p95": b["latency_ms"]["p95"],
-            "window": s1.get("in_flight_limit"), "requests": (queues.get("infer") or {}).get("requests")}
+    frames = b["frames"] - a["frames"]
+    cpu: dict[str, float] = {}  # CPU ms per frame out, by process name
+    for pid, (name, after) in c1.items():
+        if pid in c0:
+            cpu[name] = cpu.get(name, 0.0) + (after - c0[pid][1]) * 1000 / max(1, frames)
+    idle = (h1[0] - h0[0]) / max(1e-9, h1[1] - h0[1])
+    return {"fps": frames / span, "p50": b["latency_ms"]["p50"], "p95": b["latency_ms"]["p95"],
+            "window": s1.get("in_flight_limit"), "requests": (queues.get("infer") or {}).get("requests"),
+            "cpu_ms": cpu, "idle": idle}
+
+
+def run_raw(seconds: float) -> dict[str, Any]:
+    """The raw OpenVINO limit of the same model on the same clip's frame size (scripts/rawlimit.py)."""
+    import rawlimit
+    r = rawlimit.measure(str(ROOT / MODEL), "openpose", str(ROOT / CLIP), seconds=seconds, latency_seconds=0)
+    return {"fps": r["throughput"]["fps"], "p50": float("nan"), "p95": float("nan"), "window": None,
+            "requests": r["throughput"]["requests"]}
 
 
 def run_omz(seconds: float, work: Path) -> dict[str, Any]:
@@ -105,6 +124,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=6.0)
     parser.add_argument("--no-omz", action="store_true")
+    parser.add_argument("--raw", action="store_true", help="the raw OpenVINO limit too, each round")
     parser.add_argument("--json")
     ns = parser.parse_args()
     variants = [parse_variant(v) for v in ns.variant]
@@ -115,7 +135,7 @@ def main() -> int:
     if not (ROOT / CLIP).exists():
         print(f"error: {CLIP} is missing (python scripts/bench_sources.py makes it)", file=sys.stderr)
         return 1
-    labels = [v[0] for v in variants] + ([] if ns.no_omz else ["omz demo"])
+    labels = [v[0] for v in variants] + ([] if ns.no_omz else ["omz demo"]) + (["raw limit"] if ns.raw else [])
     got: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
     loads = []
     with tempfile.TemporaryDirectory(prefix="posepipe-ab-") as tmp:
@@ -124,20 +144,25 @@ def main() -> int:
                 loads.append(os.getloadavg()[0])
                 if label == "omz demo":
                     r = run_omz(ns.seconds, Path(tmp))
+                elif label == "raw limit":
+                    r = run_raw(ns.seconds)
                 else:
                     _, tree, extra = next(v for v in variants if v[0] == label)
                     r = run_pipeline(tree, extra, ns.seconds, ns.warmup, Path(tmp))
                 got[label].append(r)
+                cpu = " ".join(f"{k} {v:.2f}" for k, v in sorted(r.get("cpu_ms", {}).items()))
+                more = f"; CPU ms/frame: {cpu}; host idle {r['idle']:.1%}" if cpu else ""
                 print(f"round {rnd + 1} {label}: {r['fps']:.1f} FPS, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
-                      f"window {r['window']}, requests {r['requests']}", file=sys.stderr, flush=True)
+                      f"window {r['window']}, requests {r['requests']}{more}", file=sys.stderr, flush=True)
     ref = labels[0]
     from pipeline.telemetry.machine import machine_description
     machine = machine_description()
     print(f"Machine: {machine['cpu']}, {machine['cores']} cores, OpenVINO {machine['openvino']}; "
           f"{ns.rounds} rounds of {ns.seconds:g} s; load average {min(loads):.1f}–{max(loads):.1f}")
     print()
-    print(f"| variant | FPS (median) | × {ref} (median of rounds) | p50 ms | p95 ms | window | requests |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| variant | FPS (median) | × {ref} (median of rounds) | p50 ms | p95 ms | window | requests "
+          "| CPU ms/frame outside inference | host idle |")
+    print("|---|---|---|---|---|---|---|---|---|")
     summary = {}
     for label in labels:
         rows = got[label]
@@ -146,8 +171,12 @@ def main() -> int:
                           "p50": statistics.median(r["p50"] for r in rows),
                           "p95": statistics.median(r["p95"] for r in rows), "runs": rows}
         s = summary[label]
+        outside, idle = "–", "–"
+        if rows[0].get("cpu_ms"):
+            outside = f"{statistics.median(sum(v for k, v in r['cpu_ms'].items() if k != 'pp-infer') for r in rows):.2f}"
+            idle = f"{statistics.median(r['idle'] for r in rows):.1%}"
         print(f"| {label} | {s['fps']:.1f} | {ratio:.3f} | {s['p50']:.0f} | {s['p95']:.0f} | {rows[-1]['window']} | "
-              f"{rows[-1]['requests']} |")
+              f"{rows[-1]['requests']} | {outside} | {idle} |")
     if ns.json:
         Path(ns.json).write_text(json.dumps({"machine": machine, "variants": ns.variant, "summary": summary}, indent=1))
     return 0

@@ -62,16 +62,23 @@ class Preprocess(Stage):
 
     def run(self) -> None:
         while True:
-            ready = self.poll([self.inp, self.credits], self._timeout_ms())
-            if self.credits in ready:
-                for msg in transport.drain(self.credits):
-                    if isinstance(msg, Finished):
-                        self.finished = max(self.finished, msg.upto)
-            if self.inp in ready:
-                self._receive()
+            # the sink's Finished matters only when every tensor slot is taken: otherwise it is
+            # taken in passing, and does not wake this process once a frame for nothing
+            listen = [self.inp, self.credits] if self._slots_full() else [self.inp]
+            self.poll(listen, self._timeout_ms())
+            self._take_finished()
+            self._receive()
             self._admit()
             if self.pending and self._batch_due():
                 self._flush()
+
+    def _take_finished(self) -> None:
+        for msg in transport.drain(self.credits):
+            if isinstance(msg, Finished):
+                self.finished = max(self.finished, msg.upto)
+
+    def _slots_full(self) -> bool:
+        return self.admitted - self.finished >= self.tensors.slots
 
     def _receive(self) -> None:
         """Take everything waiting; a frame of a source already seen this far is released."""
@@ -92,7 +99,7 @@ class Preprocess(Stage):
         while self.backlog:
             msg = self.backlog[0]
             if isinstance(msg, Frame):
-                if self.admitted - self.finished >= self.tensors.slots:
+                if self._slots_full():
                     return
                 if not self.pending:
                     self.pending_since = time.monotonic_ns()
