@@ -11,7 +11,6 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 

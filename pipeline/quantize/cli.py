@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
     sizes = ", ".join(f"{w}x{h}" for h, w in done["sizes"])
     ignored = f", {done['ignored']} head operations kept in floating point" if done["ignored"] else ""
