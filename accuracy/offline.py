@@ -13,7 +13,7 @@ from pipeline.errors import UsageError
 from pipeline.eval.coco import Annotations, score
 from pipeline.models.families import Family, ModelPlan, match_outputs, plan_model
 from pipeline.models.inputs import input_converter, letterbox
-from stages.decode.registry import make_decoder, to_frame, weak_filter
+from stages.decode.registry import make_decoder, reported, to_frame, weak_filter
 
 Item = tuple[str, int]  # an image's path and its COCO id
 
@@ -94,14 +94,7 @@ class OfflineScorer:
             for port in ports:
                 out = np.asarray(result[port])
                 maps.append(out.transpose(0, 3, 1, 2) if family.output_layout == "NHWC" and out.ndim == 4 else out)
-        keypoints, scores = decode(maps)
-        keypoints = np.ascontiguousarray(keypoints, np.float32)
-        scores = np.ascontiguousarray(scores, np.float32)
-        keep = scores >= self.threshold
-        keypoints, scores = keypoints[keep], scores[keep]
-        if weak is not None and len(scores):
-            keep = weak(keypoints, scores)
-            keypoints, scores = keypoints[keep], scores[keep]
+        keypoints, scores = reported(*decode(maps), self.threshold, weak)
         to_frame(keypoints, scale, 0.0, 0.0, frame.shape[1], frame.shape[0])
         return keypoints, scores
 

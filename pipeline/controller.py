@@ -666,7 +666,7 @@ class Controller:
         own = peak_rss_mb()
         meta["peak_rss_total_mb"] = round(sum(peak.values()) + own, 1)
         # the honest total: shared libraries and rings counted once across processes (stages'
-        # peaks as sampled each telemetry period, and the controller's own now)
+        # peaks as sampled every 10 s and at their end, and the controller's own now)
         pss = {label: round(f.get("peak_pss_mb", 0.0), 1) for label, f in self.figures.items()}
         meta["peak_pss_total_mb"] = round(sum(pss.values()) + pss_mb(), 1)
         return meta

@@ -20,7 +20,6 @@ import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
-import resource
 import shutil
 import signal
 import sys
@@ -36,7 +35,7 @@ from .errors import PipelineError, printable
 from .messages import Log, Message, SetMode, Start, Stop, StageError, StageReady, StageStats
 from .plan import RunPlan
 from .ring import RingSet, SlotRing, run_segments, unlink_segments
-from .telemetry.memory import PssSampler
+from .telemetry.memory import PssSampler, peak_rss_mb, rss_mb
 
 
 class StopRequested(Exception):
@@ -164,22 +163,13 @@ class Stage:
             self.poll([], 200)
 
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
 def process_figures() -> dict[str, float]:
     """CPU seconds used so far (all threads), resident and peak resident memory (MiB), open fds."""
-    try:
-        with open("/proc/self/statm") as f:
-            rss = int(f.read().split()[1]) * _PAGE / 2**20
-    except OSError:
-        rss = 0.0
     try:
         fds = len(os.listdir("/proc/self/fd"))
     except OSError:
         fds = 0
-    return {"cpu_s": time.process_time(), "rss_mb": rss,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "fds": fds}
+    return {"cpu_s": time.process_time(), "rss_mb": rss_mb(), "peak_rss_mb": peak_rss_mb(), "fds": fds}
 
 
 def _raise_stop(signum: int, frame: object) -> None:

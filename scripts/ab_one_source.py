@@ -31,23 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_down_camera import TAG_ENV, cpu_by_process, host_idle  # noqa: E402
-from benchlib import stop_pipeline  # noqa: E402
+from benchlib import TAG_ENV, cpu_by_process, ctl_status, host_idle, stop_pipeline  # noqa: E402
 
 MODEL = "models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-0001.xml"
 CLIP = "media/cams-mpeg4-15fps-00.avi"
-
-
-def status(address: str) -> dict[str, Any] | None:
-    import zmq
-
-    from pipeline.ctl import request
-    from pipeline.messages import WireError
-    try:
-        reply = request(address, "status", timeout_s=5.0)
-    except (zmq.ZMQError, WireError):
-        return None
-    return reply.state if reply.ok else None
 
 
 def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, work: Path) -> dict[str, Any]:
@@ -63,17 +50,17 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"pipeline exited ({proc.returncode}): {(work / 'ab.log').read_text()[-300:]}")
-            s = status(address)
+            s = ctl_status(address)
             if s and any(v["frames"] > 0 for v in (s.get("sources") or {}).values()):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("no frame out within 120 s")
             time.sleep(0.5)
         time.sleep(warmup)
-        s0 = status(address) or {}
+        s0 = ctl_status(address) or {}
         c0, h0 = cpu_by_process(tag), host_idle()
         time.sleep(seconds)
-        s1 = status(address) or {}
+        s1 = ctl_status(address) or {}
         c1, h1 = cpu_by_process(tag), host_idle()
     finally:
         stop_pipeline(proc, address)

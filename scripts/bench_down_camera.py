@@ -42,8 +42,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.ctl.client import request
-from pipeline.telemetry.machine import machine_description
+from benchlib import TAG_ENV, cpu_by_process, host_idle  # noqa: E402  (the scripts folder is sys.path[0])
+from pipeline.ctl.client import request  # noqa: E402
+from pipeline.telemetry.machine import machine_description  # noqa: E402
 
 HPE1 = ROOT / "models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-0001.xml"
 
@@ -76,39 +77,6 @@ def refused_url() -> str:
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     return f"rtsp://127.0.0.1:{port}/cam"
-
-
-TAG_ENV = "POSEPIPE_BENCH_TAG"  # in every process of a run (inherited): how its CPU time is found
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_by_process(tag: str) -> dict[int, tuple[str, float]]:
-    """CPU seconds so far of every live process whose environment holds ``TAG_ENV=tag``, by pid
-    (with its name: ``pp-infer``, ``python`` for the controller, …)."""
-    needle = f"{TAG_ENV}={tag}".encode()
-    found = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if needle not in f.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name = stat[stat.find(b"(") + 1:stat.rfind(b")")].decode(errors="replace")
-        fields = stat[stat.rfind(b")") + 2:].split()
-        found[int(pid)] = (name, (int(fields[11]) + int(fields[12])) / TICK)
-    return found
-
-
-def host_idle() -> tuple[float, float]:
-    """The host's idle and total CPU time so far (``/proc/stat``), in ticks."""
-    with open("/proc/stat") as f:
-        fields = [float(x) for x in f.readline().split()[1:]]
-    return fields[3] + fields[4], sum(fields)
 
 
 def one_run(model_args: list[str], clip: str, frames: int, camera: str | None,

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_sources
+import benchlib
 import numpy as np
 
 from pipeline.ctl import request
@@ -134,10 +135,10 @@ def run_once(setup: int, clips: list[Path], model: str, seconds: float, viewers:
                 v.start()
             time.sleep(3.0)  # the wishes reach the sink, the first pictures go out
         pids = {"controller": proc.pid, **state["stages"]}
-        before = {label: bench_sources.cpu_seconds(pid) for label, pid in pids.items()}
+        before = {label: benchlib.cpu_seconds(pid) for label, pid in pids.items()}
         frames0 = request(address, "status", timeout_s=5).state["frames"]
         elapsed = watch(crowd, seconds)
-        after = {label: bench_sources.cpu_seconds(pid) for label, pid in pids.items()}
+        after = {label: benchlib.cpu_seconds(pid) for label, pid in pids.items()}
         frames = request(address, "status", timeout_s=5).state["frames"] - frames0
         cpu = {label: after[label] - before[label] for label in pids
                if after.get(label) is not None and before.get(label) is not None}
@@ -243,9 +244,9 @@ def capacity(sources: int = 8, viewers: int = 4, seconds: float = 10.0, fps: flo
             for v in crowd:
                 v.start()
             time.sleep(3.0)
-            cpu0, offered0 = bench_sources.cpu_seconds(child.pid), offered[0]
+            cpu0, offered0 = benchlib.cpu_seconds(child.pid), offered[0]
             elapsed = watch(crowd, seconds)
-            cpu = (bench_sources.cpu_seconds(child.pid) or 0.0) - (cpu0 or 0.0)
+            cpu = (benchlib.cpu_seconds(child.pid) or 0.0) - (cpu0 or 0.0)
             made = offered[0] - offered0
         finally:
             stop.set()

@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchlib import stop_pipeline
+from benchlib import cpu_seconds, ctl_status, stop_pipeline
 from rawlimit import throughput
 
 from pipeline.config import InferenceConfig
@@ -56,28 +56,6 @@ def sources() -> dict[str, Path | None]:
             "tfpose-mobilenet-thin": cached_file(_tfpose_spec())}
 
 
-def _status(address: str) -> dict[str, Any]:
-    import zmq
-
-    from pipeline.ctl import request
-    from pipeline.messages import WireError
-    try:
-        reply = request(address, "status", timeout_s=5.0)
-    except (zmq.ZMQError, WireError):
-        return {}
-    return reply.state if reply.ok else {}
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of process ``pid`` so far; 0 when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _first_source(state: dict[str, Any]) -> dict[str, Any]:
     return next(iter((state.get("sources") or {}).values()), {})
 
@@ -93,19 +71,19 @@ def pipeline_fps(path: str, family: str, clip: Path, seconds: float, work: Path,
                                 cwd=ROOT, stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 180
-        while _first_source(_status(address)).get("frames", 0) == 0:
+        while _first_source(ctl_status(address) or {}).get("frames", 0) == 0:
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text().strip().splitlines()[-1:] or ["no output"]
                 raise PipelineError(f"the pipeline on {os.path.basename(path)} did not run: {tail[0][:200]}")
             time.sleep(0.5)
         time.sleep(3.0)  # the window settles
-        state = _status(address)
+        state = ctl_status(address) or {}
         a = _first_source(state)
         pids = {int(pid): label for label, pid in (state.get("stages") or {}).items()} | {proc.pid: "controller"}
-        cpu0 = {pid: _cpu_s(pid) for pid in pids}
+        cpu0 = {pid: (cpu_seconds(pid) or 0.0) for pid in pids}
         time.sleep(seconds)
-        b = _first_source(_status(address))
-        cpu1 = {pid: _cpu_s(pid) for pid in pids}
+        b = _first_source(ctl_status(address) or {})
+        cpu1 = {pid: (cpu_seconds(pid) or 0.0) for pid in pids}
     finally:
         stop_pipeline(proc, address)
     span = (b.get("last_out_ns", 0) - a.get("last_out_ns", 0)) / 1e9

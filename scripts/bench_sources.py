@@ -60,7 +60,6 @@ CLIP_CROP = (768, 432, 72)  # width, height, top row: the bench clip's 16:9 crop
 DEFAULT_MODELS = "hpe-0001,movenet"
 DEFAULT_KS = "1,2,4,8,16"
 SETUPS = ("one pipeline", "separate pipelines", "OMZ demo loops")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- clips --------------------------------------------------------------------------------------
@@ -117,16 +116,6 @@ def _encode_mpeg4(sample: Path, out: Path, offset: int, total: int, ffmpeg: str)
 
 # -- processes ----------------------------------------------------------------------------------
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process, None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-        return (int(rest[11]) + int(rest[12])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def role(label: str) -> str:
     """A process's kind: "capture0.0" -> "capture", "decode1.0" -> "decode"."""
     return label.rstrip("0123456789.")
@@ -143,7 +132,7 @@ def cpu_by_role(before: dict[int, tuple[str, float]], after: dict[int, tuple[str
 
 
 def _sample_cpu(pids: dict[int, str]) -> dict[int, tuple[str, float]]:
-    return {pid: (kind, cpu) for pid, kind in pids.items() if (cpu := cpu_seconds(pid)) is not None}
+    return {pid: (kind, cpu) for pid, kind in pids.items() if (cpu := benchlib.cpu_seconds(pid)) is not None}
 
 
 def _die_with_parent() -> None:
@@ -209,15 +198,7 @@ class Pipeline:
         return "python " + " ".join(_rel(a) for a in argv)
 
     def status(self) -> dict[str, Any] | None:
-        import zmq
-
-        from pipeline.ctl import request
-        from pipeline.messages import WireError
-        try:
-            reply = request(self.address, "status", timeout_s=5.0)
-        except (zmq.ZMQError, WireError):
-            return None
-        return reply.state if reply.ok else None
+        return benchlib.ctl_status(self.address)
 
     def stop(self) -> None:
         import zmq

@@ -1,13 +1,17 @@
-"""What the bench scripts share: the models they measure and the clip they measure them on.
+"""What the bench scripts share: the models they measure, the clip they measure them on, and
+how they read a running pipeline (its ``ctl status``, its processes' CPU time, the host's idle
+time) and stop it.
 
-:mod:`scripts.bench` (``make bench``), :mod:`scripts.bench_sources` and
-:mod:`scripts.bench_cluster` import this module, never each other.
+Every bench script takes these from here rather than from another script (``scripts/bench.py``
+still runs the others' sections, and ``bench_http`` makes its clips as ``bench_sources`` does).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -15,6 +19,8 @@ import numpy as np
 from pipeline.models.fetch import cached_movenet  # the scripts that import this put the root on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
+TAG_ENV = "POSEPIPE_BENCH_TAG"  # in every process of a run (inherited): how its CPU time is found
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 STANDIN = ROOT / "models" / "omz" / "intel"
 
 
@@ -62,3 +68,58 @@ def stop_pipeline(proc: subprocess.Popen, address: str) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def ctl_status(address: str) -> dict[str, Any] | None:
+    """The pipeline's ``ctl status`` state, or None when it does not answer (yet, or any more)."""
+    import zmq
+
+    from pipeline.ctl import request
+    from pipeline.messages import WireError
+    try:
+        reply = request(address, "status", timeout_s=5.0)
+    except (zmq.ZMQError, WireError):
+        return None
+    return reply.state if reply.ok else None
+
+
+def _stat_fields(stat: bytes) -> tuple[str, float]:
+    """A ``/proc/PID/stat`` line's process name and CPU seconds (user + system)."""
+    name = stat[stat.find(b"(") + 1:stat.rfind(b")")].decode(errors="replace")
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return name, (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a live process, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return _stat_fields(f.read())[1]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_by_process(tag: str) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every live process whose environment holds ``TAG_ENV=tag``, by pid
+    (with its name: ``pp-infer``, ``python`` for the controller, …)."""
+    needle = f"{TAG_ENV}={tag}".encode()
+    found = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                found[int(pid)] = _stat_fields(f.read())
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def host_idle() -> tuple[float, float]:
+    """The host's idle and total CPU time so far (``/proc/stat``), in ticks."""
+    with open("/proc/stat") as f:
+        fields = [float(x) for x in f.readline().split()[1:]]
+    return fields[3] + fields[4], sum(fields)

@@ -229,8 +229,8 @@ class Infer(Stage):
             # a worker's WorkerReady matters only when there are maps to hand out: otherwise it is
             # taken in passing (before the next dispatch), and does not wake this process once a
             # frame for nothing
-            listen = [self.inp, self.work, self._wake_r] if self.decodable else [self.inp, self._wake_r]
-            ready = self.poll(listen, 200)
+            hear_workers = bool(self.decodable)
+            ready = self.poll([self.inp, self.work, self._wake_r] if hear_workers else [self.inp, self._wake_r], 200)
             self._adopt_engines()
             if self._wake_r in ready:
                 self._collect()
@@ -243,7 +243,8 @@ class Infer(Stage):
                         self.waiting.append(msg)
                     elif isinstance(msg, EndOfStream):
                         transport.send(self.sink, msg)
-            self._worker_messages()
+            if self.work in ready or not hear_workers:
+                self._worker_messages()
             self._start()
             self._dispatch()
 

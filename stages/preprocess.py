@@ -65,9 +65,10 @@ class Preprocess(Stage):
             # the sink's Finished matters only when every tensor slot is taken: otherwise it is
             # taken in passing, and does not wake this process once a frame for nothing
             listen = [self.inp, self.credits] if self._slots_full() else [self.inp]
-            self.poll(listen, self._timeout_ms())
+            ready = self.poll(listen, self._timeout_ms())
             self._take_finished()
-            self._receive()
+            if self.inp in ready:
+                self._receive()
             self._admit()
             if self.pending and self._batch_due():
                 self._flush()

@@ -27,6 +27,13 @@ def jobs_of(state: dict, node: str) -> list[dict]:
     return [j for j in jobs.values() if j.get("code") is None] if isinstance(jobs, dict) else []
 
 
+def ctl(address: str, *command: str) -> None:
+    """``python -m pipeline.ctl ADDRESS COMMAND…`` as a user types it; it must succeed."""
+    done = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, *command, "--timeout", "30"],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def until(address: str, check, timeout: float, what: str) -> dict:
     deadline = time.monotonic() + timeout
     state: dict = {}
@@ -70,9 +77,7 @@ def test_mode_restart_and_stop_reach_every_node(tmp_path, sample):
     try:
         state = both_nodes_running(address)
         assert all(j.get("mode") == "user" for n in ("node1", "node2") for j in jobs_of(state, n))
-        switched = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, "mode", "latency", "--timeout",
-                                   "30"], cwd=ROOT, capture_output=True, text=True, check=False)
-        assert switched.returncode == 0, switched.stderr
+        ctl(address, "mode", "latency")
         until(address, lambda s: all(j.get("mode") == "latency" for n in ("node1", "node2") for j in jobs_of(s, n))
               and all(jobs_of(s, n) for n in ("node1", "node2")), 60, "every node in Min latency mode")
 
@@ -84,9 +89,7 @@ def test_mode_restart_and_stop_reach_every_node(tmp_path, sample):
             j["pid"] != job["pid"] and (j.get("frames") or 0) >= 3 for j in jobs_of(s, "node1")),
             300, "the killed pipeline restarted")
 
-        stopped = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, "stop", "--timeout", "30"],
-                                 cwd=ROOT, capture_output=True, text=True, check=False)
-        assert stopped.returncode == 0, stopped.stderr
+        ctl(address, "stop")
         _, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -152,9 +155,7 @@ def test_a_live_stream_moves_to_the_other_node_when_its_node_is_lost(tmp_path, r
             time.sleep(0.5)
         assert not group_left(orphan), "the lost node's pipeline ran on for a minute"
         assert proc.poll() is None, "the run ended"
-        stopped = subprocess.run([*cluster_command()[:2], "pipeline.ctl", address, "stop", "--timeout", "30"],
-                                 cwd=ROOT, capture_output=True, text=True, check=False)
-        assert stopped.returncode == 0, stopped.stderr
+        ctl(address, "stop")
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:

@@ -6,6 +6,8 @@ import os
 import resource
 import time
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
 
 def pss_mb(pid: int | str = "self") -> float:
     """Proportional set size (MiB): resident memory with each page shared by n processes counted
@@ -25,7 +27,7 @@ def rss_mb() -> float:
     """This process's resident memory now (MiB); 0 where /proc does not tell."""
     try:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            return int(f.read().split()[1]) * _PAGE / 2**20
     except (OSError, ValueError, IndexError):
         return 0.0
 

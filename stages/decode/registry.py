@@ -86,7 +86,7 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
     return decode_all, warmup
 
 
-def weak_filter(plan: ModelPlan) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+def weak_filter(plan: ModelPlan) -> "WeakFilter | None":
     """The family's rule for its weakest people (see :mod:`.plausible`), or None."""
     family = Family.get(plan.family, plan.variant)
     below = float(family.preset.get("upright_below", 0.0))
@@ -94,6 +94,24 @@ def weak_filter(plan: ModelPlan) -> Callable[[np.ndarray, np.ndarray], np.ndarra
         return None
     ratio, seen = float(family.preset.get("upright_min_ratio", 0.6)), family.keypoint_threshold
     return lambda keypoints, scores: plausible.upright(keypoints, scores, below, ratio, seen)
+
+
+WeakFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def reported(keypoints: np.ndarray, scores: np.ndarray, threshold: float,
+             weak: WeakFilter | None) -> tuple[np.ndarray, np.ndarray]:
+    """The people a run reports of a decoder's ``(keypoints, scores)``: those scoring at least
+    ``threshold`` that the family's ``weak`` rule (:func:`weak_filter`) keeps, as contiguous
+    float32 arrays (still in network-input pixels: :func:`to_frame` maps them)."""
+    keypoints = np.ascontiguousarray(keypoints, dtype=np.float32)
+    scores = np.ascontiguousarray(scores, dtype=np.float32)
+    keep = scores >= threshold
+    keypoints, scores = keypoints[keep], scores[keep]
+    if weak is not None and len(scores):
+        keep = weak(keypoints, scores)
+        keypoints, scores = keypoints[keep], scores[keep]
+    return keypoints, scores
 
 
 def default_threshold(plan: ModelPlan) -> float:

@@ -13,7 +13,6 @@ import dataclasses
 import time
 from typing import Any
 
-import numpy as np
 import zmq
 
 from pipeline import transport
@@ -21,7 +20,7 @@ from pipeline.messages import Frame, Poses, Stamp, WorkerReady
 from pipeline.ring import SlotRing
 from pipeline.stage import Stage
 
-from .registry import default_threshold, make_decoder, to_frame, weak_filter
+from .registry import default_threshold, make_decoder, reported, to_frame, weak_filter
 
 
 class DecodeWorker(Stage):
@@ -70,15 +69,8 @@ class DecodeWorker(Stage):
         t0 = time.monotonic_ns()
         frame.stamps[Stamp.DECODE_IN] = t0
         maps = self.maps.views(frame.slot, self.shapes[frame.model])
-        keypoints, scores = self.decoders[frame.model][0](maps)
+        keypoints, scores = reported(*self.decoders[frame.model][0](maps), self.threshold, self.weak)
         del maps
-        keypoints = np.ascontiguousarray(keypoints, dtype=np.float32)
-        scores = np.ascontiguousarray(scores, dtype=np.float32)
-        keep = scores >= self.threshold
-        keypoints, scores = keypoints[keep], scores[keep]
-        if self.weak is not None and len(scores):
-            keep = self.weak(keypoints, scores)
-            keypoints, scores = keypoints[keep], scores[keep]
         to_frame(keypoints, frame.scale, frame.pad_x, frame.pad_y, frame.width, frame.height)
         t1 = time.monotonic_ns()
         frame.stamps[Stamp.DECODE_OUT] = t1
