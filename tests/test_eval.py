@@ -1,9 +1,7 @@
 """``python -m pipeline.eval``: COCO keypoint AP of the whole pipeline on real annotated images.
 
-The real-image tests need COCO val2017 images with their official annotations in
-``$POSEPIPE_COCO`` (default ``~/.cache/posepipe/coco``: ``person_keypoints.json`` and
-``images/``, see ``scripts/coco_subset.py``); without them they skip. The error tests run
-anywhere."""
+The real-image test scores four COCO val2017 photos kept in ``tests/data/coco`` (their official
+annotations, licenses and sources in its ``SOURCES.md``)."""
 
 from __future__ import annotations
 
@@ -13,16 +11,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from tests.helpers import ROOT, movenet_model, read_poses
 
-COCO = Path(os.environ.get("POSEPIPE_COCO", Path.home() / ".cache" / "posepipe" / "coco"))
+COCO = ROOT / "tests" / "data" / "coco"
+# four val2017 photos: a skier; two people; seven; two
 ANNOTATIONS, IMAGES = COCO / "person_keypoints.json", COCO / "images"
-# four val2017 photos (also MMPose's test images): a skier; three, four and five people
-FOUR = (785, 40083, 196141, 197388)
 KEYS = ["AP", "AP50", "AP75", "APm", "APl", "AR", "fps", "images", "detections"]
 
 
@@ -59,39 +53,25 @@ def test_bad_annotations_input_and_options_are_one_line_errors(tmp_path):
                                                         "--results", str(ann)))
 
 
-def _subset(tmp_path: Path, ids: tuple[int, ...]) -> Path:
-    data = json.loads(ANNOTATIONS.read_text())
-    keep = set(ids)
-    data["images"] = [im for im in data["images"] if im["id"] in keep]
-    data["annotations"] = [a for a in data["annotations"] if a["image_id"] in keep]
-    if len(data["images"]) != len(ids):
-        pytest.skip(f"images {sorted(keep - {im['id'] for im in data['images']})} are not in {ANNOTATIONS}")
-    path = tmp_path / "four.json"
-    path.write_text(json.dumps(data))
-    return path
-
-
-@pytest.mark.skipif(not ANNOTATIONS.exists() or not IMAGES.is_dir(), reason=f"no COCO images in {COCO}")
 def test_movenet_ap_on_four_real_photos_agrees_with_an_independent_cocoeval(tmp_path):
     from pycocotools.coco import COCO as Gt
     from pycocotools.cocoeval import COCOeval
 
-    ann = _subset(tmp_path, FOUR)
     figures, results, poses = tmp_path / "r.json", tmp_path / "coco.json", tmp_path / "p.jsonl"
-    done = run_eval("--annotations", str(ann), "--images", str(IMAGES), "-at", "movenet", "-m", movenet_model(),
+    done = run_eval("--annotations", str(ANNOTATIONS), "--images", str(IMAGES), "-at", "movenet", "-m", movenet_model(),
                     "--json", str(figures), "--results", str(results), "--poses-out", str(poses))
     assert done.returncode == 0, done.stderr
     got = json.loads(figures.read_text())
     assert list(got) == KEYS
-    assert got["images"] == 4 and got["detections"] == len(json.loads(results.read_text())) >= 12
+    assert got["images"] == 4 and got["detections"] == len(json.loads(results.read_text())) >= 10
     assert "AP " in done.stdout and "FPS" in done.stdout
-    # 12 people with keypoints, most of them large: MoveNet finds them with AP 0.65 (bf16). The
-    # same results with left and right swapped score 0.0, scaled as if not mapped back from the
-    # network input 0.0, moved 8 px down 0.37.
-    assert got["AP"] >= 0.5 and got["AP50"] >= 0.9, got
+    # 12 people with keypoints: MoveNet finds them with AP 0.61, AP50 0.83 (bf16). The same
+    # results with left and right swapped score 0.0, scaled as if not mapped back from the
+    # network input 0.0, moved 8 px down 0.21.
+    assert got["AP"] >= 0.5 and got["AP50"] >= 0.75, got
 
     # every joint keeps its position: 17 keypoints with a score, inside the photo
-    sizes = {im["file_name"]: (im["width"], im["height"]) for im in json.loads(ann.read_text())["images"]}
+    sizes = {im["file_name"]: (im["width"], im["height"]) for im in json.loads(ANNOTATIONS.read_text())["images"]}
     for record in read_poses(poses):
         w, h = sizes[record["image"]]
         for pose in record["poses"]:
@@ -100,11 +80,11 @@ def test_movenet_ap_on_four_real_photos_agrees_with_an_independent_cocoeval(tmp_
             assert all(0 <= x < w and 0 <= y < h for x, y, _ in kp)
 
     # an independent COCOeval of the poses file gives the same AP
-    ids = {im["file_name"]: im["id"] for im in json.loads(ann.read_text())["images"]}
+    ids = {im["file_name"]: im["id"] for im in json.loads(ANNOTATIONS.read_text())["images"]}
     dets = [{"image_id": ids[r["image"]], "category_id": 1, "score": p["score"],
              "keypoints": [v for k in p["keypoints"] for v in k]} for r in read_poses(poses) for p in r["poses"]]
     with contextlib.redirect_stdout(io.StringIO()):
-        gt = Gt(str(ann))
+        gt = Gt(str(ANNOTATIONS))
         ev = COCOeval(gt, gt.loadRes(dets), "keypoints")
         ev.evaluate()
         ev.accumulate()
