@@ -5,14 +5,16 @@ variant alike. Reports, per variant, the median FPS, p50 and p95 latency over th
 each round's FPS as a ratio of the first variant's in the same round.
 
     python scripts/ab_one_source.py --variant base=/tmp/base --variant new=. [--variant w4=.:--ring-slots,4] \\
-        [--rounds 5] [--seconds 8] [--no-omz] [--json out.json]
+        [--rounds 5] [--seconds 8] [--no-omz] [--raw] [--threads] [--json out.json]
 
 A variant is ``LABEL=TREE[:ARG,ARG…]``: ``python -m pipeline`` run from the checkout ``TREE``
 (``PYTHONPATH=TREE``) with the extra arguments. Every pipeline run: the clip
 ``media/cams-mpeg4-15fps-00.avi`` (``scripts/bench_sources.py`` makes it) looped, hpe-0001 (the
 stand-in weights), ``-no_show``; warmed up ``--warmup`` seconds after its first frame out (the
 window settles), then frames counted over ``--seconds`` from ``ctl status``, latency p50/p95
-from the status window (last 5 s) at the end. The demo: ``scripts/omz_demo.py --seconds``.
+from the status window (last 5 s) at the end, CPU per frame by process (``--threads``: by thread,
+with context switches) and the host's idle share over the same window. The demo:
+``scripts/omz_demo.py --seconds``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import TAG_ENV, cpu_by_process, ctl_status, host_idle, stop_pipeline  # noqa: E402
+from benchlib import TAG_ENV, cpu_by_process, cpu_by_thread, ctl_status, host_idle, stop_pipeline  # noqa: E402
 
 MODEL = "models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-0001.xml"
 CLIP = "media/cams-mpeg4-15fps-00.avi"
@@ -59,9 +61,11 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
         time.sleep(warmup)
         s0 = ctl_status(address) or {}
         c0, h0 = cpu_by_process(tag), host_idle()
+        t0 = cpu_by_thread(c0)
         time.sleep(seconds)
         s1 = ctl_status(address) or {}
         c1, h1 = cpu_by_process(tag), host_idle()
+        t1 = cpu_by_thread(c1)
     finally:
         stop_pipeline(proc, address)
     a, b = next(iter(s0["sources"].values())), next(iter(s1["sources"].values()))
@@ -73,9 +77,11 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
         if pid in c0:
             cpu[name] = cpu.get(name, 0.0) + (after - c0[pid][1]) * 1000 / max(1, frames)
     idle = (h1[0] - h0[0]) / max(1e-9, h1[1] - h0[1])
+    threads = {k: ((v[0] - t0[k][0]) * 1000 / max(1, frames), (v[1] - t0[k][1]) / max(1, frames))
+               for k, v in t1.items() if k in t0}  # CPU ms and switches per frame out, by thread
     return {"fps": frames / span, "p50": b["latency_ms"]["p50"], "p95": b["latency_ms"]["p95"],
             "window": s1.get("in_flight_limit"), "requests": (queues.get("infer") or {}).get("requests"),
-            "cpu_ms": cpu, "idle": idle}
+            "cpu_ms": cpu, "idle": idle, "threads": threads}
 
 
 def run_raw(seconds: float) -> dict[str, Any]:
@@ -112,6 +118,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=6.0)
     parser.add_argument("--no-omz", action="store_true")
     parser.add_argument("--raw", action="store_true", help="the raw OpenVINO limit too, each round")
+    parser.add_argument("--threads", action="store_true",
+                        help="each round, CPU ms and context switches per frame of every thread")
     parser.add_argument("--json")
     ns = parser.parse_args()
     variants = [parse_variant(v) for v in ns.variant]
@@ -141,6 +149,10 @@ def main() -> int:
                 more = f"; CPU ms/frame: {cpu}; host idle {r['idle']:.1%}" if cpu else ""
                 print(f"round {rnd + 1} {label}: {r['fps']:.1f} FPS, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
                       f"window {r['window']}, requests {r['requests']}{more}", file=sys.stderr, flush=True)
+                if ns.threads and r.get("threads"):
+                    busy = sorted(r["threads"].items(), key=lambda kv: -kv[1][0])
+                    print("  threads (CPU ms, switches per frame): " + ", ".join(
+                        f"{k} {ms:.2f} {n:.1f}" for k, (ms, n) in busy if ms >= 0.01), file=sys.stderr, flush=True)
     ref = labels[0]
     from pipeline.telemetry.machine import machine_description
     machine = machine_description()

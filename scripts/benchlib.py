@@ -118,6 +118,31 @@ def cpu_by_process(tag: str) -> dict[int, tuple[str, float]]:
     return found
 
 
+def cpu_by_thread(pids: dict[int, tuple[str, float]]) -> dict[str, tuple[float, int]]:
+    """CPU seconds and context switches (voluntary and not) so far of every live thread of
+    ``pids`` (as :func:`cpu_by_process` gives them), summed by ``process/thread`` name: the
+    process's own thread is ``main``, the others keep their names (``ZMQbg/IO/0``, FFmpeg's
+    ``av:mpeg4:df0``, OpenVINO's, …)."""
+    found: dict[str, tuple[float, int]] = {}
+    for pid, (pname, _) in pids.items():
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                    tname, seconds = _stat_fields(f.read())
+                with open(f"/proc/{pid}/task/{tid}/status", "rb") as f:
+                    switches = sum(int(line.split()[1]) for line in f if b"ctxt_switches:" in line)
+            except (OSError, IndexError, ValueError):
+                continue
+            key = f"{pname}/{'main' if int(tid) == pid else tname}"
+            cpu, n = found.get(key, (0.0, 0))
+            found[key] = (cpu + seconds, n + switches)
+    return found
+
+
 def host_idle() -> tuple[float, float]:
     """The host's idle and total CPU time so far (``/proc/stat``), in ticks."""
     with open("/proc/stat") as f:
