@@ -39,7 +39,8 @@ MODEL = "models/omz/intel/human-pose-estimation-0001/FP32/human-pose-estimation-
 CLIP = "media/cams-mpeg4-15fps-00.avi"
 
 
-def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, work: Path) -> dict[str, Any]:
+def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, work: Path,
+                 threads: bool = False) -> dict[str, Any]:
     address = f"ipc://{work}/ab.ctl"
     argv = [sys.executable, "-m", "pipeline", "-i", CLIP, "--loop", "-at", "openpose", "-m", MODEL, "-no_show",
             "--control", address, *extra]
@@ -61,11 +62,11 @@ def run_pipeline(tree: Path, extra: list[str], seconds: float, warmup: float, wo
         time.sleep(warmup)
         s0 = ctl_status(address) or {}
         c0, h0 = cpu_by_process(tag), host_idle()
-        t0 = cpu_by_thread(c0)
+        t0 = cpu_by_thread(c0) if threads else {}
         time.sleep(seconds)
         s1 = ctl_status(address) or {}
         c1, h1 = cpu_by_process(tag), host_idle()
-        t1 = cpu_by_thread(c1)
+        t1 = cpu_by_thread(c1) if threads else {}
     finally:
         stop_pipeline(proc, address)
     a, b = next(iter(s0["sources"].values())), next(iter(s1["sources"].values()))
@@ -143,7 +144,7 @@ def main() -> int:
                     r = run_raw(ns.seconds)
                 else:
                     _, tree, extra = next(v for v in variants if v[0] == label)
-                    r = run_pipeline(tree, extra, ns.seconds, ns.warmup, Path(tmp))
+                    r = run_pipeline(tree, extra, ns.seconds, ns.warmup, Path(tmp), ns.threads)
                 got[label].append(r)
                 cpu = " ".join(f"{k} {v:.2f}" for k, v in sorted(r.get("cpu_ms", {}).items()))
                 more = f"; CPU ms/frame: {cpu}; host idle {r['idle']:.1%}" if cpu else ""

@@ -86,7 +86,10 @@ def make_decoder(plan: ModelPlan, min_score: float = 0.0) -> tuple[Decoder, Call
     return decode_all, warmup
 
 
-def weak_filter(plan: ModelPlan) -> "WeakFilter | None":
+WeakFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (keypoints, scores) -> the people kept
+
+
+def weak_filter(plan: ModelPlan) -> WeakFilter | None:
     """The family's rule for its weakest people (see :mod:`.plausible`), or None."""
     family = Family.get(plan.family, plan.variant)
     below = float(family.preset.get("upright_below", 0.0))
@@ -94,9 +97,6 @@ def weak_filter(plan: ModelPlan) -> "WeakFilter | None":
         return None
     ratio, seen = float(family.preset.get("upright_min_ratio", 0.6)), family.keypoint_threshold
     return lambda keypoints, scores: plausible.upright(keypoints, scores, below, ratio, seen)
-
-
-WeakFilter = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def reported(keypoints: np.ndarray, scores: np.ndarray, threshold: float,
