@@ -47,9 +47,12 @@ def batches(tmp_path, clip, timeout_ms: float) -> list[list[float]]:
     assert not tagged_processes(done.tag)
     spans = [e for e in json.loads(trace.read_text())["traceEvents"]
              if e.get("ph") == "X" and e["name"] == "preprocess"]
-    groups: dict[float, list[tuple[float, float]]] = {}
-    for e in spans:  # a batch's frames all left preprocess at one instant
-        groups.setdefault(round(e["ts"] + e["dur"], 1), []).append((e["ts"], e["dur"] / 1e3))
+    groups: dict[int, list[tuple[float, float]]] = {}
+    for e in spans:  # a batch's frames all left preprocess at one instant: the same end, in whole ns
+        # (ts and dur are µs with ns decimals: their float sum rounded to 0.1 µs split a batch
+        # whose end fell on a half, and its second frame looked like one that left early)
+        end_ns = round(e["ts"] * 1000) + round(e["dur"] * 1000)
+        groups.setdefault(end_ns, []).append((e["ts"], e["dur"] / 1e3))
     assert sum(len(g) for g in groups.values()) >= 20, "too few frames came through"
     return [[dur for _, dur in sorted(g)] for _, g in sorted(groups.items())]
 
